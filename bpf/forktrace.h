@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel/user boundary: the records the BPF programs put in the ring
+ * buffer and the values of the maps user space reads. Nothing else.
+ * Every record starts with struct rec_hdr; user space dispatches on type.
+ */
+#ifndef FORKTRACE_H
+#define FORKTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define FT_COMM_LEN 16
+#define FT_PATH_LEN 256
+
+enum rec_type {
+	REC_FORK = 1,      /* a new process (not a thread) */
+	REC_THREAD_NEW,    /* a new thread in a traced process */
+	REC_THREAD_RENAME, /* a traced thread changed its name */
+	REC_THREAD_EXIT,   /* a traced thread ended (the last one: REC_EXIT too) */
+	REC_EXEC,          /* a traced process exec'd */
+	REC_EXIT,          /* a traced process ended (its last thread) */
+};
+
+/* Flags in the traced-process map and in records. */
+enum proc_flag {
+	PROC_FORKED = 1,  /* seen being forked (not a root target) */
+	PROC_EXECED = 2,  /* has exec'd since its fork */
+};
+
+/* REC_FORK flags */
+enum fork_flag {
+	FORK_SHARES_VM = 1,    /* CLONE_VM without CLONE_THREAD: vfork, posix_spawn */
+	FORK_FROM_MAIN = 2,    /* the forking thread is the parent's main thread */
+};
+
+/* REC_THREAD_EXIT flags */
+enum thread_exit_flag {
+	TEXIT_GROUP_EXIT = 1,  /* the whole process is being torn down */
+	TEXIT_INITIATOR = 2,   /* this thread called exit_group() */
+};
+
+struct rec_hdr {
+	__u32 type;
+	__u32 pid;            /* tgid of the process the record is about */
+	__u32 tid;            /* the thread that did it */
+	__u32 flags;
+	__u64 ts;             /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	char comm[FT_COMM_LEN];  /* the process's comm (its main thread's) */
+	char tcomm[FT_COMM_LEN]; /* the acting thread's comm */
+};
+
+struct rec_fork {
+	struct rec_hdr h;     /* pid: parent, tid: forking thread */
+	__u32 child_pid;
+	__u32 threads;        /* threads in the parent at the fork */
+};
+
+struct rec_thread {
+	struct rec_hdr h;     /* tid: the new / renamed / exiting thread */
+	char name[FT_COMM_LEN];  /* new name for RENAME, else the thread's */
+	__s32 exit_code;      /* THREAD_EXIT: the raw kernel exit code */
+	__u32 pad;
+};
+
+struct rec_exec {
+	struct rec_hdr h;
+	__u32 old_pid;        /* the tid that exec'd (differs if not main) */
+	__u32 pad;
+	char filename[FT_PATH_LEN];
+};
+
+struct rec_exit {
+	struct rec_hdr h;
+	__s32 exit_code;      /* raw: (status << 8) | signal */
+	__u32 pad;
+};
+
+/* Value of the traced map (key: tgid). */
+struct traced_proc {
+	__u64 fork_ts;        /* 0 for a root target */
+	__u32 parent_pid;
+	__u32 flags;          /* enum proc_flag */
+};
+
+/* Counters of data the kernel side could not deliver. */
+struct drop_counts {
+	__u64 ringbuf_full;   /* records dropped: ring buffer full */
+	__u64 map_full;       /* processes not tracked: traced map full */
+};
+
+#endif /* FORKTRACE_H */

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Process lifecycle of traced processes: forks (new processes and new
+ * threads), thread names, execs and exits. Children of traced processes
+ * become traced here, at any depth.
+ */
+#include "common.bpf.h"
+
+#define CLONE_VM_FLAG 0x00000100
+#define SIGNAL_GROUP_EXIT_FLAG 0x00000004
+#define NR_EXIT_GROUP 231
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline void *reserve(__u64 size)
+{
+	void *rec = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!rec)
+		count_ringbuf_full();
+	return rec;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tgid = BPF_CORE_READ(parent, tgid);
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+
+	if (!trace_allowed(tgid))
+		return 0;
+
+	if (child_tgid == tgid) {
+		struct rec_thread *r = reserve(sizeof(*r));
+
+		if (!r)
+			return 0;
+		fill_hdr(&r->h, REC_THREAD_NEW, parent);
+		r->h.tid = BPF_CORE_READ(child, pid);
+		BPF_CORE_READ_STR_INTO(&r->name, child, comm);
+		r->exit_code = 0;
+		bpf_ringbuf_submit(r, 0);
+		return 0;
+	}
+
+	struct traced_proc tp = {
+		.fork_ts = bpf_ktime_get_ns(),
+		.parent_pid = tgid,
+		.flags = PROC_FORKED,
+	};
+	if (bpf_map_update_elem(&traced, &child_tgid, &tp, BPF_ANY))
+		__sync_fetch_and_add(&drops.map_full, 1);
+
+	struct rec_fork *r = reserve(sizeof(*r));
+
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, REC_FORK, parent);
+	r->child_pid = child_tgid;
+	r->threads = BPF_CORE_READ(parent, signal, nr_threads);
+	if (BPF_CORE_READ(child, mm) == BPF_CORE_READ(parent, mm))
+		r->h.flags |= FORK_SHARES_VM;
+	if (BPF_CORE_READ(parent, pid) == tgid)
+		r->h.flags |= FORK_FROM_MAIN;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	if (!trace_allowed(tgid))
+		return 0;
+
+	struct rec_thread *r = reserve(sizeof(*r));
+
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, REC_THREAD_RENAME, task);
+	bpf_probe_read_kernel_str(&r->name, sizeof(r->name), comm);
+	r->exit_code = 0;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct traced_proc *tp = trace_lookup(tgid);
+
+	if (!tp && !trace_all)
+		return 0;
+	if (tp)
+		tp->flags |= PROC_EXECED;
+
+	struct rec_exec *r = reserve(sizeof(*r));
+
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, REC_EXEC, task);
+	r->old_pid = old_pid;
+	bpf_probe_read_kernel_str(&r->filename, sizeof(r->filename),
+				  BPF_CORE_READ(bprm, filename));
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/*
+ * Only the task is used so that this loads on kernels where the tracepoint
+ * has no group_dead argument: group_dead is signal->live reaching zero,
+ * which do_exit() decrements before the tracepoint.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	if (!trace_allowed(tgid))
+		return 0;
+
+	bool group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+	bool group_exit = BPF_CORE_READ(task, signal, flags) &
+			  SIGNAL_GROUP_EXIT_FLAG;
+	__s32 code = BPF_CORE_READ(task, exit_code);
+
+	if (group_exit)
+		code = BPF_CORE_READ(task, signal, group_exit_code);
+
+	struct rec_thread *t = reserve(sizeof(*t));
+
+	if (t) {
+		fill_hdr(&t->h, REC_THREAD_EXIT, task);
+		BPF_CORE_READ_STR_INTO(&t->name, task, comm);
+		t->exit_code = code;
+		if (group_exit) {
+			struct pt_regs *regs =
+				(struct pt_regs *)bpf_task_pt_regs(task);
+
+			t->h.flags |= TEXIT_GROUP_EXIT;
+			if (BPF_CORE_READ(regs, orig_ax) == NR_EXIT_GROUP)
+				t->h.flags |= TEXIT_INITIATOR;
+		}
+		bpf_ringbuf_submit(t, 0);
+	}
+
+	if (!group_dead)
+		return 0;
+	bpf_map_delete_elem(&traced, &tgid);
+
+	struct rec_exit *r = reserve(sizeof(*r));
+
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, REC_EXIT, task);
+	r->exit_code = code;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}

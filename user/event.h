@@ -1,0 +1,145 @@
+/* The event every output writer takes: one struct, one kind per SPEC.md event. */
+#ifndef FT_EVENT_H
+#define FT_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EV_COMM_LEN 16
+#define EV_PATH_LEN 256
+#define EV_MAX_THREADS 64
+#define EV_MAX_FRAMES 32
+#define EV_FRAME_LEN 160
+
+enum event_kind {
+	EV_FORK,
+	EV_HELD_LOCK,
+	EV_ORPHANED_THREADS,
+	EV_FORK_IN_THREAD,
+	EV_CHILD_DEADLOCK,
+	EV_EXIT_WITH_THREADS,
+	EV_INHERITED_EPOLL,
+	EV_EXEC,
+	EV_EXIT,
+	EV_ATTACH,
+	EV_DETACH,
+	EV_LOST_EVENTS,
+	EV_SCAN,
+	EV__COUNT,
+};
+
+enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
+
+enum lock_type { LOCK_MUTEX, LOCK_RWLOCK_READ, LOCK_RWLOCK_WRITE, LOCK_SEMAPHORE, LOCK_UNKNOWN };
+
+enum deadlock_reason { DL_HELD_AT_FORK, DL_OWNER_GONE, DL_NO_WAKER };
+
+struct thread_ref {
+	int tid;
+	char comm[EV_COMM_LEN];
+};
+
+struct thread_list {
+	int count;           /* entries in tid[]; more may have existed */
+	int total;           /* how many there were in all */
+	struct thread_ref t[EV_MAX_THREADS];
+};
+
+struct stack {
+	int count;
+	char frame[EV_MAX_FRAMES][EV_FRAME_LEN];
+};
+
+struct event {
+	enum event_kind kind;
+	enum severity severity;
+	uint64_t time_ns;    /* CLOCK_REALTIME, nanoseconds */
+	int pid;
+	char comm[EV_COMM_LEN];   /* untrusted: from the traced program */
+	union {
+		struct {
+			int tid, child_pid, threads, held_locks;
+			bool main_thread;
+		} fork;
+		struct {
+			int child_pid, holder_tid;
+			uint64_t lock;
+			enum lock_type lock_type;
+			char holder_comm[EV_COMM_LEN];
+			bool holder_is_forker;
+			int64_t held_ns;     /* < 0: not known (scan mode) */
+			bool by_uprobe;      /* found_by: uprobe, else scan */
+			struct stack *stack; /* NULL without --stacks */
+		} held_lock;
+		struct {
+			int child_pid;
+			struct thread_list threads;
+		} orphaned;
+		struct {
+			int tid, child_pid;
+		} fork_in_thread;
+		struct {
+			int tid, holder_tid, parent_pid;
+			uint64_t lock;
+			char holder_comm[EV_COMM_LEN];
+			uint64_t since_fork_ns;
+			enum deadlock_reason reason;
+			enum lock_type lock_type;  /* LOCK_UNKNOWN: not said */
+		} deadlock;
+		struct {
+			struct thread_list threads;
+			int exit_code;
+		} exit_with_threads;
+		struct {
+			int tid, fd, parent_pid;
+		} epoll;
+		struct {
+			char filename[EV_PATH_LEN];   /* untrusted */
+			uint64_t since_fork_ns;
+		} exec;
+		struct {
+			int exit_code, signal;
+		} exit;
+		struct {
+			int threads;
+			const char *locks;   /* the lock mode */
+		} attach;             /* also detach */
+		struct {
+			uint64_t count;
+		} lost;
+		struct {
+			int child_pid;
+			uint64_t bytes, ns;
+			int locks_found;
+			bool complete;
+		} scan;
+	};
+};
+
+const char *event_kind_name(enum event_kind kind);
+const char *severity_name(enum severity sev);
+const char *lock_type_name(enum lock_type type);
+const char *deadlock_reason_name(enum deadlock_reason reason);
+
+/*
+ * The fields of an event beyond the common five (time, event, severity,
+ * pid, comm), in SPEC.md order. Each writer implements the callbacks it
+ * needs; event_visit() is the one place that knows which event has which
+ * field, so the JSON and line-protocol writers cannot drift apart.
+ */
+struct event_visitor {
+	void (*int_field)(void *ctx, const char *key, int64_t value);
+	void (*uint_field)(void *ctx, const char *key, uint64_t value);
+	void (*bool_field)(void *ctx, const char *key, bool value);
+	/* value is untrusted unless the key is a fixed vocabulary */
+	void (*str_field)(void *ctx, const char *key, const char *value);
+	void (*threads_field)(void *ctx, const char *key, const struct thread_list *threads);
+	void (*stack_field)(void *ctx, const char *key, const struct stack *stack);
+};
+
+void event_visit(const struct event *ev, const struct event_visitor *v, void *ctx);
+
+/* "0x7f3a1c0008c0" */
+void format_lock_addr(uint64_t addr, char *buf, int size);
+
+#endif /* FT_EVENT_H */

@@ -1,0 +1,20 @@
+/* Readers of /proc text for processes and threads. Everything read here is
+ * untrusted (names are chosen by the traced program). */
+#ifndef FT_PROCFS_H
+#define FT_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Thread name from /proc/PID/task/TID/comm, trailing newline removed. */
+int procfs_thread_comm(int pid, int tid, char *buf, size_t size);
+/* Every tid of PID, sorted; *tids is malloc'd. Returns the count or -1. */
+int procfs_tids(int pid, int **tids);
+/* Parent pid from /proc/PID/status, or -1. */
+int procfs_ppid(int pid);
+/* Does a process (thread group leader or thread) with this id exist? */
+bool procfs_exists(int pid);
+/* Is tid a thread of pid? */
+bool procfs_has_thread(int pid, int tid);
+
+#endif

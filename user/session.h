@@ -1,0 +1,23 @@
+/* The BPF side of a tracing session: open, load, attach, poll, detach. */
+#ifndef FT_SESSION_H
+#define FT_SESSION_H
+
+#include <stdint.h>
+#include <bpf/libbpf.h>
+#include "options.h"
+
+struct session;
+
+/* Loads and attaches the programs. NULL after one line on stderr. */
+struct session *session__open(const struct options *opts, ring_buffer_sample_fn on_record,
+			      void *ctx);
+/* Starts tracing a process (and, through the kernel, its descendants). */
+int session__trace(struct session *s, int pid);
+/* Waits up to timeout_ms for records and hands each to on_record. */
+int session__poll(struct session *s, int timeout_ms);
+/* Records the kernel side could not deliver, so far. */
+uint64_t session__dropped(const struct session *s);
+/* Detaches everything; NULL-safe. */
+void session__close(struct session *s);
+
+#endif
