@@ -76,7 +76,7 @@ $(OUT)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
 
 # The bundled example: a threaded program that forks while a worker holds a lock.
 run: deps all
-	$(PYTHON) examples/run_example.py $(OUT)/forktrace
+	$(OUT)/forktrace -- $(PYTHON) examples/fork_hazard.py
 
 test: deps all $(OUT)/unit_tests
 	$(PYTHON) tests/run.py
