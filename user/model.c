@@ -7,51 +7,8 @@
 #include <string.h>
 #include "forktrace.h"
 #include "model.h"
+#include "model_priv.h"
 #include "procfs.h"
-
-#define NBUCKETS 4096
-
-struct thread {
-	int tid;
-	char comm[EV_COMM_LEN];
-	bool alive;
-	bool killed;  /* torn down by another thread's exit_group or a signal */
-};
-
-/* Hazards of a fork held back until the child exec's or the grace ends. */
-struct pending {
-	uint64_t deadline;  /* CLOCK_MONOTONIC ns */
-	bool has_orphaned, has_fork_in_thread;
-	struct event orphaned;
-	struct event fork_in_thread;
-	struct proc *child;
-	struct pending *next;
-};
-
-struct proc {
-	int pid;
-	int parent_pid;
-	char comm[EV_COMM_LEN];
-	bool forked;        /* we saw it being forked */
-	bool execed;
-	bool root;
-	uint64_t fork_ts;   /* CLOCK_MONOTONIC ns */
-	struct thread *threads;
-	int nthreads, cap;
-	struct pending *pending;
-	struct proc *hnext; /* hash chain */
-};
-
-struct model {
-	const struct options *opts;
-	struct output *out;
-	int64_t mono_to_real;
-	struct proc *buckets[NBUCKETS];
-	struct pending *pendings;  /* list of every held-back fork */
-	int live;                  /* traced processes alive */
-	int roots[MAX_TARGET_PIDS];
-	int nroots;
-};
 
 /* ---- processes and threads ---- */
 
@@ -60,7 +17,7 @@ static struct proc **bucket(struct model *m, int pid)
 	return &m->buckets[(unsigned)pid % NBUCKETS];
 }
 
-static struct proc *proc_find(struct model *m, int pid)
+struct proc *proc_find(struct model *m, int pid)
 {
 	for (struct proc *p = *bucket(m, pid); p; p = p->hnext)
 		if (p->pid == pid)
@@ -92,11 +49,12 @@ static void proc_remove(struct model *m, struct proc *p)
 		}
 	}
 	m->live--;
+	free(p->held);
 	free(p->threads);
 	free(p);
 }
 
-static struct thread *thread_find(struct proc *p, int tid)
+struct thread *thread_find(struct proc *p, int tid)
 {
 	for (int i = 0; i < p->nthreads; i++)
 		if (p->threads[i].tid == tid)
@@ -173,8 +131,8 @@ static struct proc *proc_for_record(struct model *m, const struct rec_hdr *h)
 
 /* ---- events ---- */
 
-static void event_init(struct model *m, struct event *ev, enum event_kind kind,
-		       enum severity sev, uint64_t ts, int pid, const char *comm)
+void model_event_init(struct model *m, struct event *ev, enum event_kind kind,
+		      enum severity sev, uint64_t ts, int pid, const char *comm)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
@@ -195,7 +153,7 @@ static void thread_list_add(struct thread_list *tl, const struct thread *t)
 	tl->total++;
 }
 
-static void emit(struct model *m, struct event *ev)
+void model_emit(struct model *m, struct event *ev)
 {
 	output__emit(m->out, ev);
 }
@@ -212,19 +170,26 @@ static void pending_unlink(struct model *m, struct pending *pd)
 	}
 	if (pd->child)
 		pd->child->pending = NULL;
+	free(pd->held);
 	free(pd);
 }
 
 /* Emits a fork's held-back hazards: as info if the child is safe. */
-static void pending_resolve(struct model *m, struct pending *pd, enum severity sev)
+void pending_resolve(struct model *m, struct pending *pd, enum severity sev)
 {
+	for (int i = 0; i < pd->nheld; i++) {
+		/* a lock the forking thread holds is its own business: info */
+		if (!pd->held[i].held_lock.holder_is_forker)
+			pd->held[i].severity = sev;
+		model_emit(m, &pd->held[i]);
+	}
 	if (pd->has_orphaned) {
 		pd->orphaned.severity = sev;
-		emit(m, &pd->orphaned);
+		model_emit(m, &pd->orphaned);
 	}
 	if (pd->has_fork_in_thread) {
 		pd->fork_in_thread.severity = sev;
-		emit(m, &pd->fork_in_thread);
+		model_emit(m, &pd->fork_in_thread);
 	}
 	pending_unlink(m, pd);
 }
@@ -238,6 +203,8 @@ void model__tick(struct model *m, uint64_t now)
 		if (pd->deadline <= now)
 			pending_resolve(m, pd, SEV_WARNING);
 	}
+	if (m->opts->locks != LOCKS_OFF)
+		watch_deadlocks(m, now);
 }
 
 uint64_t model__next_deadline(const struct model *m)
@@ -252,48 +219,39 @@ uint64_t model__next_deadline(const struct model *m)
 
 /* ---- records ---- */
 
-static void on_fork(struct model *m, const struct rec_fork *r)
+/* A new process record for the child, inheriting what its parent was born
+ * without: a lock held at an ancestor's fork stays held here too. */
+static struct proc *child_new(struct model *m, struct proc *parent, const struct rec_fork *r)
 {
-	struct proc *parent = proc_for_record(m, &r->h);
-	struct proc *child;
-	struct pending *pd;
-	struct event ev;
-	bool from_main = r->h.flags & FORK_FROM_MAIN;
-	bool shares_vm = r->h.flags & FORK_SHARES_VM;
+	struct proc *child = proc_find(m, r->child_pid);
 
-	if (!parent)
-		return;
-	/* the model missed a thread change (attach race): ask /proc */
-	if (threads_alive(parent) != (int)r->threads)
-		threads_from_proc(parent);
-
-	child = proc_find(m, r->child_pid);
 	if (child) /* a stale entry: its pid was reused */
 		proc_remove(m, child);
 	child = proc_new(m, r->child_pid, r->h.comm);
 	if (!child)
-		return;
+		return NULL;
 	child->forked = true;
 	child->parent_pid = r->h.pid;
 	child->fork_ts = r->h.ts;
 	thread_set(child, r->child_pid, r->h.tcomm);
+	if (parent->nheld && (child->held = malloc(parent->nheld * sizeof(*child->held)))) {
+		memcpy(child->held, parent->held, parent->nheld * sizeof(*child->held));
+		child->nheld = parent->nheld;
+	}
+	return child;
+}
 
-	event_init(m, &ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
-	ev.fork.tid = r->h.tid;
-	ev.fork.child_pid = r->child_pid;
-	ev.fork.threads = r->threads;
-	ev.fork.main_thread = from_main;
-	emit(m, &ev);
+static struct pending *pending_new(struct model *m, struct proc *parent, const struct rec_fork *r)
+{
+	struct pending *pd = calloc(1, sizeof(*pd));
+	bool from_main = r->h.flags & FORK_FROM_MAIN;
 
-	if (r->threads <= 1 && from_main)
-		return;
-	pd = calloc(1, sizeof(*pd));
 	if (!pd)
-		return;
+		return NULL;
 	if (r->threads > 1) {
 		pd->has_orphaned = true;
-		event_init(m, &pd->orphaned, EV_ORPHANED_THREADS, SEV_WARNING, r->h.ts,
-			   r->h.pid, r->h.comm);
+		model_event_init(m, &pd->orphaned, EV_ORPHANED_THREADS, SEV_WARNING, r->h.ts,
+				 r->h.pid, r->h.comm);
 		pd->orphaned.orphaned.child_pid = r->child_pid;
 		for (int i = 0; i < parent->nthreads; i++)
 			if (parent->threads[i].alive && parent->threads[i].tid != (int)r->h.tid)
@@ -301,17 +259,54 @@ static void on_fork(struct model *m, const struct rec_fork *r)
 	}
 	if (!from_main) {
 		pd->has_fork_in_thread = true;
-		event_init(m, &pd->fork_in_thread, EV_FORK_IN_THREAD, SEV_WARNING, r->h.ts,
-			   r->h.pid, r->h.comm);
+		model_event_init(m, &pd->fork_in_thread, EV_FORK_IN_THREAD, SEV_WARNING, r->h.ts,
+				 r->h.pid, r->h.comm);
 		pd->fork_in_thread.fork_in_thread.tid = r->h.tid;
 		pd->fork_in_thread.fork_in_thread.child_pid = r->child_pid;
 	}
 	pd->deadline = r->h.ts + m->opts->grace_ns;
+	return pd;
+}
+
+static void on_fork(struct model *m, const struct rec_fork *r)
+{
+	struct proc *parent = proc_for_record(m, &r->h);
+	struct proc *child;
+	struct pending *pd = NULL;
+	struct event ev;
+	bool from_main = r->h.flags & FORK_FROM_MAIN;
+	bool shares_vm = r->h.flags & FORK_SHARES_VM;
+	int held = 0;
+
+	if (!parent)
+		return;
+	/* the model missed a thread change (attach race): ask /proc */
+	if (threads_alive(parent) != (int)r->threads)
+		threads_from_proc(parent);
+	child = child_new(m, parent, r);
+	if (!child)
+		return;
+	if (r->threads > 1 || !from_main)
+		pd = pending_new(m, parent, r);
+	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
+	if (pd && r->threads > 1 && !shares_vm && m->opts->locks == LOCKS_SCAN)
+		held = fork_scan(m, parent, child, r->h.tid, r->h.ts, pd);
+
+	model_event_init(m, &ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
+	ev.fork.tid = r->h.tid;
+	ev.fork.child_pid = r->child_pid;
+	ev.fork.threads = r->threads;
+	ev.fork.main_thread = from_main;
+	ev.fork.held_locks = held;
+	model_emit(m, &ev);
+	if (!pd)
+		return;
+	if (pd->has_scan)
+		model_emit(m, &pd->scan);
 	pd->child = child;
 	child->pending = pd;
 	pd->next = m->pendings;
 	m->pendings = pd;
-	/* a child that shares its parent's memory (vfork, posix_spawn) only exec's */
 	if (shares_vm)
 		pending_resolve(m, pd, SEV_INFO);
 }
@@ -366,13 +361,13 @@ static void on_exec(struct model *m, const struct rec_exec *r)
 		p->threads[i].alive = false;
 	thread_set(p, p->pid, r->h.tcomm);
 
-	event_init(m, &ev, EV_EXEC, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
+	model_event_init(m, &ev, EV_EXEC, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
 	memcpy(ev.exec.filename, r->filename, EV_PATH_LEN);
 	ev.exec.filename[EV_PATH_LEN - 1] = 0;
 	ev.exec.since_fork_ns = p->forked && r->h.ts > p->fork_ts ? r->h.ts - p->fork_ts : 0;
 	if (p->pending)
 		pending_resolve(m, p->pending, SEV_INFO);
-	emit(m, &ev);
+	model_emit(m, &ev);
 }
 
 static void decode_exit(int32_t raw, int *code, int *sig)
@@ -394,20 +389,20 @@ static void on_proc_exit(struct model *m, const struct rec_exit *r)
 	if (p->pending)
 		pending_resolve(m, p->pending, SEV_WARNING);
 
-	event_init(m, &ev, EV_EXIT_WITH_THREADS, SEV_INFO, r->h.ts, r->h.pid, p->comm);
+	model_event_init(m, &ev, EV_EXIT_WITH_THREADS, SEV_INFO, r->h.ts, r->h.pid, p->comm);
 	for (int i = 0; i < p->nthreads; i++)
 		if (p->threads[i].killed && p->threads[i].tid != p->pid)
 			thread_list_add(&ev.exit_with_threads.threads, &p->threads[i]);
 	if (ev.exit_with_threads.threads.total) {
 		ev.severity = p->forked && !p->execed ? SEV_WARNING : SEV_INFO;
 		ev.exit_with_threads.exit_code = code;
-		emit(m, &ev);
+		model_emit(m, &ev);
 	}
 
-	event_init(m, &ev, EV_EXIT, SEV_INFO, r->h.ts, r->h.pid, p->comm);
+	model_event_init(m, &ev, EV_EXIT, SEV_INFO, r->h.ts, r->h.pid, p->comm);
 	ev.exit.exit_code = sig ? 0 : code;
 	ev.exit.signal = sig;
-	emit(m, &ev);
+	model_emit(m, &ev);
 	proc_remove(m, p);
 }
 
@@ -464,10 +459,10 @@ static void attach_event(struct model *m, enum event_kind kind, int pid, const c
 {
 	struct event ev;
 
-	event_init(m, &ev, kind, SEV_INFO, 0, pid, comm);
+	model_event_init(m, &ev, kind, SEV_INFO, 0, pid, comm);
 	ev.attach.threads = threads;
 	ev.attach.locks = lock_mode_name(m->opts->locks);
-	emit(m, &ev);
+	model_emit(m, &ev);
 }
 
 void model__add_root(struct model *m, int pid)
