@@ -18,13 +18,26 @@
 
 /* Set by user space between open and load. */
 const volatile bool trace_all = false;
+/* --locks=uprobe: locks.bpf.c fills held_locks; forks report them. */
+const volatile bool lock_uprobes = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_TRACED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct traced_proc);
 } traced SEC(".maps");
+
+/* uprobe mode only: locks held now by traced processes (locks.bpf.c). */
+#define MAX_HELD_LOCKS 65536
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_HELD_LOCKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct held_lock_key);
+	__type(value, struct held_lock_val);
+} held_locks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -21,6 +21,16 @@ enum rec_type {
 	REC_THREAD_EXIT,   /* a traced thread ended (the last one: REC_EXIT too) */
 	REC_EXEC,          /* a traced process exec'd */
 	REC_EXIT,          /* a traced process ended (its last thread) */
+	REC_HELD_LOCK,     /* uprobe mode: a lock held at a fork, sent just
+			    * before that fork's REC_FORK */
+};
+
+/* Lock kinds tracked by the uprobe mode (values of held_lock_val.type). */
+enum held_type {
+	HELD_MUTEX = 1,
+	HELD_RWLOCK_READ,
+	HELD_RWLOCK_WRITE,
+	HELD_SEMAPHORE,
 };
 
 /* Flags in the traced-process map and in records. */
@@ -74,6 +84,31 @@ struct rec_exec {
 struct rec_exit {
 	struct rec_hdr h;
 	__s32 exit_code;      /* raw: (status << 8) | signal */
+	__u32 pad;
+};
+
+/* uprobe mode: the held_locks map, one entry per lock held right now. */
+struct held_lock_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;           /* the lock's address in the process */
+};
+
+struct held_lock_val {
+	__u32 tid;            /* the holder (for read-locks: the last reader) */
+	__u32 type;           /* enum held_type */
+	__u64 acquired_ts;    /* bpf_ktime_get_ns() when it was acquired */
+	__u32 count;          /* recursive mutexes, read-locks: holds */
+	__u32 pad;
+};
+
+struct rec_held_lock {
+	struct rec_hdr h;     /* pid: parent, tid: forking thread */
+	__u32 child_pid;
+	__u32 holder_tid;
+	__u64 lock;
+	__u64 acquired_ts;
+	__u32 type;           /* enum held_type */
 	__u32 pad;
 };
 

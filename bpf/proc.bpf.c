@@ -21,6 +21,33 @@ static __always_inline void *reserve(__u64 size)
 	return rec;
 }
 
+struct held_ctx {
+	__u32 tgid;
+	__u32 child_pid;
+};
+
+/* For each lock the forking process holds now: one REC_HELD_LOCK. */
+static long emit_held(struct bpf_map *map, struct held_lock_key *key,
+		      struct held_lock_val *val, struct held_ctx *ctx)
+{
+	struct rec_held_lock *r;
+
+	if (key->tgid != ctx->tgid)
+		return 0;
+	r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, REC_HELD_LOCK, bpf_get_current_task_btf());
+	r->child_pid = ctx->child_pid;
+	r->holder_tid = val->tid;
+	r->lock = key->addr;
+	r->acquired_ts = val->acquired_ts;
+	r->type = val->type;
+	r->pad = 0;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -50,6 +77,12 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	};
 	if (bpf_map_update_elem(&traced, &child_tgid, &tp, BPF_ANY))
 		__sync_fetch_and_add(&drops.map_full, 1);
+
+	if (lock_uprobes) {
+		struct held_ctx hc = { .tgid = tgid, .child_pid = child_tgid };
+
+		bpf_for_each_map_elem(&held_locks, emit_held, &hc, 0);
+	}
 
 	struct rec_fork *r = reserve(sizeof(*r));
 

@@ -286,11 +286,16 @@ static void on_fork(struct model *m, const struct rec_fork *r)
 	child = child_new(m, parent, r);
 	if (!child)
 		return;
-	if (r->threads > 1 || !from_main)
+	if (m->incoming_child != (int)r->child_pid)
+		m->nincoming = 0;
+	if (r->threads > 1 || !from_main || m->nincoming)
 		pd = pending_new(m, parent, r);
 	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
 	if (pd && r->threads > 1 && !shares_vm && m->opts->locks == LOCKS_SCAN)
 		held = fork_scan(m, parent, child, r->h.tid, r->h.ts, pd);
+	if (pd && m->nincoming)
+		held = fork_add_held(m, parent, child, pd, m->incoming, m->nincoming);
+	m->nincoming = 0;
 
 	model_event_init(m, &ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
 	ev.fork.tid = r->h.tid;
@@ -309,6 +314,45 @@ static void on_fork(struct model *m, const struct rec_fork *r)
 	m->pendings = pd;
 	if (shares_vm)
 		pending_resolve(m, pd, SEV_INFO);
+}
+
+static enum lock_type held_type_to_lock(__u32 type)
+{
+	switch (type) {
+	case HELD_MUTEX: return LOCK_MUTEX;
+	case HELD_RWLOCK_READ: return LOCK_RWLOCK_READ;
+	case HELD_RWLOCK_WRITE: return LOCK_RWLOCK_WRITE;
+	case HELD_SEMAPHORE: return LOCK_SEMAPHORE;
+	}
+	return LOCK_UNKNOWN;
+}
+
+/* uprobe mode: a lock held at a fork; its REC_FORK follows. */
+static void on_held_lock(struct model *m, const struct rec_held_lock *r)
+{
+	struct found_lock *l;
+
+	if (m->incoming_child != (int)r->child_pid) {
+		m->incoming_child = r->child_pid;
+		m->nincoming = 0;
+	}
+	if (m->nincoming == m->cap_incoming) {
+		int cap = m->cap_incoming ? m->cap_incoming * 2 : 16;
+		struct found_lock *v = realloc(m->incoming, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		m->incoming = v;
+		m->cap_incoming = cap;
+	}
+	l = &m->incoming[m->nincoming++];
+	l->addr = r->lock;
+	l->type = held_type_to_lock(r->type);
+	l->owner_tid = r->holder_tid;
+	l->forker_tid = r->h.tid;
+	l->fork_ts = r->h.ts;
+	l->held_ns = r->h.ts > r->acquired_ts ? (int64_t)(r->h.ts - r->acquired_ts) : 0;
+	l->by_uprobe = true;
 }
 
 static void on_thread_new(struct model *m, const struct rec_thread *r)
@@ -437,6 +481,10 @@ void model__record(struct model *m, const void *data, size_t size)
 		if (size >= sizeof(struct rec_exit))
 			on_proc_exit(m, data);
 		break;
+	case REC_HELD_LOCK:
+		if (size >= sizeof(struct rec_held_lock))
+			on_held_lock(m, data);
+		break;
 	}
 }
 
@@ -516,6 +564,7 @@ void model__free(struct model *m)
 		return;
 	while (m->pendings)
 		pending_unlink(m, m->pendings);
+	free(m->incoming);
 	for (int b = 0; b < NBUCKETS; b++)
 		while (m->buckets[b])
 			proc_remove(m, m->buckets[b]);

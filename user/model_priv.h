@@ -1,5 +1,5 @@
 /* The model's own types, shared by its parts: model.c (records and the
- * grace rule), fork_scan.c (held locks at a fork), watch.c (deadlocks). */
+ * grace rule), fork_locks.c (held locks at a fork), watch.c (deadlocks). */
 #ifndef FT_MODEL_PRIV_H
 #define FT_MODEL_PRIV_H
 
@@ -60,6 +60,17 @@ struct proc {
 	struct proc *hnext; /* hash chain */
 };
 
+/* A lock held at a fork, however it was found. */
+struct found_lock {
+	uint64_t addr;
+	enum lock_type type;
+	int owner_tid;
+	int forker_tid;
+	uint64_t fork_ts;
+	int64_t held_ns;     /* < 0: not known */
+	bool by_uprobe;
+};
+
 struct model {
 	const struct options *opts;
 	struct output *out;
@@ -70,6 +81,10 @@ struct model {
 	int roots[MAX_TARGET_PIDS];
 	int nroots;
 	uint64_t next_watch;       /* when the deadlock watcher looks next */
+	/* uprobe mode: the locks of the fork whose REC_FORK comes next */
+	struct found_lock *incoming;
+	int nincoming, cap_incoming;
+	int incoming_child;
 };
 
 struct proc *proc_find(struct model *m, int pid);
@@ -80,7 +95,11 @@ void model_emit(struct model *m, struct event *ev);
 /* Emits a fork's held-back hazards with this severity and forgets them. */
 void pending_resolve(struct model *m, struct pending *pd, enum severity sev);
 
-/* fork_scan.c: scans a new child for locks held by its parent's threads;
+/* fork_locks.c: adds locks held at the fork to the child's list and to the
+ * fork's held-back events. Returns how many were added. */
+int fork_add_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
+		  const struct found_lock *locks, int n);
+/* fork_locks.c: scans a new child for locks held by its parent's threads;
  * fills the child's held list and the pending held_lock events. Returns
  * how many locks it found. */
 int fork_scan(struct model *m, struct proc *parent, struct proc *child, int forker_tid,

@@ -30,7 +30,6 @@ struct output {
 	enum severity fail_on;
 	bool failed;
 	struct influx *influx;
-	bool influx_closed;
 	char host[256];
 	/* the summary */
 	uint64_t by_kind[EV__COUNT];
@@ -198,13 +197,12 @@ static void print_summary(struct output *out)
 		fprintf(f, "    (other processes)       %llu\n", (unsigned long long)out->other_proc_hazards);
 }
 
-static void print_influx_summary(struct output *out)
+static void print_influx_summary(struct output *out, const struct influx_stats *st0)
 {
-	struct influx_stats st;
+	const struct influx_stats st = *st0;
 	/* the export tally goes to stderr in machine formats, stdout stays parseable */
 	FILE *f = out->format == FORMAT_HUMAN ? out->f : stderr;
 
-	influx__stats(out->influx, &st);
 	fprintf(f, "influx: %llu point%s delivered, %llu retried, %llu dropped\n",
 		(unsigned long long)st.delivered, st.delivered == 1 ? "" : "s",
 		(unsigned long long)st.retried, (unsigned long long)st.dropped);
@@ -212,14 +210,16 @@ static void print_influx_summary(struct output *out)
 
 void output__finish(struct output *out)
 {
-	if (out->influx) {
-		influx__close(out->influx);
-		out->influx_closed = true;
-	}
+	struct influx_stats st;
+
 	if (out->format == FORMAT_HUMAN)
 		print_summary(out);
-	if (out->influx)
-		print_influx_summary(out);
+	if (out->influx) {
+		/* flushes what is buffered, within the exporter's deadline */
+		influx__close_stats(out->influx, &st);
+		out->influx = NULL;
+		print_influx_summary(out, &st);
+	}
 	fflush(out->f);
 }
 
@@ -232,7 +232,7 @@ void output__free(struct output *out)
 {
 	if (!out)
 		return;
-	if (out->influx && !out->influx_closed)
+	if (out->influx)
 		influx__close(out->influx);
 	if (out->close_f)
 		fclose(out->f);

@@ -11,14 +11,25 @@
 #include "procfs.h"
 
 #define WATCH_INTERVAL_NS 200000000ULL
+/* glibc x86_64 sizes: a wait's futex word lies inside the lock */
 #define MUTEX_SIZE 40
 #define RWLOCK_SIZE 56
+#define SEM_SIZE 32
+
+static uint64_t lock_size(enum lock_type type)
+{
+	switch (type) {
+	case LOCK_MUTEX: return MUTEX_SIZE;
+	case LOCK_SEMAPHORE: return SEM_SIZE;
+	default: return RWLOCK_SIZE;
+	}
+}
 
 /* The lock held at the fork whose futex word is at uaddr, if any. */
 static const struct held_lock *held_at(const struct proc *p, uint64_t uaddr)
 {
 	for (int i = 0; i < p->nheld; i++) {
-		uint64_t size = p->held[i].type == LOCK_MUTEX ? MUTEX_SIZE : RWLOCK_SIZE;
+		uint64_t size = lock_size(p->held[i].type);
 
 		if (uaddr >= p->held[i].addr && uaddr < p->held[i].addr + size)
 			return &p->held[i];

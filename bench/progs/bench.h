@@ -1,0 +1,66 @@
+/*
+ * Shared helpers of the benchmark programs (header-only, included once per program).
+ *
+ * A benchmark program may run as forktrace's `-- COMMAND`, which shares forktrace's
+ * stdout: so it never writes to stdout. It appends `key=value` lines to the report
+ * file named by its first argument (each line written whole, with one write), and
+ * puts diagnostics on stderr.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *report_path;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, strerror(errno));
+	exit(111);
+}
+
+static void report(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n, fd;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	fd = open(report_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0)
+		die(report_path);
+	if (write(fd, line, n) != n)
+		die("write report");
+	close(fd);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void bench_init(int argc, char **argv, int nargs, const char *usage)
+{
+	if (argc < 2 + nargs) {
+		fprintf(stderr, "usage: %s REPORT_FILE %s\n", argv[0], usage);
+		exit(2);
+	}
+	report_path = argv[1];
+}
+#endif

@@ -1,0 +1,64 @@
+/*
+ * fork+exit storm: fork N children one after the other, each _exit(0)s at once and
+ * the parent waits for it. With THREADS > 0 the parent first starts that many idle
+ * threads (blocked in read() on a pipe), so every fork is a fork from a threaded
+ * process. Reports pid, forks, elapsed_ns (the fork loop only).
+ *
+ * usage: forkstorm REPORT_FILE N [THREADS]
+ */
+#include "bench.h"
+#include <pthread.h>
+#include <sys/wait.h>
+
+static int idle_pipe[2];
+
+static void *idle(void *arg)
+{
+	char c;
+
+	(void)arg;
+	while (read(idle_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	bench_init(argc, argv, 1, "N [THREADS]");
+	long n = atol(argv[2]);
+	int nthreads = argc > 3 ? atoi(argv[3]) : 0;
+	pthread_t th[64];
+
+	if (nthreads > 64)
+		nthreads = 64;
+	if (pipe2(idle_pipe, O_CLOEXEC))
+		die("pipe");
+	for (int i = 0; i < nthreads; i++)
+		if ((errno = pthread_create(&th[i], NULL, idle, NULL)))
+			die("pthread_create");
+	report("pid=%d", getpid());
+
+	uint64_t t0 = now_ns();
+	long done = 0;
+	for (long i = 0; i < n; i++) {
+		pid_t c = fork();
+		int st;
+
+		if (c < 0)
+			die("fork");
+		if (c == 0)
+			_exit(0);
+		while (waitpid(c, &st, 0) < 0)
+			if (errno != EINTR)
+				die("waitpid");
+		done++;
+	}
+	uint64_t t1 = now_ns();
+
+	report("forks=%ld", done);
+	report("elapsed_ns=%llu", (unsigned long long)(t1 - t0));
+	close(idle_pipe[1]);        /* the idle threads see EOF and end */
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	return 0;
+}

@@ -1,0 +1,774 @@
+#!/usr/bin/python3
+"""forktrace benchmarks (`make bench`; python3 stdlib only; run as root).
+
+    bench/run.py [--reps N] [--only NAME[,NAME...]] [--keep] [FORKTRACE]
+
+Every number is a RATIO against a baseline measured side by side in the same run:
+baseline and traced repetitions are interleaved (the order alternates from one
+repetition to the next), and each side's median is reported. No absolute time is
+asserted: the build hosts have 2 cores and are shared and noisy. Each benchmark
+program (bench/progs/*.c, compiled here into build/bench/) times itself and appends
+`key=value` lines to a report file; it never writes to stdout, which it shares with
+forktrace when it runs as `forktrace -- COMMAND`.
+
+Benchmarks (see bench/README.md for how to read the table):
+  forkstorm     20,000 fork+_exit+wait, single-threaded parent; traced with the
+                default options (--json -o FILE); also lost events and fork count
+  forkstorm4    the same from a parent with 4 idle threads (no target)
+  syscall       getppid() loop in a process forktrace does NOT trace, while
+                forktrace -p traces another, sleeping process
+  mutex         pthread_mutex lock/unlock pairs, uncontended and 2-thread contended,
+                under --locks=scan, futex, off, uprobe
+  scan          a 2-thread parent with 1 GiB of touched heap forks; forktrace's
+                "scan" event (time per GiB) and the child's memory with/without it
+
+The final table is printed on stdout and also written to build/bench/results.md
+(markdown) and build/bench/results.json. Exit status 0 whether targets were met
+or not (a missed target shows in the table); 1 only when the suite itself could
+not run (no compiler, bad arguments).
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SRC = os.path.join(ROOT, "bench", "progs")
+POLL = 0.01
+
+FORKS = 20000                  # forks per fork storm
+SYSCALLS = 5_000_000           # getppid() calls per syscall-loop run
+MUTEX_SECONDS = 0.3            # per phase (uncontended, contended) of a mutex run
+SCAN_MIB = 1024                # touched heap of the scan benchmark's parent
+DIRTY_SLACK_MIB = 8            # "unchanged within a few MiB"
+
+T_FORKSTORM = 1.20
+T_SYSCALL = 1.05
+T_MUTEX = 1.05
+T_SCAN_S_PER_GIB = 0.40
+
+
+# ------------------------------------------------------------------ processes
+
+class Procs:
+    """Every process the suite starts is in its own session; kill_all() kills the
+    groups (and any recorded program pid that left its group)."""
+
+    def __init__(self):
+        self.popens = []
+        self.pids = []          # pids reported by benchmark programs (and their children)
+
+    def popen(self, argv, **kw):
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        p = subprocess.Popen(argv, start_new_session=True, **kw)
+        self.popens.append(p)
+        return p
+
+    def note_pid(self, pid):
+        self.pids.append(pid)
+
+    @staticmethod
+    def kill(p):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def kill_all(self):
+        for p in self.popens:
+            if p.returncode is None:
+                self.kill(p)
+        for pid in self.pids:
+            # only a process still running one of our benchmark programs
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if BIN.encode() in cmd:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.popens, self.pids = [], []
+
+
+PROCS = Procs()
+BIN = ""            # build/bench, set in main()
+WORK = ""           # temporary directory of this run
+
+
+def compile_prog(name):
+    src = os.path.join(SRC, name + ".c")
+    out = os.path.join(BIN, name)
+    deps = [src, os.path.join(SRC, "bench.h")]
+    newest = max(os.path.getmtime(d) for d in deps if os.path.exists(d))
+    if os.path.exists(out) and os.path.getmtime(out) >= newest:
+        return out
+    tmp = f"{out}.tmp{os.getpid()}"
+    cmd = ["cc", "-O2", "-pthread", "-Wall", "-o", tmp, src]
+    c = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    if c.returncode != 0:
+        raise SystemExit(f"bench: cannot compile {src}:\n{c.stderr}")
+    os.replace(tmp, out)
+    return out
+
+
+_seq = 0
+
+
+def new_path(prefix):
+    global _seq
+    _seq += 1
+    path = os.path.join(WORK, f"{_seq:03d}-{prefix}")
+    return path
+
+
+def new_report(prefix):
+    path = new_path(prefix + ".report")
+    with open(path, "w"):
+        pass
+    os.chmod(path, 0o666)       # the COMMAND may run as another user (sudo)
+    return path
+
+
+def read_report(path):
+    vals = {}
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")[:-1]
+    except OSError:
+        return vals
+    for line in lines:
+        if "=" in line:
+            k, v = line.split("=", 1)
+            vals[k] = v
+    return vals
+
+
+def read_text(path, limit=1 << 16):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read(limit)
+    except OSError:
+        return ""
+
+
+def first_line(text):
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+def read_events(path):
+    """forktrace's --json output: a list of events (a partial last line is skipped)."""
+    events = []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    break
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    events.append({"event": "<unparsable>", "line": line[:200]})
+    except OSError:
+        pass
+    return events
+
+
+def wait_for(cond, timeout, alive=None):
+    """Poll cond() until true (return its value), or None after timeout seconds
+    or once the Popen `alive` has exited (after one last look)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        exited = alive is not None and alive.poll() is not None
+        v = cond()
+        if v:
+            return v
+        if exited or time.monotonic() > deadline:
+            return None
+        time.sleep(POLL)
+
+
+class RunFailed(Exception):
+    pass
+
+
+def run_plain(argv, report, timeout):
+    """Run a benchmark program untraced; return its report."""
+    err = new_path("prog.stderr")
+    with open(err, "w") as ef:
+        p = PROCS.popen(argv, stderr=ef)
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        PROCS.kill(p)
+        raise RunFailed(f"{os.path.basename(argv[0])} did not finish within {timeout}s")
+    finally:
+        PROCS.kill(p)
+    if p.returncode != 0:
+        raise RunFailed(f"{os.path.basename(argv[0])} exited {p.returncode}: "
+                        f"{first_line(read_text(err))}")
+    return read_report(report)
+
+
+def forktrace_failure(rc, errfile):
+    msg = first_line(read_text(errfile)) or "(no message on stderr)"
+    return f"forktrace exited {rc}: {msg}"
+
+
+def run_traced(ft_args, argv, report, out, timeout):
+    """forktrace FT_ARGS -o OUT -- ARGV; return (report, wall seconds).
+    With -- COMMAND forktrace exits with COMMAND's status (0 for our programs)."""
+    err = new_path("forktrace.stderr")
+    t0 = time.monotonic()
+    with open(err, "w") as ef:
+        p = PROCS.popen([FT, *ft_args, "-o", out, "--", *argv], stderr=ef)
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        PROCS.kill(p)
+        rep = read_report(report)
+        what = "finished" if "elapsed_ns" in rep or "con_ns" in rep else "did not finish"
+        raise RunFailed(f"forktrace did not exit within {timeout}s (the program {what}); killed")
+    finally:
+        PROCS.kill(p)
+    wall = time.monotonic() - t0
+    rep = read_report(report)
+    if p.returncode != 0:
+        raise RunFailed(forktrace_failure(p.returncode, err))
+    return rep, wall
+
+
+def start_forktrace_p(pid, extra, out):
+    """forktrace -p PID ... -o OUT in the background; wait for its attach line.
+    Return the Popen and its stderr path; raise RunFailed if it does not attach."""
+    err = new_path("forktrace.stderr")
+    with open(err, "w") as ef:
+        p = PROCS.popen([FT, "-p", str(pid), *extra, "-o", out], stderr=ef)
+
+    def attached():
+        return any(e.get("event") == "attach" for e in read_events(out))
+    if not wait_for(attached, 30, alive=p):
+        rc = p.poll()
+        PROCS.kill(p)
+        if rc is not None:
+            raise RunFailed(forktrace_failure(rc, err))
+        raise RunFailed("forktrace -p: no attach line within 30 s")
+    return p, err
+
+
+def stop_forktrace(p, err):
+    """SIGINT, then wait for exit; return a note on anything unexpected."""
+    note = ""
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            note = "forktrace did not exit within 15 s of SIGINT (killed)"
+    if not note and p.returncode != 0:
+        note = forktrace_failure(p.returncode, err)
+    PROCS.kill(p)
+    return note
+
+
+# ------------------------------------------------------------------ results
+
+ROWS = []
+
+
+def fmt_num(v, unit, digits=None):
+    if v is None:
+        return "-"
+    if digits is None:
+        digits = 0 if v >= 100 else 1 if v >= 10 else 2 if v >= 1 else 3
+    return f"{v:,.{digits}f} {unit}".strip()
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs, unit):
+    if len(xs) < 2:
+        return ""
+    return f"{len(xs)} reps, {fmt_num(min(xs), '')}-{fmt_num(max(xs), unit)}"
+
+
+def add_row(bench, baseline="-", traced="-", ratio="-", target="-", notes="", verdict=None):
+    ROWS.append({"benchmark": bench, "baseline": baseline, "traced": traced, "ratio": ratio,
+                 "target": target, "verdict": verdict, "notes": notes})
+
+
+def ratio_row(bench, unit, base, traced, target, notes, failures):
+    """A row comparing the medians of two lists of samples (smaller is better)."""
+    mb, mt = median(base), median(traced)
+    notes = list(notes)
+    if failures:
+        uniq = sorted(set(failures))
+        notes.append(f"{len(failures)} failed run(s): " + "; ".join(uniq[:3]))
+    if mb is None or mt is None or mb <= 0:
+        add_row(bench, fmt_num(mb, unit), fmt_num(mt, unit), "-",
+                f"<= {target:.2f}x" if target else "none",
+                "; ".join(notes) or "no measurement", verdict="n/a" if target else None)
+        return None
+    r = mt / mb
+    verdict = None
+    if target:
+        verdict = "met" if r <= target else "MISSED"
+    spreads = [s for s in (("baseline " + spread(base, unit)) if len(base) > 1 else "",
+                           ("traced " + spread(traced, unit)) if len(traced) > 1 else "") if s]
+    add_row(bench, fmt_num(mb, unit), fmt_num(mt, unit), f"{r:.2f}x",
+            f"<= {target:.2f}x" if target else "none", "; ".join(notes + spreads), verdict)
+    return r
+
+
+def interleave(rep, sides):
+    """The order of the sides in repetition `rep`: rotated each time, so that neither
+    side is always first (warm caches, CPU frequency, the neighbours' load)."""
+    k = rep % len(sides)
+    return sides[k:] + sides[:k]
+
+
+# ------------------------------------------------------------------ 1. fork storm
+
+def bench_forkstorm(threads, reps):
+    prog = compile_prog("forkstorm")
+    name = f"fork+exit storm, {FORKS:,} forks, " + (
+        "1-thread parent" if threads == 0 else f"parent with {threads} idle threads")
+    base, traced, failures = [], [], []
+    lost, forks_seen, walls, extra = [], [], [], []
+    for rep in range(reps):
+        for side in interleave(rep, ["base", "traced"]):
+            report = new_report("forkstorm")
+            argv = [prog, report, str(FORKS), str(threads)]
+            try:
+                if side == "base":
+                    r = run_plain(argv, report, timeout=120)
+                    base.append(int(r["elapsed_ns"]) / int(r["forks"]) / 1000)
+                    continue
+                out = new_path("forkstorm.json")
+                r, wall = run_traced(["--json"], argv, report, out, timeout=180)
+                if "elapsed_ns" not in r:
+                    raise RunFailed("the program reported nothing")
+                traced.append(int(r["elapsed_ns"]) / int(r["forks"]) / 1000)
+                walls.append(wall)
+                evs = read_events(out)
+                pid = int(r["pid"])
+                lost.append(sum(int(e.get("count", 0)) for e in evs
+                                if e.get("event") == "lost_events"))
+                forks_seen.append(sum(1 for e in evs
+                                      if e.get("event") == "fork" and e.get("pid") == pid))
+                extra.append({
+                    "orphaned_threads": sum(1 for e in evs if e.get("event") == "orphaned_threads"),
+                    "scan": [e for e in evs if e.get("event") == "scan"],
+                    "exit": sum(1 for e in evs if e.get("event") == "exit"),
+                    "unparsable": sum(1 for e in evs if e.get("event") == "<unparsable>"),
+                })
+            except (RunFailed, KeyError, ValueError) as e:
+                failures.append(str(e) if isinstance(e, RunFailed) else f"bad report: {e!r}")
+            finally:
+                PROCS.kill_all()
+
+    notes = []
+    if walls:
+        notes.append(f"forktrace wall {median(walls):.1f} s median (program + start + drain)")
+    if extra:
+        x = extra[len(extra) // 2]
+        if threads:
+            scans = x["scan"]
+            scan_ns = [int(e.get("ns", 0)) for e in scans]
+            notes.append(f"per traced run: {x['orphaned_threads']:,} orphaned_threads, "
+                         f"{len(scans):,} scan events" +
+                         (f" (median {statistics.median(scan_ns) / 1000:.0f} us, "
+                          f"{sum(1 for e in scans if not e.get('scan_complete', True))} incomplete)"
+                          if scans else ""))
+        if x["unparsable"]:
+            notes.append(f"{x['unparsable']} unparsable JSON lines")
+    ratio_row(name + " (us/fork)", "us", base, traced, T_FORKSTORM if threads == 0 else None,
+              notes, failures)
+
+    if threads == 0:
+        if lost:
+            worst = max(lost)
+            add_row("  lost events (sum of lost_events counts)", "-",
+                    ", ".join(str(v) for v in lost), "-", "0",
+                    "per traced run", verdict="met" if worst == 0 else "MISSED")
+            ok = all(f == FORKS for f in forks_seen)
+            add_row("  fork events of the parent", f"{FORKS:,} made",
+                    ", ".join(f"{v:,}" for v in forks_seen), "-", f"{FORKS:,}",
+                    "per traced run", verdict="met" if ok else "MISSED")
+        else:
+            add_row("  lost events / fork events", "-", "-", "-", "0 / 20,000",
+                    "no traced run completed", verdict="n/a")
+    elif lost:
+        notes2 = f"lost_events sums {', '.join(str(v) for v in lost)}; fork events " + \
+            ", ".join(f"{v:,}" for v in forks_seen)
+        ROWS[-1]["notes"] = "; ".join(x for x in (ROWS[-1]["notes"], notes2) if x)
+
+
+# ------------------------------------------------------------------ 2. untraced syscalls
+
+def bench_syscall(reps):
+    prog = compile_prog("syscall_loop")
+    base, traced, failures, notes = [], [], [], []
+    sleeper = None
+    try:
+        sleeper = PROCS.popen(["sleep", "3600"])
+        for rep in range(reps):
+            for side in interleave(rep, ["base", "traced"]):
+                report = new_report("syscall")
+                argv = [prog, report, str(SYSCALLS)]
+                ft = None
+                try:
+                    if side == "traced":
+                        ft, err = start_forktrace_p(sleeper.pid, ["--json"],
+                                                    new_path("syscall.json"))
+                    r = run_plain(argv, report, timeout=60)
+                    ns = int(r["elapsed_ns"]) / int(r["calls"])
+                    if ft is not None:
+                        note = stop_forktrace(ft, err)
+                        ft = None
+                        if note:
+                            failures.append(note)
+                            continue
+                        traced.append(ns)
+                    else:
+                        base.append(ns)
+                except (RunFailed, KeyError, ValueError) as e:
+                    failures.append(str(e) if isinstance(e, RunFailed) else f"bad report: {e!r}")
+                finally:
+                    if ft is not None:
+                        stop_forktrace(ft, err)
+    finally:
+        PROCS.kill_all()
+    notes.append("the loop is not traced; forktrace -p traces a sleeping process")
+    ratio_row(f"getppid() loop in an untraced process, {SYSCALLS // 1000000}M calls (ns/call)",
+              "ns", base, traced, T_SYSCALL, notes, failures)
+
+
+# ------------------------------------------------------------------ 3. lock-heavy
+
+MUTEX_MODES = ["scan", "futex", "off", "uprobe"]
+
+
+def bench_mutex(reps):
+    prog = compile_prog("mutex_loop")
+    sides = ["base"] + MUTEX_MODES
+    unc = {s: [] for s in sides}
+    con = {s: [] for s in sides}
+    failures = {s: [] for s in sides}
+    unavailable = {}
+    attach_locks = {}
+    for rep in range(reps):
+        for side in interleave(rep, sides):
+            if side in unavailable:
+                continue
+            report = new_report("mutex")
+            argv = [prog, report, str(MUTEX_SECONDS)]
+            try:
+                if side == "base":
+                    r = run_plain(argv, report, timeout=60)
+                else:
+                    out = new_path(f"mutex-{side}.json")
+                    try:
+                        r, _ = run_traced(["--json", f"--locks={side}"], argv, report, out,
+                                          timeout=120)
+                    except RunFailed as e:
+                        # a mode that does not exist (yet): usage error 2 or failure 1
+                        rep_now = read_report(report)
+                        if "unc_ns" not in rep_now and ("exited 2" in str(e) or
+                                                        "exited 1" in str(e)):
+                            unavailable[side] = str(e)
+                            continue
+                        raise
+                    for e in read_events(out):
+                        if e.get("event") == "attach":
+                            attach_locks[side] = e.get("locks")
+                            break
+                unc[side].append(int(r["unc_ns"]) / int(r["unc_pairs"]))
+                con[side].append(int(r["con_ns"]) / int(r["con_pairs"]))
+            except (RunFailed, KeyError, ValueError) as e:
+                failures[side].append(str(e) if isinstance(e, RunFailed)
+                                      else f"bad report: {e!r}")
+            finally:
+                PROCS.kill_all()
+
+    for label, data in (("uncontended, 1 thread", unc), ("contended, 2 threads", con)):
+        for mode in MUTEX_MODES:
+            name = f"mutex lock+unlock {label}, --locks={mode} (ns/pair)"
+            target = T_MUTEX if mode in ("scan", "futex") else None
+            if mode in unavailable:
+                add_row(name, fmt_num(median(data["base"]), "ns"), "not available", "-",
+                        f"<= {target:.2f}x" if target else "none",
+                        unavailable[mode], verdict="n/a" if target else None)
+                continue
+            notes = []
+            if mode in attach_locks and attach_locks[mode] != mode:
+                notes.append(f"attach event says locks={attach_locks[mode]!r}")
+            r = ratio_row(name, "ns", data["base"], data[mode], target, notes,
+                          failures[mode] + failures["base"])
+            if mode == "uprobe" and r is not None and r < 2:
+                ROWS[-1]["notes"] = "; ".join(x for x in (
+                    "no per-call cost: uprobes apparently not attached "
+                    "(SPEC: ~20 us per pair when they are)", ROWS[-1]["notes"]) if x)
+
+
+# ------------------------------------------------------------------ 4. scan cost
+
+def smaps_rollup(pid):
+    """Rss, Private_Dirty, Shared_Dirty of /proc/PID/smaps_rollup, in KiB."""
+    vals = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0].rstrip(":") in (
+                        "Rss", "Private_Dirty", "Shared_Dirty"):
+                    vals[parts[0].rstrip(":")] = int(parts[1])
+    except OSError:
+        return None
+    return vals if len(vals) == 3 else None
+
+
+def bench_scan(reps):
+    prog = compile_prog("scanfork")
+    dirty = {"base": [], "traced": []}      # child Private_Dirty (MiB) late in its wait
+    dirty0 = {"base": [], "traced": []}     # right after the fork was reported
+    rss, shared = {"base": [], "traced": []}, {"base": [], "traced": []}
+    per_gib, scan_bytes, scan_ms, incomplete, locks_found = [], [], [], 0, []
+    failures, notes = [], []
+    missing_scan = 0
+    late_scan = 0
+    settle = 1.0        # untraced: how long to wait before the second look
+    for rep in range(reps):
+        for side in interleave(rep, ["base", "traced"]):
+            report = new_report("scan")
+            release = new_path("scan.release")
+            argv = [prog, report, str(SCAN_MIB), release]
+            out = new_path("scan.json")
+            err = new_path("scan.stderr")
+            p = None
+            try:
+                with open(err, "w") as ef:
+                    if side == "base":
+                        p = PROCS.popen(argv, stderr=ef)
+                    else:
+                        p = PROCS.popen([FT, "--json", "-o", out, "--", *argv], stderr=ef)
+                child = wait_for(lambda: read_report(report).get("child"), 60, alive=p)
+                if not child:
+                    rc = p.poll()
+                    if rc is not None and side == "traced":
+                        raise RunFailed(forktrace_failure(rc, err))
+                    raise RunFailed(f"no fork reported within 60 s (exit status {rc})")
+                child = int(child)
+                PROCS.note_pid(child)
+                PROCS.note_pid(int(read_report(report).get("pid", 0)) or child)
+                first = smaps_rollup(child)
+                scan_ev = None
+                if side == "traced":
+                    def find_scan():
+                        for e in read_events(out):
+                            if e.get("event") == "scan" and e.get("child_pid") == child:
+                                return e
+                        return None
+                    scan_ev = wait_for(find_scan, 20, alive=p)
+                else:
+                    time.sleep(settle)
+                second = smaps_rollup(child)
+                with open(release, "w"):
+                    pass
+                try:
+                    p.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    raise RunFailed("the program did not exit within 60 s of its release")
+                if p.returncode != 0:
+                    if side == "traced":
+                        raise RunFailed(forktrace_failure(p.returncode, err))
+                    raise RunFailed(f"scanfork exited {p.returncode}: {first_line(read_text(err))}")
+                if side == "traced" and scan_ev is None:
+                    for e in read_events(out):
+                        if e.get("event") == "scan" and e.get("child_pid") == child:
+                            scan_ev = e
+                    if scan_ev is None:
+                        missing_scan += 1
+                    else:
+                        late_scan += 1
+                if side == "traced" and scan_ev is not None:
+                    b, ns = int(scan_ev.get("bytes", 0)), int(scan_ev.get("ns", 0))
+                    scan_bytes.append(b)
+                    scan_ms.append(ns / 1e6)
+                    locks_found.append(scan_ev.get("locks_found"))
+                    if not scan_ev.get("scan_complete", False):
+                        incomplete += 1
+                    if b > 0:
+                        per_gib.append(ns / 1e9 / (b / (1 << 30)))
+                    settle = max(settle, min(5.0, ns / 1e9 + 0.5))
+                if first is None or second is None:
+                    raise RunFailed("could not read the child's smaps_rollup")
+                dirty0[side].append(first["Private_Dirty"] / 1024)
+                dirty[side].append(second["Private_Dirty"] / 1024)
+                rss[side].append(second["Rss"] / 1024)
+                shared[side].append(second["Shared_Dirty"] / 1024)
+            except (RunFailed, ValueError) as e:
+                failures.append(str(e))
+            finally:
+                if p is not None:
+                    PROCS.kill(p)
+                PROCS.kill_all()
+
+    name = f"scan of a forked child, {SCAN_MIB} MiB touched heap, 2-thread parent"
+    fnotes = []
+    if failures:
+        fnotes.append(f"{len(failures)} failed run(s): " + "; ".join(sorted(set(failures))[:3]))
+    if per_gib:
+        m = median(per_gib)
+        fnotes.insert(0, f"scan reads {median(scan_bytes) / (1 << 20):,.0f} MiB in "
+                         f"{median(scan_ms):,.0f} ms (median of {len(per_gib)}); "
+                         f"locks_found {locks_found}; "
+                         f"{incomplete} with scan_complete=false")
+        if late_scan:
+            fnotes.append(f"{late_scan} scan event(s) appeared only after the child exited")
+        add_row(name + " (s per GiB read)", "-", f"{m:.3f} s/GiB", "-",
+                f"<= {T_SCAN_S_PER_GIB:.2f} s/GiB", "; ".join(fnotes),
+                verdict="met" if m <= T_SCAN_S_PER_GIB else "MISSED")
+    else:
+        what = "no scan event" if missing_scan else "no traced run completed"
+        add_row(name + " (s per GiB read)", "-", what, "-",
+                f"<= {T_SCAN_S_PER_GIB:.2f} s/GiB",
+                "; ".join([f"{missing_scan} traced run(s) without a scan event for the child"]
+                          + fnotes if missing_scan else fnotes),
+                verdict="n/a")
+
+    mb, mt = median(dirty["base"]), median(dirty["traced"])
+    n = ["child's smaps_rollup once the scan event was seen (untraced: after the same wait)"]
+    if dirty0["traced"]:
+        n.append(f"right after the fork: Private_Dirty untraced {median(dirty0['base']) or 0:.1f}"
+                 f" / traced {median(dirty0['traced']):.1f} MiB")
+    if rss["base"] and rss["traced"]:
+        n.append(f"Rss {median(rss['base']):,.0f} / {median(rss['traced']):,.0f} MiB, "
+                 f"Shared_Dirty {median(shared['base']):,.0f} / {median(shared['traced']):,.0f} MiB")
+    if mb is None or mt is None:
+        add_row("  child Private_Dirty (MiB)", fmt_num(mb, "MiB"), fmt_num(mt, "MiB"), "-",
+                f"+<= {DIRTY_SLACK_MIB} MiB", "; ".join(n + ["no complete pair of runs"]),
+                verdict="n/a")
+    else:
+        d = mt - mb
+        add_row("  child Private_Dirty (MiB)", f"{mb:.1f} MiB", f"{mt:.1f} MiB", f"{d:+.1f} MiB",
+                f"+<= {DIRTY_SLACK_MIB} MiB", "; ".join(n),
+                verdict="met" if d <= DIRTY_SLACK_MIB else "MISSED")
+
+
+# ------------------------------------------------------------------ table
+
+def render(rows, markdown):
+    cols = ["benchmark", "baseline", "traced", "ratio", "target", "notes"]
+
+    def cell(r, c):
+        v = r[c]
+        if c == "target" and r.get("verdict"):
+            v = f"{v} ({r['verdict']})"
+        return str(v).replace("|", "/")
+    if markdown:
+        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+        for r in rows:
+            lines.append("| " + " | ".join(cell(r, c) for c in cols) + " |")
+        return "\n".join(lines)
+    widths = {c: max(len(c), *(len(cell(r, c)) for r in rows)) for c in cols[:-1]}
+    lines = [" | ".join(c.ljust(widths[c]) for c in cols[:-1]) + " | notes"]
+    lines.append("-+-".join("-" * widths[c] for c in cols[:-1]) + "-+------")
+    for r in rows:
+        lines.append(" | ".join(cell(r, c).ljust(widths[c]) for c in cols[:-1]) + " | " +
+                     cell(r, "notes"))
+    return "\n".join(lines)
+
+
+BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "scan"]
+
+
+def main():
+    global FT, BIN, WORK
+    ap = argparse.ArgumentParser(description="forktrace benchmarks (ratios against a baseline)")
+    ap.add_argument("forktrace", nargs="?", default=os.path.join(ROOT, "build", "forktrace"))
+    ap.add_argument("--reps", type=int, default=5, help="repetitions of each side (default 5)")
+    ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(BENCHES))
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    a = ap.parse_args()
+    only = [b for b in a.only.split(",") if b] or BENCHES
+    for b in only:
+        if b not in BENCHES:
+            ap.error(f"unknown benchmark {b!r}")
+    if a.reps < 1:
+        ap.error("--reps must be at least 1")
+    FT = os.path.abspath(a.forktrace)
+    BIN = os.path.join(os.path.dirname(FT), "bench")
+    os.makedirs(BIN, exist_ok=True)
+    if os.geteuid() != 0:
+        print("bench: not root: forktrace runs will fail (their error is shown in the table)",
+              file=sys.stderr)
+    WORK = tempfile.mkdtemp(prefix="forktrace-bench-")
+    os.chmod(WORK, 0o755)
+    if not os.access(FT, os.X_OK):
+        print(f"bench: {FT} is not an executable: every traced run will fail", file=sys.stderr)
+
+    # the threaded storm and the 1 GiB scan are the slow ones: fewer repetitions
+    runs = {
+        "forkstorm": lambda: bench_forkstorm(0, a.reps),
+        "forkstorm4": lambda: bench_forkstorm(4, max(1, min(a.reps, 3))),
+        "syscall": lambda: bench_syscall(a.reps),
+        "mutex": lambda: bench_mutex(a.reps),
+        "scan": lambda: bench_scan(max(1, min(a.reps, 3))),
+    }
+    t_start = time.monotonic()
+    try:
+        for b in only:
+            t0 = time.monotonic()
+            print(f"bench: {b} ...", file=sys.stderr, flush=True)
+            try:
+                runs[b]()
+            except SystemExit:
+                raise
+            except Exception as e:         # a bug of ours must not hide the other results
+                add_row(b, notes=f"benchmark crashed: {type(e).__name__}: {e}", verdict="n/a")
+            print(f"bench: {b} took {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        add_row("(interrupted)", notes="the suite was interrupted")
+    finally:
+        PROCS.kill_all()
+        if a.keep:
+            print(f"bench: work files kept in {WORK}", file=sys.stderr)
+        else:
+            shutil.rmtree(WORK, ignore_errors=True)
+
+    total = time.monotonic() - t_start
+    print()
+    print(f"forktrace benchmarks: {FT}, {os.cpu_count()} CPUs, {total:.0f} s; "
+          "medians, ratio = traced / baseline (smaller is better)")
+    print(render(ROWS, markdown=False))
+    with open(os.path.join(BIN, "results.md"), "w") as f:
+        f.write(render(ROWS, markdown=True) + "\n")
+    with open(os.path.join(BIN, "results.json"), "w") as f:
+        json.dump({"forktrace": FT, "seconds": round(total, 1), "rows": ROWS}, f, indent=1)
+    print(f"\n(also written to {os.path.join(BIN, 'results.md')} and results.json)")
+    return 0
+
+
+FT = ""
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,494 @@
+"""Helpers shared by the end-to-end scenarios (python3 stdlib only).
+
+A scenario runs forktrace (usually `--json -- COMMAND`) over a trigger program
+from tests/progs/ and compares forktrace's events with the facts the trigger
+reported about itself.  Triggers never write to stdout (the traced COMMAND
+shares forktrace's stdout): they append `key=value` lines to the file named by
+$FT_REPORT.  Targets started directly (for -p / -a) also get a control pipe,
+$FT_CONTROL_FD, on which the test tells them when to proceed.
+
+Every file of a test (forktrace's stdout/stderr, reports) lives in the test's
+work directory, so the runner can show them when the test fails or times out.
+Every process a test starts is in its own session; cleanup() kills them all.
+"""
+import datetime
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build")
+PROGS_SRC = os.path.join(ROOT, "tests", "progs")
+PROGS_BIN = os.path.join(BUILD, "progs")
+FORKTRACE = os.environ.get("FORKTRACE") or os.path.join(BUILD, "forktrace")
+PYTHON = "/usr/bin/python3"
+PYENV = "/root/.pyenv/versions"
+POLL = 0.02          # seconds between two looks at a file we wait on
+
+
+class Skip(Exception):
+    """A prerequisite of the scenario is missing: the test is skipped, not passed."""
+
+
+class Failure(AssertionError):
+    pass
+
+
+def fail(msg):
+    raise Failure(msg)
+
+
+def expect(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def expect_eq(what, got, want):
+    if got != want:
+        fail(f"{what}: expected {want!r}, got {got!r}")
+
+
+def timeout(seconds):
+    """Decorator: this scenario may take longer than the runner's default."""
+    def set_timeout(func):
+        func.timeout = seconds
+        return func
+    return set_timeout
+
+
+# ---------------------------------------------------------------- test state
+
+_workdir = None
+_counter = 0
+_procs = []          # every Popen a test started, killed by cleanup()
+
+
+def set_workdir(path):
+    """Called by the runner before each test."""
+    global _workdir, _counter, _procs
+    _workdir, _counter, _procs = path, 0, []
+
+
+def workdir():
+    global _workdir
+    if _workdir is None:
+        _workdir = tempfile.mkdtemp(prefix="forktrace-test-")
+    return _workdir
+
+
+def _next(prefix):
+    global _counter
+    _counter += 1
+    return os.path.join(workdir(), f"{_counter:02d}-{prefix}")
+
+
+def _popen(argv, **kw):
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True, **kw)
+    _procs.append(p)
+    return p
+
+
+def _kill_group(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def cleanup():
+    """Kill every process group a test started (the runner also sweeps strays)."""
+    for p in _procs:
+        _kill_group(p)
+
+
+def wait_until(cond, timeout, what, alive=None):
+    """Poll cond() until it returns something true; fail after timeout seconds,
+    or as soon as the Popen `alive` has exited (after one last look)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        exited = alive is not None and alive.poll() is not None
+        value = cond()
+        if value:
+            return value
+        if exited:
+            fail(f"{what}: process exited with status {alive.returncode} first")
+        if time.monotonic() > deadline:
+            fail(f"{what}: not within {timeout}s")
+        time.sleep(POLL)
+
+
+def _clean_env(extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env.update(extra or {})
+    return env
+
+
+# ---------------------------------------------------------------- trigger programs
+
+def _compile(name):
+    for ext, compiler in ((".c", "cc"), (".cpp", "g++")):
+        src = os.path.join(PROGS_SRC, name + ext)
+        if os.path.exists(src):
+            break
+    else:
+        fail(f"no trigger program tests/progs/{name}.c or .cpp")
+    out = os.path.join(PROGS_BIN, name)
+    deps = [src, os.path.join(PROGS_SRC, "ftlib.c")]
+    newest = max(os.path.getmtime(d) for d in deps if os.path.exists(d))
+    if os.path.exists(out) and os.path.getmtime(out) >= newest:
+        return out
+    os.makedirs(PROGS_BIN, exist_ok=True)
+    tmp = f"{out}.tmp{os.getpid()}"
+    cmd = [compiler, "-O1", "-g", "-pthread", "-Wall", "-o", tmp, src]
+    c = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    if c.returncode != 0:
+        fail(f"cannot compile {src}:\n{c.stderr}")
+    os.replace(tmp, out)
+    return out
+
+
+def python(version=None):
+    """The interpreter to run Python triggers with: /usr/bin/python3, or the
+    pyenv build of `version` (e.g. "3.13"); Skip when it is not installed."""
+    if version is None:
+        return PYTHON
+    if os.path.isdir(PYENV):
+        for v in sorted(os.listdir(PYENV)):
+            exe = os.path.join(PYENV, v, "bin", "python3")
+            if (v == version or v.startswith(version + ".")) and os.access(exe, os.X_OK):
+                return exe
+    raise Skip(f"python {version} is not installed under {PYENV}")
+
+
+def prog(name, *args, python_version=None):
+    """argv of trigger program `name` (C/C++ compiled on demand into build/progs/)."""
+    py = os.path.join(PROGS_SRC, name + ".py")
+    if os.path.exists(py):
+        return [python(python_version), py, *args]
+    return [_compile(name), *args]
+
+
+# ---------------------------------------------------------------- reports
+
+class Report:
+    """The key=value lines a trigger appended to its $FT_REPORT file."""
+
+    def __init__(self, path):
+        self.path = path
+        with open(path, "w"):
+            pass
+        os.chmod(path, 0o666)
+
+    def values(self, key):
+        with open(self.path) as f:
+            lines = f.read().split("\n")[:-1]      # a line without its newline is not complete
+        return [line.split("=", 1)[1] for line in lines if line.split("=", 1)[0] == key]
+
+    def text(self):
+        with open(self.path) as f:
+            return f.read()
+
+    def get(self, key):
+        vals = self.values(key)
+        if len(vals) != 1:
+            fail(f"trigger report: expected one '{key}=' line, found {len(vals)} "
+                 f"(is $FT_REPORT passed to the traced command?)\n{self.text()}")
+        return vals[0]
+
+    def int(self, key):
+        return int(self.get(key))
+
+    def ints(self, key):
+        return [int(v) for v in self.values(key)]
+
+    def threads(self, key="thread"):
+        """Lines `key=TID,COMM` as [{"tid", "comm"}] sorted by tid, the shape of an event's threads."""
+        out = []
+        for v in self.values(key):
+            tid, comm = v.split(",", 1)
+            out.append({"tid": int(tid), "comm": comm})
+        return sorted(out, key=lambda t: t["tid"])
+
+    def wait(self, key, count=1, timeout=10, alive=None):
+        return wait_until(lambda: len(self.values(key)) >= count, timeout,
+                          f"trigger report line '{key}='", alive)
+
+
+def threads_of(event):
+    """An event's threads array, sorted by tid (order is not part of the contract)."""
+    return sorted(event["threads"], key=lambda t: t.get("tid", 0))
+
+
+# ---------------------------------------------------------------- event schema (SPEC.md)
+
+_THREADS = "threads[]"
+COMMON = {"time": str, "event": str, "severity": str, "pid": int, "comm": str}
+SCHEMA = {  # event: (fields, optional fields, allowed severities)
+    "fork": ({"tid": int, "child_pid": int, "threads": int, "main_thread": bool, "held_locks": int}, {}, {"info"}),
+    "held_lock": ({"child_pid": int, "lock": str, "lock_type": str, "holder_tid": int, "holder_comm": str,
+                   "holder_is_forker": bool, "found_by": str}, {"held_ns": int, "stack": list}, {"warning", "info"}),
+    "orphaned_threads": ({"child_pid": int, "threads": _THREADS}, {}, {"warning", "info"}),
+    "fork_in_thread": ({"tid": int, "child_pid": int}, {}, {"warning", "info"}),
+    "child_deadlock": ({"tid": int, "lock": str, "holder_tid": int, "holder_comm": str, "parent_pid": int,
+                        "since_fork_ns": int, "reason": str}, {"lock_type": str}, {"error", "warning"}),
+    "exit_with_threads": ({"threads": _THREADS, "exit_code": int}, {}, {"warning", "info"}),
+    "inherited_epoll": ({"tid": int, "fd": int, "parent_pid": int}, {}, {"warning"}),
+    "exec": ({"filename": str, "since_fork_ns": int}, {}, {"info"}),
+    "exit": ({"exit_code": int, "signal": int}, {}, {"info"}),
+    "attach": ({"threads": int, "locks": str}, {}, {"info"}),
+    "detach": ({"threads": int, "locks": str}, {}, {"info"}),
+    "lost_events": ({"count": int}, {}, {"error"}),
+    "scan": ({"child_pid": int, "bytes": int, "ns": int, "locks_found": int, "scan_complete": bool}, {},
+             {"info", "warning"}),
+}
+TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})(Z|\+00:00)$")
+
+
+def _type_ok(value, kind):
+    if kind == _THREADS:
+        return isinstance(value, list) and all(
+            isinstance(t, dict) and set(t) == {"tid", "comm"} and type(t["tid"]) is int
+            and isinstance(t["comm"], str) for t in value)
+    if kind is int:
+        return type(value) is int          # not a bool, not a float
+    return isinstance(value, kind)
+
+
+def schema_errors(ev, t_min=None, t_max=None):
+    """What is wrong with one event against SPEC.md (empty list: nothing)."""
+    errs = []
+    name = ev.get("event")
+    if name not in SCHEMA:
+        return [f"unknown event {name!r}"]
+    fields, optional, severities = SCHEMA[name]
+    want = dict(COMMON, **fields)
+    for key, kind in want.items():
+        if key not in ev:
+            errs.append(f"{name}: missing '{key}'")
+        elif not _type_ok(ev[key], kind):
+            errs.append(f"{name}: '{key}' has the wrong type: {ev[key]!r}")
+    for key, kind in optional.items():
+        if key in ev and ev[key] is not None and not _type_ok(ev[key], kind):
+            errs.append(f"{name}: '{key}' has the wrong type: {ev[key]!r}")
+    extra = set(ev) - set(want) - set(optional)
+    if extra:
+        errs.append(f"{name}: fields not in SPEC.md: {sorted(extra)}")
+    if ev.get("severity") not in severities:
+        errs.append(f"{name}: severity {ev.get('severity')!r} not one of {sorted(severities)}")
+    m = TIME_RE.match(str(ev.get("time")))
+    if not m:
+        errs.append(f"{name}: time {ev.get('time')!r} is not RFC 3339 UTC with nanoseconds")
+    elif t_min is not None:
+        t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(
+            tzinfo=datetime.timezone.utc).timestamp() + int(m.group(2)) / 1e9
+        if not t_min <= t <= t_max:
+            errs.append(f"{name}: time {ev['time']} is outside the run "
+                        f"({t_min - t:+.1f}s / {t_max - t:+.1f}s)")
+    return errs
+
+
+def parse_events(text, t_min=None, t_max=None):
+    """JSON Lines -> (events, problems). Every line must be a valid event."""
+    events, problems = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            problems.append(f"line {n} is not JSON: {line[:200]!r}")
+            continue
+        if not isinstance(ev, dict):
+            problems.append(f"line {n} is not a JSON object: {line[:200]!r}")
+            continue
+        events.append(ev)
+        problems += [f"line {n}: {e}" for e in schema_errors(ev, t_min, t_max)]
+        if ev.get("event") == "lost_events":
+            problems.append(f"line {n}: forktrace lost events: {line}")
+    return events, problems
+
+
+# ---------------------------------------------------------------- forktrace runs
+
+def _matches(ev, event, fields):
+    return (event is None or ev.get("event") == event) and all(ev.get(k) == v for k, v in fields.items())
+
+
+def _describe(event, fields):
+    return (event or "any") + " event" + (" with " + ", ".join(f"{k}={v!r}" for k, v in fields.items())
+                                          if fields else "")
+
+
+class Events:
+    """Queries over a list of events."""
+
+    def where(self, event=None, **fields):
+        return [e for e in self.events if _matches(e, event, fields)]
+
+    def one(self, event=None, **fields):
+        found = self.where(event, **fields)
+        if len(found) != 1:
+            fail(f"expected exactly one {_describe(event, fields)}, found {len(found)}"
+                 + "".join("\n  " + json.dumps(e) for e in found[:5]))
+        return found[0]
+
+    def none(self, event=None, **fields):
+        found = self.where(event, **fields)
+        if found:
+            fail(f"expected no {_describe(event, fields)}, found {len(found)}"
+                 + "".join("\n  " + json.dumps(e) for e in found[:5]))
+
+    def quiet(self):
+        """No event of severity warning or error at all."""
+        bad = [e for e in self.events if e.get("severity") in ("warning", "error")]
+        if bad:
+            fail(f"expected no warning or error, found {len(bad)}"
+                 + "".join("\n  " + json.dumps(e) for e in bad[:5]))
+
+
+class Result(Events):
+    def __init__(self, rc, stdout, stderr, events, report):
+        self.rc, self.stdout, self.stderr, self.events, self.report = rc, stdout, stderr, events, report
+
+    def expect_rc(self, want):
+        expect_eq("forktrace exit status", self.rc, want)
+
+    def expect_one_line_error(self, rc):
+        """A failure: exit status rc and exactly one line on stderr, nothing on stdout."""
+        self.expect_rc(rc)
+        lines = self.stderr.strip().splitlines()
+        expect(len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{self.stderr}")
+        expect_eq("stdout", self.stdout, "")
+
+
+class Forktrace(Events):
+    """forktrace running in the background; its stdout/stderr go to files."""
+
+    def __init__(self, args, env=None):
+        self.args = list(args)
+        opts = self.args[:self.args.index("--")] if "--" in self.args else self.args
+        self.json = ("--json" in opts or "--format=json" in opts) and "-o" not in opts
+        base = _next("forktrace")
+        self.out_path, self.err_path = base + ".out", base + ".err"
+        self.report = Report(base + ".report")
+        with open(base + ".cmd", "w") as f:
+            f.write(" ".join([FORKTRACE] + self.args) + "\n")
+        self.t0 = time.time() - 1
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = _popen([FORKTRACE] + self.args, stdout=out, stderr=err,
+                               env=_clean_env(dict(env or {}, FT_REPORT=self.report.path)))
+        self.pid = self.proc.pid
+
+    @property
+    def events(self):
+        """Events printed so far (complete lines that parse)."""
+        with open(self.out_path) as f:
+            lines = f.read().split("\n")[:-1]
+        evs = []
+        for line in lines:
+            try:
+                evs.append(json.loads(line))
+            except ValueError:
+                pass
+        return evs
+
+    def wait_for(self, event=None, count=1, timeout=10, **fields):
+        """Wait until forktrace has printed `count` events matching; return them (or the one)."""
+        def enough():
+            found = self.where(event, **fields)
+            return found if len(found) >= count else None
+        found = wait_until(enough, timeout, f"forktrace printing {count} x {_describe(event, fields)}",
+                           self.proc)
+        return found[0] if count == 1 else found
+
+    def interrupt(self, sig=signal.SIGINT):
+        self.proc.send_signal(sig)
+
+    def finish(self, timeout=15, check=True):
+        """Wait for forktrace to exit by itself; kill what is left of its group.
+        With check, the JSON stdout must be valid per SPEC.md with no lost_events."""
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(self.proc)
+            fail(f"forktrace did not exit within {timeout}s")
+        finally:
+            _kill_group(self.proc)
+        with open(self.out_path.replace(".out", ".rc"), "w") as f:
+            f.write(f"{rc}\n")
+        with open(self.out_path, errors="replace") as f:
+            stdout = f.read()
+        with open(self.err_path, errors="replace") as f:
+            stderr = f.read()
+        events = []
+        if self.json:
+            events, problems = parse_events(stdout, self.t0, time.time() + 1)
+            if check and problems:
+                fail("forktrace output breaks SPEC.md:\n  " + "\n  ".join(problems[:10]))
+        return Result(rc, stdout, stderr, events, self.report)
+
+
+def start_forktrace(args, env=None):
+    return Forktrace(args, env)
+
+
+def run_forktrace(args, timeout=15, env=None, check=True):
+    """Run forktrace to completion -> Result(rc, events, stdout, stderr, report)."""
+    return Forktrace(args, env).finish(timeout, check)
+
+
+def trace(name, *args, options=("--json",), timeout=15, python_version=None, check=True):
+    """`forktrace OPTIONS -- <trigger program name> ARGS`, run to completion."""
+    return run_forktrace([*options, "--", *prog(name, *args, python_version=python_version)],
+                         timeout=timeout, check=check)
+
+
+# ---------------------------------------------------------------- targets started directly
+
+class Target:
+    """A trigger program started by the test itself (for -p and -a). It reads
+    its orders from the pipe $FT_CONTROL_FD: one byte per step, EOF to finish."""
+
+    def __init__(self, argv):
+        base = _next("target")
+        self.report = Report(base + ".report")
+        r, self.control = os.pipe()
+        with open(base + ".err", "wb") as err:
+            self.proc = _popen(argv, stdout=subprocess.DEVNULL, stderr=err, pass_fds=(r,),
+                               env=_clean_env({"FT_REPORT": self.report.path, "FT_CONTROL_FD": str(r)}))
+        os.close(r)
+        self.pid = self.proc.pid
+
+    def wait_report(self, key, count=1, timeout=10):
+        return self.report.wait(key, count, timeout, alive=self.proc)
+
+    def proceed(self):
+        os.write(self.control, b"g")
+
+    def finish(self, timeout=10):
+        """Close the control pipe (the target's cue to exit) and wait for it."""
+        if self.control is not None:
+            os.close(self.control)
+            self.control = None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(self.proc)
+            fail(f"target {self.pid} did not exit within {timeout}s")
+
+
+def start(name, *args, python_version=None):
+    return Target(prog(name, *args, python_version=python_version))
+
+
+def vanished_pid():
+    """A pid that no process has: that of a child we just reaped."""
+    p = subprocess.Popen(["/bin/true"])
+    p.wait()
+    return p.pid

@@ -1,0 +1,31 @@
+/*
+ * A parent with two named worker threads forks once both are named and running.
+ * argv[1] says what the child does: "exit" (default) _exit(0)s at once,
+ * "exec" execs /bin/true.
+ * Reports: pid, main (TID,COMM), thread (TID,COMM) x2, child, child_status.
+ */
+#include "ftlib.c"
+
+int main(int argc, char **argv)
+{
+	const char *const names[] = { "ft-worker-a", "ft-worker-b" };
+	int do_exec = argc > 1 && strcmp(argv[1], "exec") == 0;
+	pid_t child;
+
+	report("pid=%d", getpid());
+	report_thread("main");
+	workers_start(2, names);
+
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		if (do_exec)
+			execl("/bin/true", "/bin/true", (char *)NULL);
+		_exit(do_exec ? 127 : 0);
+	}
+	report("child=%d", child);
+	wait_child(child, "child_status");
+	workers_stop();
+	return 0;
+}

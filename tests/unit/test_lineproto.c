@@ -1,0 +1,257 @@
+/* Line protocol: the escaping rules and the schema of docs/influx.md. */
+#include <string.h>
+#include "lineproto.h"
+#include "unit.h"
+
+static struct event base_event(enum event_kind kind)
+{
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.severity = SEV_INFO;
+	ev.time_ns = 1700000000123456789ULL;
+	ev.pid = 42;
+	strcpy(ev.comm, "py");
+	return ev;
+}
+
+static const char *line_of(const struct event *ev, const char *host)
+{
+	static char buf[LINEPROTO_MAX_LINE];
+
+	if (lineproto_format(ev, host, buf, sizeof(buf)) < 0)
+		return "(did not fit)";
+	return buf;
+}
+
+/* The examples of the InfluxDB 1.x line protocol tutorial, "Special characters". */
+TEST(lineproto_escapes_like_the_influxdb_docs)
+{
+	char b[128];
+
+	CHECK(lineproto_escape_key("us,midwest", b, sizeof(b)) > 0);
+	CHECK_STR(b, "us\\,midwest");                   /* tag value with a comma */
+	lineproto_escape_key("temp=rature", b, sizeof(b));
+	CHECK_STR(b, "temp\\=rature");                  /* field key with an equals sign */
+	lineproto_escape_key("location place", b, sizeof(b));
+	CHECK_STR(b, "location\\ place");               /* tag key with a space */
+	lineproto_escape_measurement("wea,ther", b, sizeof(b));
+	CHECK_STR(b, "wea\\,ther");
+	lineproto_escape_measurement("wea ther", b, sizeof(b));
+	CHECK_STR(b, "wea\\ ther");
+	lineproto_escape_measurement("a=b", b, sizeof(b));
+	CHECK_STR(b, "a=b");                            /* = needs no escape in a measurement */
+	lineproto_escape_string("too\"hot\"", b, sizeof(b));
+	CHECK_STR(b, "too\\\"hot\\\"");                 /* string value with double quotes */
+	lineproto_escape_string("too hot\\cold", b, sizeof(b));
+	CHECK_STR(b, "too hot\\\\cold");                /* read back as one backslash */
+	lineproto_escape_string("too hot/cold", b, sizeof(b));
+	CHECK_STR(b, "too hot/cold");
+	/* "all other special characters do not require escaping": emojis */
+	lineproto_escape_measurement("we\xe2\x9b\x85\xef\xb8\x8fther", b, sizeof(b));
+	CHECK_STR(b, "we\xe2\x9b\x85\xef\xb8\x8fther");
+	lineproto_escape_key("temper\xf0\x9f\x94\xa5ture", b, sizeof(b));
+	CHECK_STR(b, "temper\xf0\x9f\x94\xa5ture");
+}
+
+/* What no part of a line can carry as is becomes visible text, never a broken line. */
+TEST(lineproto_escapes_what_a_line_cannot_carry)
+{
+	char b[128];
+
+	lineproto_escape_key("a\nb\tc\rd\x01" "e\x7f", b, sizeof(b));
+	CHECK_STR(b, "a\\nb\\tc\\rd\\x01e\\x7f");
+	/* a backslash in a name: \x5c, read the same by InfluxDB 1.x, 2.x and 3.x */
+	lineproto_escape_key("end\\", b, sizeof(b));
+	CHECK_STR(b, "end\\x5c");
+	lineproto_escape_key("a\\,b", b, sizeof(b));
+	CHECK_STR(b, "a\\x5c\\,b");
+	lineproto_escape_string("l1\nl2", b, sizeof(b));
+	CHECK_STR(b, "l1\\nl2");
+	/* invalid UTF-8: a lone continuation byte, a truncated sequence, an overlong '/' */
+	lineproto_escape_key("\x80x\xe2\x9b", b, sizeof(b));
+	CHECK_STR(b, "\\x80x\\xe2\\x9b");
+	lineproto_escape_string("\xc0\xaf", b, sizeof(b));
+	CHECK_STR(b, "\\xc0\\xaf");
+	lineproto_escape_string("caf\xc3\xa9", b, sizeof(b));
+	CHECK_STR(b, "caf\xc3\xa9");
+}
+
+TEST(lineproto_escape_reports_overflow)
+{
+	char b[6];
+
+	CHECK(lineproto_escape_key("abcde", b, sizeof(b)) == 5);
+	CHECK(lineproto_escape_key("abcdef", b, sizeof(b)) == -1);
+	CHECK(lineproto_escape_key("a,b,c", b, sizeof(b)) == -1);
+}
+
+TEST(lineproto_fork_event)
+{
+	struct event ev = base_event(EV_FORK);
+
+	strcpy(ev.comm, "py, w=1");
+	ev.fork.tid = 42;
+	ev.fork.child_pid = 43;
+	ev.fork.threads = 3;
+	ev.fork.main_thread = true;
+	CHECK_STR(line_of(&ev, "h1"),
+		  "forktrace,comm=py\\,\\ w\\=1,event=fork,host=h1,severity=info "
+		  "pid=42i,tid=42i,child_pid=43i,threads=3i,main_thread=true,held_locks=0i "
+		  "1700000000123456789\n");
+}
+
+/* A thread name with every character that matters: comma, space, equals, quote, backslash, newline. */
+TEST(lineproto_thread_names_with_special_characters)
+{
+	struct event ev = base_event(EV_ORPHANED_THREADS);
+
+	ev.severity = SEV_WARNING;
+	ev.orphaned.child_pid = 43;
+	ev.orphaned.threads.count = 2;
+	ev.orphaned.threads.total = 2;
+	ev.orphaned.threads.t[0].tid = 123;
+	strcpy(ev.orphaned.threads.t[0].comm, "a, b=c\"d\\e\nf");
+	ev.orphaned.threads.t[1].tid = 124;
+	strcpy(ev.orphaned.threads.t[1].comm, "worker-b");
+	CHECK_STR(line_of(&ev, "h1"),
+		  "forktrace,comm=py,event=orphaned_threads,host=h1,severity=warning "
+		  "pid=42i,child_pid=43i,threads=2i,"
+		  "threads_list=\"123:a, b=c\\\"d\\\\e\\nf,124:worker-b\" 1700000000123456789\n");
+
+	/* the same name as a tag (comm) */
+	strcpy(ev.comm, "a, b=c\"d\\e\nf");
+	CHECK(strstr(line_of(&ev, NULL), "forktrace,comm=a\\,\\ b\\=c\"d\\x5ce\\nf,event=") != NULL);
+}
+
+/* Only the first `count` threads are listed; the number is how many there were. */
+TEST(lineproto_truncated_thread_list_counts_all)
+{
+	struct event ev = base_event(EV_EXIT_WITH_THREADS);
+
+	ev.exit_with_threads.threads.count = 1;
+	ev.exit_with_threads.threads.total = 70;
+	ev.exit_with_threads.threads.t[0].tid = 7;
+	strcpy(ev.exit_with_threads.threads.t[0].comm, "w");
+	ev.exit_with_threads.exit_code = 3;
+	CHECK(strstr(line_of(&ev, "h"), " pid=42i,threads=70i,threads_list=\"7:w\",exit_code=3i ") != NULL);
+}
+
+TEST(lineproto_held_lock_with_stack)
+{
+	struct event ev = base_event(EV_HELD_LOCK);
+	struct stack st;
+
+	memset(&st, 0, sizeof(st));
+	st.count = 2;
+	strcpy(st.frame[0], "pthread_mutex_lock+0x10 (libc.so.6)");
+	strcpy(st.frame[1], "worker \"x\" (a.out)");
+	ev.severity = SEV_WARNING;
+	ev.held_lock.child_pid = 43;
+	ev.held_lock.holder_tid = 44;
+	ev.held_lock.lock = 0x7f3a1c0008c0ULL;
+	ev.held_lock.lock_type = LOCK_MUTEX;
+	strcpy(ev.held_lock.holder_comm, "w 1");
+	ev.held_lock.held_ns = -1;
+	ev.held_lock.stack = &st;
+	CHECK_STR(line_of(&ev, "h"),
+		  "forktrace,comm=py,event=held_lock,host=h,severity=warning "
+		  "pid=42i,child_pid=43i,lock=\"0x7f3a1c0008c0\",lock_type=\"mutex\",holder_tid=44i,"
+		  "holder_comm=\"w 1\",holder_is_forker=false,found_by=\"scan\","
+		  "stack=\"pthread_mutex_lock+0x10 (libc.so.6)\\nworker \\\"x\\\" (a.out)\" "
+		  "1700000000123456789\n");
+}
+
+/* InfluxDB refuses an empty tag value: the tag is left out instead. */
+TEST(lineproto_empty_tags_are_left_out)
+{
+	struct event ev = base_event(EV_LOST_EVENTS);
+
+	ev.comm[0] = '\0';
+	ev.severity = SEV_ERROR;
+	ev.lost.count = 5;
+	CHECK_STR(line_of(&ev, ""), "forktrace,event=lost_events,severity=error pid=42i,count=5i 1700000000123456789\n");
+	CHECK_STR(line_of(&ev, NULL), "forktrace,event=lost_events,severity=error pid=42i,count=5i 1700000000123456789\n");
+}
+
+/* 1.x has no unsigned integers: values beyond int64 are clamped, not wrapped. */
+TEST(lineproto_uint_is_clamped)
+{
+	struct event ev = base_event(EV_EXEC);
+
+	strcpy(ev.exec.filename, "/bin/tr ue");
+	ev.exec.since_fork_ns = UINT64_MAX;
+	CHECK(strstr(line_of(&ev, "h"), "filename=\"/bin/tr ue\",since_fork_ns=9223372036854775807i ") != NULL);
+}
+
+TEST(lineproto_comm_without_nul)
+{
+	struct event ev = base_event(EV_EXIT);
+
+	memset(ev.comm, 'x', EV_COMM_LEN);   /* a full comm array, no NUL */
+	CHECK(strstr(line_of(&ev, "h"), "comm=xxxxxxxxxxxxxxxx,event=exit,") != NULL);
+}
+
+TEST(lineproto_unstamped_event_has_no_timestamp)
+{
+	struct event ev = base_event(EV_EXIT);
+
+	ev.time_ns = 0;
+	ev.exit.exit_code = 1;
+	CHECK_STR(line_of(&ev, "h"), "forktrace,comm=py,event=exit,host=h,severity=info pid=42i,exit_code=1i,signal=0i\n");
+}
+
+TEST(lineproto_too_small_buffer)
+{
+	struct event ev = base_event(EV_EXIT);
+	char buf[200];
+	int n = lineproto_format(&ev, "h", buf, sizeof(buf));
+
+	CHECK(n > 0 && buf[n - 1] == '\n');
+	CHECK(lineproto_format(&ev, "h", buf, n + 1) == n);   /* room for the NUL too */
+	CHECK(lineproto_format(&ev, "h", buf, n) == -1);
+	CHECK_STR(buf, "");                                    /* never half a line */
+	CHECK(lineproto_format(&ev, "h", buf, 0) == -1);
+}
+
+/* Every kind encodes, with pid, one line, and no field key twice. */
+TEST(lineproto_every_event_kind)
+{
+	for (int k = 0; k < EV__COUNT; k++) {
+		struct event ev = base_event(k);
+		const char *line;
+
+		if (k == EV_ATTACH || k == EV_DETACH)
+			ev.attach.locks = "scan";
+		line = line_of(&ev, "h");
+		CHECK(strstr(line, " pid=42i") != NULL);
+		CHECK(strchr(line, '\n') == line + strlen(line) - 1);
+		CHECK(strstr(line, event_kind_name(k)) != NULL);
+	}
+}
+
+/* The largest event still fits LINEPROTO_MAX_LINE, every byte escaped to \xHH. */
+TEST(lineproto_max_line_is_enough)
+{
+	static struct event ev;
+	static struct stack st;
+	static char buf[LINEPROTO_MAX_LINE];
+
+	ev = base_event(EV_HELD_LOCK);
+	memset(ev.comm, '\x01', EV_COMM_LEN);
+	memset(ev.held_lock.holder_comm, '\x01', EV_COMM_LEN - 1);
+	st.count = EV_MAX_FRAMES;
+	for (int i = 0; i < EV_MAX_FRAMES; i++)
+		memset(st.frame[i], '\x01', EV_FRAME_LEN - 1);
+	ev.held_lock.stack = &st;
+	CHECK(lineproto_format(&ev, "host-with-a-long-name", buf, sizeof(buf)) > 0);
+
+	ev = base_event(EV_ORPHANED_THREADS);
+	ev.orphaned.threads.count = EV_MAX_THREADS;
+	for (int i = 0; i < EV_MAX_THREADS; i++) {
+		ev.orphaned.threads.t[i].tid = 2000000000;
+		memset(ev.orphaned.threads.t[i].comm, '\x01', EV_COMM_LEN);
+	}
+	CHECK(lineproto_format(&ev, "h", buf, sizeof(buf)) > 0);
+}

@@ -1,0 +1,42 @@
+/*
+ * Events as InfluxDB line protocol: one pure function per event, shared by
+ * --format=influx (stdout, for Telegraf's inputs.execd) and the --influx
+ * exporter. The schema is documented in docs/influx.md.
+ *
+ * Escaping follows the line protocol reference, with one portable choice:
+ * in names (measurement, tag keys and values, field keys) a backslash,
+ * a control character or a byte that is not valid UTF-8 is written as the
+ * text "\xHH" ("\n", "\r", "\t" for those three), because InfluxDB 1.x
+ * and 3.x disagree on what a backslash before a special character means
+ * and a newline can never be inside a name.
+ */
+#ifndef FT_LINEPROTO_H
+#define FT_LINEPROTO_H
+
+#include <stddef.h>
+#include "event.h"
+
+#define LINEPROTO_MEASUREMENT "forktrace"
+/* Big enough for any event: a full stack and a full thread list escaped. */
+#define LINEPROTO_MAX_LINE 32768
+
+/*
+ * Encodes one event as one line (with trailing '\n') into buf; returns its
+ * length, or -1 if it doesn't fit (buf then holds no complete line).
+ * host is the host tag (NULL or "" leaves the tag out).
+ */
+int lineproto_format(const struct event *ev, const char *host, char *buf, size_t size);
+
+/*
+ * The escaping rules, one per part of a line; exposed for the unit tests.
+ * Each writes s escaped plus a NUL into buf and returns the length without
+ * the NUL, or -1 if it doesn't fit.
+ */
+/* Measurement: comma and space are backslash-escaped. */
+int lineproto_escape_measurement(const char *s, char *buf, size_t size);
+/* Tag key, tag value, field key: comma, equals sign and space. */
+int lineproto_escape_key(const char *s, char *buf, size_t size);
+/* String field value, without its quotes: double quote and backslash. */
+int lineproto_escape_string(const char *s, char *buf, size_t size);
+
+#endif /* FT_LINEPROTO_H */
