@@ -132,8 +132,8 @@ _seq = 0
 def new_path(prefix):
     global _seq
     _seq += 1
-    path = os.path.join(WORK, f"{_seq:03d}-{prefix}")
-    return path
+    os.makedirs(WORK, mode=0o755, exist_ok=True)    # in case a /tmp cleaner removed it
+    return os.path.join(WORK, f"{_seq:03d}-{prefix}")
 
 
 def new_report(prefix):
@@ -721,7 +721,7 @@ def main():
     if os.geteuid() != 0:
         print("bench: not root: forktrace runs will fail (their error is shown in the table)",
               file=sys.stderr)
-    WORK = tempfile.mkdtemp(prefix="forktrace-bench-")
+    WORK = tempfile.mkdtemp(prefix="ftbench-")
     os.chmod(WORK, 0o755)
     if not os.access(FT, os.X_OK):
         print(f"bench: {FT} is not an executable: every traced run will fail", file=sys.stderr)

@@ -27,6 +27,7 @@ import tempfile
 import time
 import traceback
 
+sys.dont_write_bytecode = True   # leave no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 import harness  # noqa: E402

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "model_priv.h"
+#include "procfs.h"
 #include "scan.h"
 
 #define SCAN_TIME_LIMIT_NS 1000000000ULL
@@ -88,6 +89,15 @@ int fork_add_held(struct model *m, struct proc *parent, struct proc *child, stru
 	return n;
 }
 
+/* The tid as forktrace (the initial pid namespace) knows it. */
+static int global_tid(const int *tids, const int *ns_tids, int n, int ns_tid)
+{
+	for (int i = 0; i < n; i++)
+		if (ns_tids[i] == ns_tid)
+			return tids[i];
+	return ns_tid;
+}
+
 int fork_scan(struct model *m, struct proc *parent, struct proc *child, int forker_tid,
 	      uint64_t ts, struct pending *pd)
 {
@@ -99,22 +109,32 @@ int fork_scan(struct model *m, struct proc *parent, struct proc *child, int fork
 	};
 	struct scan_result res;
 	char err[256];
-	int *tids = malloc(parent->nthreads * sizeof(*tids)), n = 0, found;
+	int n = 0, found;
+	/* lock words hold tids as the parent's pid namespace sees them */
+	int *tids = malloc(parent->nthreads * sizeof(*tids));
+	int *ns_tids = malloc(parent->nthreads * sizeof(*ns_tids));
 
-	if (!tids)
+	if (!tids || !ns_tids) {
+		free(tids);
+		free(ns_tids);
 		return 0;
-	for (int i = 0; i < parent->nthreads; i++)
-		if (parent->threads[i].alive)
-			tids[n++] = parent->threads[i].tid;
-	req.parent_tids = tids;
+	}
+	for (int i = 0; i < parent->nthreads; i++) {
+		if (!parent->threads[i].alive)
+			continue;
+		tids[n] = parent->threads[i].tid;
+		ns_tids[n++] = procfs_ns_tid(parent->pid, parent->threads[i].tid);
+	}
+	req.parent_tids = ns_tids;
+	req.forker_tid = procfs_ns_tid(parent->pid, forker_tid);
 	req.nparent_tids = n;
 	memset(&res, 0, sizeof(res));
 	if (scan_child(&req, &res, err, sizeof(err))) {
 		/* the child exec'd or exited first: nothing of the parent is left to scan */
 		free(tids);
+		free(ns_tids);
 		return 0;
 	}
-	free(tids);
 	note_scan(m, parent, child, &res, &pd->scan);
 	pd->has_scan = true;
 	found = 0;
@@ -122,7 +142,7 @@ int fork_scan(struct model *m, struct proc *parent, struct proc *child, int fork
 		struct found_lock l = {
 			.addr = res.locks[i].addr,
 			.type = res.locks[i].type,
-			.owner_tid = res.locks[i].owner_tid,
+			.owner_tid = global_tid(tids, ns_tids, n, res.locks[i].owner_tid),
 			.forker_tid = forker_tid,
 			.fork_ts = ts,
 			.held_ns = -1,
@@ -131,5 +151,7 @@ int fork_scan(struct model *m, struct proc *parent, struct proc *child, int fork
 		found += fork_add_held(m, parent, child, pd, &l, 1);
 	}
 	scan_result_free(&res);
+	free(tids);
+	free(ns_tids);
 	return found;
 }

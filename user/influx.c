@@ -76,6 +76,8 @@ struct influx {
 	/* counters, updated with atomics so influx__stats() needs no lock */
 	uint64_t delivered, retried, dropped, failed_batches;
 
+	struct lineproto_stamps stamps;   /* the tracing thread's own */
+
 	/* the sender thread's own */
 	struct batch batch;
 	bool reported_rejected, in_outage;
@@ -280,10 +282,13 @@ static void enqueue(struct influx *ix, char *text, size_t len)
 void influx__push(struct influx *ix, const struct event *ev)
 {
 	char buf[LINEPROTO_MAX_LINE];
+	struct event e = *ev;
 	char *text;
 	int len;
 
-	len = lineproto_format(ev, ix->host, buf, sizeof(buf));
+	/* a point that shares series and timestamp with another would replace it */
+	e.time_ns = lineproto_unique_time(&ix->stamps, ev);
+	len = lineproto_format(&e, ix->host, buf, sizeof(buf));
 	text = len > 0 ? malloc(len) : NULL;
 	if (!text) {
 		/* too long to encode, or no memory: still never silent */

@@ -67,8 +67,9 @@ struct influx *influx__new_tuned(const struct influx_options *opts, const struct
 
 /*
  * Encodes ev and queues it. Never blocks on the network: when the buffer is
- * full the oldest line is dropped and counted. Safe to call from one
- * thread at a time alongside the sender thread.
+ * full the oldest line is dropped and counted. An event whose series and
+ * timestamp an earlier one already used is sent 1 ns later, so InfluxDB
+ * keeps both (see lineproto_unique_time). Call from one thread at a time.
  */
 void influx__push(struct influx *ix, const struct event *ev);
 

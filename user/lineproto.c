@@ -283,3 +283,47 @@ int lineproto_format(const struct event *ev, const char *host, char *buf, size_t
 	}
 	return (int)o.len;
 }
+
+/* FNV-1a, enough to tell series and timestamps apart in a small window. */
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The tags that vary between events; host and measurement are fixed per run. */
+static uint64_t series_of(const struct event *ev)
+{
+	char comm[EV_COMM_LEN + 1];
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	copy_comm(comm, ev->comm);
+	h = fnv(h, &ev->kind, sizeof(ev->kind));
+	h = fnv(h, &ev->severity, sizeof(ev->severity));
+	return fnv(h, comm, strlen(comm));
+}
+
+static bool stamp_seen(const struct lineproto_stamps *st, uint64_t key)
+{
+	for (int i = 0; i < LINEPROTO_STAMPS; i++)
+		if (st->seen[i] == key)
+			return true;
+	return false;
+}
+
+uint64_t lineproto_unique_time(struct lineproto_stamps *st, const struct event *ev)
+{
+	uint64_t series = series_of(ev), t = ev->time_ns, key;
+
+	if (!t)
+		return 0;
+	/* "| 1": an empty slot is 0 */
+	while (stamp_seen(st, key = fnv(series, &t, sizeof(t)) | 1))
+		t++;
+	st->seen[st->next] = key;
+	st->next = (st->next + 1) % LINEPROTO_STAMPS;
+	return t;
+}

@@ -14,6 +14,7 @@
 #define FT_LINEPROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "event.h"
 
 #define LINEPROTO_MEASUREMENT "forktrace"
@@ -26,6 +27,21 @@
  * host is the host tag (NULL or "" leaves the tag out).
  */
 int lineproto_format(const struct event *ev, const char *host, char *buf, size_t size);
+
+/*
+ * InfluxDB keeps one point per series (measurement and tags) and timestamp:
+ * two held_lock events of one fork share the fork's timestamp, so the second
+ * would silently replace the first. A writer keeps the recent (series,
+ * timestamp) pairs here and moves a repeat on by 1 ns. Zero-initialise.
+ */
+#define LINEPROTO_STAMPS 1024
+struct lineproto_stamps {
+	uint64_t seen[LINEPROTO_STAMPS];
+	unsigned next;
+};
+
+/* ev->time_ns, or the first free nanosecond after it for ev's series (0 stays 0). */
+uint64_t lineproto_unique_time(struct lineproto_stamps *st, const struct event *ev);
 
 /*
  * The escaping rules, one per part of a line; exposed for the unit tests.

@@ -112,3 +112,27 @@ bool procfs_has_thread(int pid, int tid)
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
 	return stat(path, &st) == 0;
 }
+
+int procfs_ns_tid(int pid, int tid)
+{
+	char path[64], buf[4096], *p;
+	int last = tid;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return tid;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return tid; /* a kernel without NSpid: one namespace */
+	p += 7;
+	while (*p && *p != '\n') {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		last = (int)v;
+		p = end;
+	}
+	return last;
+}

@@ -17,4 +17,8 @@ bool procfs_exists(int pid);
 /* Is tid a thread of pid? */
 bool procfs_has_thread(int pid, int tid);
 
+/* The id a thread has in its own pid namespace (the last NSpid field):
+ * what glibc stores as a lock's owner. The tid itself when not nested. */
+int procfs_ns_tid(int pid, int tid);
+
 #endif

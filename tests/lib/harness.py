@@ -127,6 +127,7 @@ def wait_until(cond, timeout, what, alive=None):
 
 def _clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUDO_")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"   # Python triggers import tests/progs/ftlib.py
     env.update(extra or {})
     return env
 

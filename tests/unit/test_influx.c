@@ -324,6 +324,35 @@ TEST(influx_v2_token_org_bucket)
 	CHECK_STR(m.accepted, line);
 }
 
+/* Two events of one series in the same nanosecond both arrive, the second 1 ns later. */
+TEST(influx_same_timestamp_events_both_kept)
+{
+	static struct mock m;
+	struct influx_options o = { .db = "d" };
+	struct influx_tuning t;
+	struct influx_stats st;
+	struct influx *ix;
+	struct event a = test_event(5), b = test_event(5);
+	char url[64], err[512], want[1024], line[512];
+
+	CHECK(mock_start(&m, 204));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", m.port);
+	o.url = url;
+	fast_tuning(&t);
+	ix = influx__new_tuned(&o, &t, err, sizeof(err));
+	CHECK(ix != NULL);
+	influx__push(ix, &a);
+	influx__push(ix, &b);
+	influx__close_stats(ix, &st);
+	mock_stop(&m);
+	lineproto_format(&a, "h1", want, sizeof(want));
+	b.time_ns++;
+	lineproto_format(&b, "h1", line, sizeof(line));
+	strcat(want, line);
+	CHECK(st.delivered == 2);
+	CHECK_STR(m.accepted, want);
+}
+
 /* InfluxDB 3 takes a bucket (its database) without an org. */
 TEST(influx_v3_bucket_without_org)
 {

@@ -255,3 +255,23 @@ TEST(lineproto_max_line_is_enough)
 	}
 	CHECK(lineproto_format(&ev, "h", buf, sizeof(buf)) > 0);
 }
+
+/* Two held locks of one fork share its timestamp: InfluxDB would keep only one point. */
+TEST(lineproto_unique_time_per_series)
+{
+	static struct lineproto_stamps st;
+	struct event a = base_event(EV_HELD_LOCK), b = a, other = a;
+	uint64_t t = a.time_ns;
+
+	other.kind = EV_FORK;
+	CHECK(lineproto_unique_time(&st, &a) == t);
+	CHECK(lineproto_unique_time(&st, &b) == t + 1);
+	CHECK(lineproto_unique_time(&st, &b) == t + 2);
+	CHECK(lineproto_unique_time(&st, &other) == t);    /* another series */
+	strcpy(b.comm, "other");
+	CHECK(lineproto_unique_time(&st, &b) == t);
+	b.time_ns = t + 10;
+	CHECK(lineproto_unique_time(&st, &b) == t + 10);
+	a.time_ns = 0;
+	CHECK(lineproto_unique_time(&st, &a) == 0);        /* unstamped: the server's clock */
+}
