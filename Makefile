@@ -22,7 +22,7 @@ LIB_OBJS   := $(filter-out $(OUT)/obj/main.o,$(USER_OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev \
-               libcurl4-openssl-dev make gcc g++ python3 pkg-config
+               libcurl4-openssl-dev make gcc g++ python3 pkg-config influxdb
 
 ifeq ($(V),1)
 Q =

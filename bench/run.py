@@ -44,7 +44,7 @@ POLL = 0.01
 
 FORKS = 20000                  # forks per fork storm
 SYSCALLS = 5_000_000           # getppid() calls per syscall-loop run
-MUTEX_SECONDS = 0.3            # per phase (uncontended, contended) of a mutex run
+MUTEX_SECONDS = 0.5            # per phase (uncontended, contended) of a mutex run
 SCAN_MIB = 1024                # touched heap of the scan benchmark's parent
 DIRTY_SLACK_MIB = 8            # "unchanged within a few MiB"
 
@@ -301,10 +301,12 @@ def fmt_num(v, unit, digits=None):
 
 
 def median(xs):
+    xs = list(xs.values()) if isinstance(xs, dict) else list(xs)
     return statistics.median(xs) if xs else None
 
 
 def spread(xs, unit):
+    xs = list(xs.values()) if isinstance(xs, dict) else list(xs)
     if len(xs) < 2:
         return ""
     return f"{len(xs)} reps, {fmt_num(min(xs), '')}-{fmt_num(max(xs), unit)}"
@@ -316,26 +318,41 @@ def add_row(bench, baseline="-", traced="-", ratio="-", target="-", notes="", ve
 
 
 def ratio_row(bench, unit, base, traced, target, notes, failures):
-    """A row comparing the medians of two lists of samples (smaller is better)."""
+    """A row comparing the medians of two sets of samples (smaller is better).
+    base and traced map a repetition number to its sample; the per-repetition
+    (paired) ratios are shown in the notes as a measure of the noise."""
     mb, mt = median(base), median(traced)
     notes = list(notes)
     if failures:
         uniq = sorted(set(failures))
         notes.append(f"{len(failures)} failed run(s): " + "; ".join(uniq[:3]))
+    tgt = f"<= {target:.2f}x" if target else "none"
     if mb is None or mt is None or mb <= 0:
-        add_row(bench, fmt_num(mb, unit), fmt_num(mt, unit), "-",
-                f"<= {target:.2f}x" if target else "none",
+        add_row(bench, fmt_num(mb, unit), fmt_num(mt, unit), "-", tgt,
                 "; ".join(notes) or "no measurement", verdict="n/a" if target else None)
         return None
     r = mt / mb
     verdict = None
     if target:
         verdict = "met" if r <= target else "MISSED"
-    spreads = [s for s in (("baseline " + spread(base, unit)) if len(base) > 1 else "",
-                           ("traced " + spread(traced, unit)) if len(traced) > 1 else "") if s]
-    add_row(bench, fmt_num(mb, unit), fmt_num(mt, unit), f"{r:.2f}x",
-            f"<= {target:.2f}x" if target else "none", "; ".join(notes + spreads), verdict)
+    paired = sorted(traced[k] / base[k] for k in base if k in traced and base[k] > 0)
+    if len(paired) > 1:
+        notes.append(f"paired ratios {paired[0]:.2f}-{paired[-1]:.2f} "
+                     f"(median {statistics.median(paired):.2f})")
+    for side, xs in (("baseline", base), ("traced", traced)):
+        if len(xs) > 1:
+            notes.append(f"{side} {spread(xs, unit)}")
+    add_row(bench, fmt_num(mb, unit), fmt_num(mt, unit), f"{r:.2f}x", tgt, "; ".join(notes),
+            verdict)
     return r
+
+
+def whole_note(base, traced, unit):
+    """The figure over the whole loop, beside the per-chunk median that the row shows."""
+    mb, mt = median(base), median(traced)
+    if mb is None or mt is None or mb <= 0:
+        return ""
+    return f"whole-loop figure {fmt_num(mb, unit)} -> {fmt_num(mt, unit)}, {mt / mb:.2f}x"
 
 
 def interleave(rep, sides):
@@ -351,7 +368,7 @@ def bench_forkstorm(threads, reps):
     prog = compile_prog("forkstorm")
     name = f"fork+exit storm, {FORKS:,} forks, " + (
         "1-thread parent" if threads == 0 else f"parent with {threads} idle threads")
-    base, traced, failures = [], [], []
+    base, traced, failures = {}, {}, []
     lost, forks_seen, walls, extra = [], [], [], []
     for rep in range(reps):
         for side in interleave(rep, ["base", "traced"]):
@@ -360,13 +377,13 @@ def bench_forkstorm(threads, reps):
             try:
                 if side == "base":
                     r = run_plain(argv, report, timeout=120)
-                    base.append(int(r["elapsed_ns"]) / int(r["forks"]) / 1000)
+                    base[rep] = int(r["elapsed_ns"]) / int(r["forks"]) / 1000
                     continue
                 out = new_path("forkstorm.json")
                 r, wall = run_traced(["--json"], argv, report, out, timeout=180)
                 if "elapsed_ns" not in r:
                     raise RunFailed("the program reported nothing")
-                traced.append(int(r["elapsed_ns"]) / int(r["forks"]) / 1000)
+                traced[rep] = int(r["elapsed_ns"]) / int(r["forks"]) / 1000
                 walls.append(wall)
                 evs = read_events(out)
                 pid = int(r["pid"])
@@ -426,30 +443,34 @@ def bench_forkstorm(threads, reps):
 
 def bench_syscall(reps):
     prog = compile_prog("syscall_loop")
-    base, traced, failures, notes = [], [], [], []
+    base, traced, failures, notes = {}, {}, [], []
+    whole = {"base": {}, "traced": {}}
     sleeper = None
     try:
         sleeper = PROCS.popen(["sleep", "3600"])
         for rep in range(reps):
             for side in interleave(rep, ["base", "traced"]):
                 report = new_report("syscall")
-                argv = [prog, report, str(SYSCALLS)]
+                argv = [prog, report, str(SYSCALLS), "50"]
                 ft = None
                 try:
                     if side == "traced":
                         ft, err = start_forktrace_p(sleeper.pid, ["--json"],
                                                     new_path("syscall.json"))
                     r = run_plain(argv, report, timeout=60)
-                    ns = int(r["elapsed_ns"]) / int(r["calls"])
+                    ns = float(r["chunk_med_ns"])
+                    w = int(r["elapsed_ns"]) / int(r["calls"])
                     if ft is not None:
                         note = stop_forktrace(ft, err)
                         ft = None
                         if note:
                             failures.append(note)
                             continue
-                        traced.append(ns)
+                        traced[rep] = ns
+                        whole["traced"][rep] = w
                     else:
-                        base.append(ns)
+                        base[rep] = ns
+                        whole["base"][rep] = w
                 except (RunFailed, KeyError, ValueError) as e:
                     failures.append(str(e) if isinstance(e, RunFailed) else f"bad report: {e!r}")
                 finally:
@@ -458,7 +479,8 @@ def bench_syscall(reps):
     finally:
         PROCS.kill_all()
     notes.append("the loop is not traced; forktrace -p traces a sleeping process")
-    ratio_row(f"getppid() loop in an untraced process, {SYSCALLS // 1000000}M calls (ns/call)",
+    notes = [x for x in notes + [whole_note(whole["base"], whole["traced"], "ns")] if x]
+    ratio_row(f"getppid() loop in an untraced process, {SYSCALLS // 1000000}M calls (ns/call, chunk median)",
               "ns", base, traced, T_SYSCALL, notes, failures)
 
 
@@ -470,8 +492,11 @@ MUTEX_MODES = ["scan", "futex", "off", "uprobe"]
 def bench_mutex(reps):
     prog = compile_prog("mutex_loop")
     sides = ["base"] + MUTEX_MODES
-    unc = {s: [] for s in sides}
-    con = {s: [] for s in sides}
+    unc = {s: {} for s in sides}
+    con = {s: {} for s in sides}
+    unc_whole = {s: {} for s in sides}
+    con_whole = {s: {} for s in sides}
+    share, unpinned = [], 0
     failures = {s: [] for s in sides}
     unavailable = {}
     attach_locks = {}
@@ -501,24 +526,35 @@ def bench_mutex(reps):
                         if e.get("event") == "attach":
                             attach_locks[side] = e.get("locks")
                             break
-                unc[side].append(int(r["unc_ns"]) / int(r["unc_pairs"]))
-                con[side].append(int(r["con_ns"]) / int(r["con_pairs"]))
+                unc[side][rep] = float(r["unc_med_ns"])
+                con[side][rep] = float(r["con_med_ns"])
+                unc_whole[side][rep] = int(r["unc_ns"]) / int(r["unc_pairs"])
+                con_whole[side][rep] = int(r["con_ns"]) / int(r["con_pairs"])
+                share.append(float(r.get("con_share", "nan")))
+                unpinned += r.get("con_pinned") != "1"
             except (RunFailed, KeyError, ValueError) as e:
                 failures[side].append(str(e) if isinstance(e, RunFailed)
                                       else f"bad report: {e!r}")
             finally:
                 PROCS.kill_all()
 
-    for label, data in (("uncontended, 1 thread", unc), ("contended, 2 threads", con)):
+    for label, data, whole in (("uncontended, 1 thread", unc, unc_whole),
+                               ("contended, 2 threads", con, con_whole)):
         for mode in MUTEX_MODES:
-            name = f"mutex lock+unlock {label}, --locks={mode} (ns/pair)"
+            name = f"mutex lock+unlock {label}, --locks={mode} (ns/pair, window median)"
             target = T_MUTEX if mode in ("scan", "futex") else None
             if mode in unavailable:
                 add_row(name, fmt_num(median(data["base"]), "ns"), "not available", "-",
                         f"<= {target:.2f}x" if target else "none",
                         unavailable[mode], verdict="n/a" if target else None)
                 continue
-            notes = []
+            notes = [x for x in (whole_note(whole["base"], whole[mode], "ns"),) if x]
+            if data is con and share:
+                shares = sorted(x for x in share if x == x)
+                if shares:
+                    notes.append(f"first thread's share of the pairs {shares[0]:.2f}-{shares[-1]:.2f}")
+                if unpinned:
+                    notes.append(f"{unpinned} run(s) could not pin the threads to 2 CPUs")
             if mode in attach_locks and attach_locks[mode] != mode:
                 notes.append(f"attach event says locks={attach_locks[mode]!r}")
             r = ratio_row(name, "ns", data["base"], data[mode], target, notes,
@@ -699,13 +735,18 @@ def render(rows, markdown):
 
 
 BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "scan"]
+# The fork storms take ~4 s a run and the scan ~2 s: 5 and 3 repetitions. The short
+# loops are cheap and sensitive to the neighbours' load: 7. All of it: ~2.5 minutes.
+DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "syscall": 7, "mutex": 7, "scan": 3}
 
 
 def main():
     global FT, BIN, WORK
     ap = argparse.ArgumentParser(description="forktrace benchmarks (ratios against a baseline)")
     ap.add_argument("forktrace", nargs="?", default=os.path.join(ROOT, "build", "forktrace"))
-    ap.add_argument("--reps", type=int, default=5, help="repetitions of each side (default 5)")
+    ap.add_argument("--reps", type=int, default=None,
+                    help="repetitions of each side of every benchmark (default: "
+                         + ", ".join(f"{k} {v}" for k, v in DEFAULT_REPS.items()) + ")")
     ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(BENCHES))
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
@@ -713,7 +754,7 @@ def main():
     for b in only:
         if b not in BENCHES:
             ap.error(f"unknown benchmark {b!r}")
-    if a.reps < 1:
+    if a.reps is not None and a.reps < 1:
         ap.error("--reps must be at least 1")
     FT = os.path.abspath(a.forktrace)
     BIN = os.path.join(os.path.dirname(FT), "bench")
@@ -726,13 +767,13 @@ def main():
     if not os.access(FT, os.X_OK):
         print(f"bench: {FT} is not an executable: every traced run will fail", file=sys.stderr)
 
-    # the threaded storm and the 1 GiB scan are the slow ones: fewer repetitions
+    reps = {b: a.reps or DEFAULT_REPS[b] for b in BENCHES}
     runs = {
-        "forkstorm": lambda: bench_forkstorm(0, a.reps),
-        "forkstorm4": lambda: bench_forkstorm(4, max(1, min(a.reps, 3))),
-        "syscall": lambda: bench_syscall(a.reps),
-        "mutex": lambda: bench_mutex(a.reps),
-        "scan": lambda: bench_scan(max(1, min(a.reps, 3))),
+        "forkstorm": lambda: bench_forkstorm(0, reps["forkstorm"]),
+        "forkstorm4": lambda: bench_forkstorm(4, reps["forkstorm4"]),
+        "syscall": lambda: bench_syscall(reps["syscall"]),
+        "mutex": lambda: bench_mutex(reps["mutex"]),
+        "scan": lambda: bench_scan(reps["scan"]),
     }
     t_start = time.monotonic()
     try:

@@ -1,7 +1,6 @@
 /* Examining one thread's futex wait (see deadlock.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,49 +107,30 @@ int futex_wait_read(int pid, int tid, struct futex_wait *w)
 
 /* ---------------------------------------------------------------- the lock's layout */
 
-/* The tid a thread has in its own pid namespace: the last NSpid field. */
-static int ns_tid(int pid, int tid)
+/* The thread of pid whose tid, as the process itself sees it, is ns; 0 if none. */
+static int thread_by_ns_tid(int pid, const int *tids, int n, int ns)
 {
-	char path[64], buf[4096], *p;
-	ssize_t n;
-	int fd, last = tid;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return tid;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	p = strstr(buf, "\nNSpid:");
-	if (!p)
-		return tid;   /* a kernel without NSpid: one namespace */
-	p += 7;
-	while (*p && *p != '\n') {
-		char *end;
-		long v = strtol(p, &end, 10);
-
-		if (end == p)
-			break;
-		last = (int)v;
-		p = end;
-	}
-	return last;
+	/* the common case first: the process is in our pid namespace */
+	for (int i = 0; i < n; i++)
+		if (tids[i] == ns)
+			return tids[i];
+	for (int i = 0; i < n; i++)
+		if (procfs_ns_tid(pid, tids[i]) == ns)
+			return tids[i];
+	return 0;
 }
 
-/* Is owner (as a lock stores it: the process's namespace) one of pid's threads? */
+/* Is the owner a thread of the process, and what is its name? */
 static void find_owner(int pid, struct futex_lock_info *info)
 {
-	int *tids = NULL, n = procfs_tids(pid, &tids);
+	int *tids = NULL, n = procfs_tids(pid, &tids), tid;
 
 	info->nthreads = n > 0 ? n : 0;
-	for (int i = 0; i < n && info->owner_tid; i++) {
-		if (tids[i] != info->owner_tid && ns_tid(pid, tids[i]) != info->owner_tid)
-			continue;
+	tid = info->owner_tid && n > 0 ? thread_by_ns_tid(pid, tids, n, info->owner_tid) : 0;
+	if (tid) {
 		info->owner_exists = true;
-		if (procfs_thread_comm(pid, tids[i], info->owner_comm, sizeof(info->owner_comm)))
+		if (procfs_thread_comm(pid, tid, info->owner_comm, sizeof(info->owner_comm)))
 			info->owner_comm[0] = 0;
-		break;
 	}
 	free(tids);
 }
@@ -209,11 +189,12 @@ static void match_layout(int pid, int fd, const struct futex_wait *w, struct fut
 	info->type = LOCK_UNKNOWN;
 	info->lock = w->uaddr;
 	if (!(w->uaddr & 7) && read_at(fd, w->uaddr, buf, sizeof(buf))) {
-		/* robust mutexes point into the process's memory: that needs its maps */
-		if (procmem_maps_read(pid, &maps, err, sizeof(err)))
-			maps.n = 0;
-		owner = scan_mutex_owner(buf, MAX_USERS, &maps);
-		procmem_maps_free(&maps);
+		owner = scan_mutex_owner(buf, MAX_USERS, NULL);
+		/* a robust mutex points into the process's memory: only then read its maps */
+		if (!owner && scan_mutex_is_robust(buf) && !procmem_maps_read(pid, &maps, err, sizeof(err))) {
+			owner = scan_mutex_owner(buf, MAX_USERS, &maps);
+			procmem_maps_free(&maps);
+		}
 		if (owner) {
 			info->type = LOCK_MUTEX;
 			info->owner_tid = owner;

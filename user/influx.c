@@ -1,8 +1,8 @@
 /*
  * The InfluxDB exporter: a bounded queue of encoded lines, filled by
  * influx__push() on the tracing thread and drained by one sender thread
- * that owns the libcurl handle. The only state the two threads share is
- * the queue (under ix->lock) and the counters (atomics).
+ * that owns the libcurl handle. The two threads share only the queue and
+ * the closing flag (under ix->lock), and the counters (atomics).
  */
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -46,7 +46,7 @@ struct response {
 	long status;            /* 0: no HTTP response (connection, TLS...) */
 	long retry_after_ms;    /* -1: the server did not say */
 	uint64_t partial_dropped;
-	char body[512];
+	char body[2048];       /* enough for 1.x's "partial write: ... dropped=N" */
 	size_t body_len;
 	char msg[MSG_LEN];      /* why it failed, for stderr */
 };
@@ -92,9 +92,9 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void count(uint64_t *counter, uint64_t n)
+static void count(uint64_t *c, uint64_t n)
 {
-	__atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
 }
 
 static uint64_t counter(const uint64_t *c)
@@ -178,7 +178,9 @@ static int read_secrets(struct influx *ix, const struct influx_options *o, char 
 		ix->headers = curl_slist_append(ix->headers, header);
 		explicit_bzero(header, strlen(header));
 		free(header);
-		return ix->headers ? 0 : -1;
+		if (!ix->headers)
+			goto nomem;
+		return 0;
 	}
 	if (!given(o->user))
 		return 0;
@@ -273,8 +275,12 @@ static void enqueue(struct influx *ix, char *text, size_t len)
 	l->len = len;
 	ix->count++;
 	ix->bytes += len;
-	/* wake the sender only when it has something new to decide */
-	if (ix->count == 1 || ix->count >= t->batch_lines || ix->bytes >= t->batch_bytes)
+	/*
+	 * Wake the sender only when a batch becomes due, not for every event:
+	 * it also sleeps on this condition between retries.
+	 */
+	if (ix->count == 1 || ix->count == t->batch_lines ||
+	    (ix->bytes >= t->batch_bytes && ix->bytes - len < t->batch_bytes))
 		pthread_cond_signal(&ix->wake);
 	pthread_mutex_unlock(&ix->lock);
 }
@@ -378,24 +384,29 @@ static int gzip_batch(struct batch *b)
 {
 	z_stream zs = { 0 };
 	unsigned char *out = NULL;
+	char *raw = malloc(b->bytes ? b->bytes : 1);
+	size_t off = 0;
 	uLong bound;
 	int err = -1;
 
 	/* windowBits 15 + 16: a gzip wrapper rather than zlib's */
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (!raw || deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(raw);
 		return -1;
-	bound = deflateBound(&zs, b->bytes);
+	}
+	for (size_t i = 0; i < b->nlines; i++) {
+		memcpy(raw + off, b->lines[i].text, b->lines[i].len);
+		off += b->lines[i].len;
+	}
+	/* one deflate(Z_FINISH) into deflateBound() bytes cannot run out of room */
+	bound = deflateBound(&zs, off);
 	out = malloc(bound);
 	if (!out)
 		goto cleanup;
+	zs.next_in = (Bytef *)raw;
+	zs.avail_in = off;
 	zs.next_out = out;
 	zs.avail_out = bound;
-	for (size_t i = 0; i < b->nlines; i++) {
-		zs.next_in = (Bytef *)b->lines[i].text;
-		zs.avail_in = b->lines[i].len;
-		if (deflate(&zs, Z_NO_FLUSH) != Z_OK)
-			goto cleanup;
-	}
 	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
 		goto cleanup;
 	b->gz = out;
@@ -404,6 +415,7 @@ static int gzip_batch(struct batch *b)
 	err = 0;
 cleanup:
 	deflateEnd(&zs);
+	free(raw);
 	free(out);
 	return err;
 }
@@ -515,7 +527,25 @@ static bool curl_error_is_persistent(CURLcode rc)
 	}
 }
 
-/* A request may not outlive influx__close()'s deadline. */
+static bool past_deadline(struct influx *ix)
+{
+	bool late;
+
+	pthread_mutex_lock(&ix->lock);
+	late = ix->closing && now_ms() >= ix->deadline_ms;
+	pthread_mutex_unlock(&ix->lock);
+	return late;
+}
+
+/* libcurl calls this at least once a second: a request started before
+ * influx__close() is cut off at its deadline. Non-zero aborts. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return past_deadline(arg);
+}
+
+/* A request started after influx__close() may not outlive its deadline. */
 static long request_timeout_ms(struct influx *ix)
 {
 	long ms = ix->tune.request_ms;
@@ -554,9 +584,9 @@ static enum outcome post(struct influx *ix, const struct batch *b, struct respon
 	return classify_status(r);
 }
 
-static const char *rejected_hint(const struct influx *ix, long status)
+static const char *rejected_hint(const struct influx *ix, const struct response *r)
 {
-	switch (status) {
+	switch (r->status) {
 	case 0:
 		return "check --influx and, for https, the server's certificate";
 	case 401:
@@ -567,7 +597,9 @@ static const char *rejected_hint(const struct influx *ix, long status)
 		return ix->v2 ? "check --influx-org and --influx-bucket (the bucket must exist)" :
 				"create the database (CREATE DATABASE name) or fix --influx-db";
 	case 400:
-		return "the database holds forktrace fields of another type: write to a fresh database";
+		if (strstr(r->body, "field type conflict"))
+			return "the database holds forktrace fields of another type: write to a fresh database";
+		return "the server could not read forktrace's lines: please report this message as a forktrace bug";
 	case 413:
 		return "raise the server's maximum body size";
 	default:
@@ -582,7 +614,7 @@ static void report_rejected(struct influx *ix, const struct response *r)
 		return;
 	ix->reported_rejected = true;
 	fprintf(stderr, "forktrace: cannot write to InfluxDB at %s: %s — %s; tracing goes on, and the events it refuses are counted as dropped\n",
-		ix->shown_url, r->msg, rejected_hint(ix, r->status));
+		ix->shown_url, r->msg, rejected_hint(ix, r));
 }
 
 /* Said once per outage, and again when it ends. */
@@ -731,6 +763,9 @@ static int setup_curl(struct influx *ix)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);   /* we are a thread: no SIGALRM */
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, ix);
 	if (ix->user) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, ix->user);

@@ -59,7 +59,7 @@ static int utf8_len(const unsigned char *p)
 }
 
 /* A byte no part of a line can carry as is, written as visible text. */
-static void put_hex(struct lp_out *o, unsigned char c)
+static void put_visible(struct lp_out *o, unsigned char c)
 {
 	char tmp[8];
 
@@ -84,9 +84,9 @@ static bool needs_backslash(enum lp_part part, char c)
 
 /*
  * The one place untrusted text enters a line. A backslash in a name is
- * written as "\x5c" rather than "\\": InfluxDB 1.x takes "\\," as an escaped
- * comma after a literal backslash while 3.x takes it as a backslash and the
- * end of the tag, and no form of a trailing backslash parses in 1.x.
+ * written as "\x5c" rather than "\\": InfluxDB 1.x reads "\\," as a backslash
+ * and an escaped comma, the 2.x/3.x reference as an escaped backslash and
+ * the end of the tag; and no form of a trailing backslash parses in 1.x.
  */
 static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
 {
@@ -96,7 +96,7 @@ static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
 		int n = utf8_len(p);
 
 		if (n == 0 || *p < 0x20 || *p == 0x7f) {
-			put_hex(o, *p);
+			put_visible(o, *p);
 			n = 1;
 		} else if (*p == '\\') {
 			put_str(o, part == PART_STRING ? "\\\\" : "\\x5c");

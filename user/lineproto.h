@@ -7,7 +7,7 @@
  * in names (measurement, tag keys and values, field keys) a backslash,
  * a control character or a byte that is not valid UTF-8 is written as the
  * text "\xHH" ("\n", "\r", "\t" for those three), because InfluxDB 1.x
- * and 3.x disagree on what a backslash before a special character means
+ * and 2.x/3.x disagree on what a backslash before a special character means
  * and a newline can never be inside a name.
  */
 #ifndef FT_LINEPROTO_H

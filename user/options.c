@@ -88,55 +88,53 @@ static int split_number(const char *s, double *num, const char **suffix)
 	return 0;
 }
 
-int parse_duration(const char *s, uint64_t *ns)
+struct unit {
+	const char *suffix;
+	double mult;
+};
+
+/* "NUMBER[SUFFIX]" with SUFFIX from units; the result must fit in 1e18. */
+static int parse_scaled(const char *s, const struct unit *units, size_t n, uint64_t *out)
 {
-	static const struct { const char *unit; double ns; } units[] = {
-		{ "", 1e9 }, { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 },
-		{ "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
-	};
 	const char *suffix;
 	double num;
 
 	if (split_number(s, &num, &suffix))
 		return -1;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(suffix, units[i].unit) == 0) {
-			double v = num * units[i].ns;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(suffix, units[i].suffix) == 0) {
+			double v = num * units[i].mult;
 
 			if (v > 1e18)
 				return -1;
-			*ns = (uint64_t)v;
+			*out = (uint64_t)v;
 			return 0;
 		}
 	}
 	return -1;
 }
 
+int parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct unit units[] = {
+		{ "", 1e9 }, { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 },
+		{ "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+	};
+
+	return parse_scaled(s, units, sizeof(units) / sizeof(units[0]), ns);
+}
+
 int parse_size(const char *s, uint64_t *bytes)
 {
-	static const struct { const char *unit; double mult; } units[] = {
+	static const struct unit units[] = {
 		{ "", 1 }, { "B", 1 },
 		{ "k", 1024.0 }, { "K", 1024.0 }, { "KiB", 1024.0 }, { "KB", 1024.0 },
 		{ "M", 1048576.0 }, { "MiB", 1048576.0 }, { "MB", 1048576.0 },
 		{ "G", 1073741824.0 }, { "GiB", 1073741824.0 }, { "GB", 1073741824.0 },
 		{ "T", 1099511627776.0 }, { "TiB", 1099511627776.0 }, { "TB", 1099511627776.0 },
 	};
-	const char *suffix;
-	double num;
 
-	if (split_number(s, &num, &suffix))
-		return -1;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(suffix, units[i].unit) == 0) {
-			double v = num * units[i].mult;
-
-			if (v > 1e18)
-				return -1;
-			*bytes = (uint64_t)v;
-			return 0;
-		}
-	}
-	return -1;
+	return parse_scaled(s, units, sizeof(units) / sizeof(units[0]), bytes);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -322,6 +320,8 @@ int options_parse(int argc, char **argv, struct options *o)
 		return usage_error("%s", "say what to trace: exactly one of -p PID, -a, or -- COMMAND");
 	if (all)
 		o->target = TARGET_ALL;
+	if (o->locks == LOCKS_UPROBE && o->target == TARGET_ALL)
+		return usage_error("%s", "--locks=uprobe probes each traced process: use -p or -- COMMAND, not -a");
 	if (o->run_as && o->target != TARGET_COMMAND)
 		return usage_error("%s", "-u USER only applies to -- COMMAND");
 	if ((o->influx.db || o->influx.user || o->influx.org || o->influx.bucket) && !o->influx.url)

@@ -30,6 +30,7 @@ struct output {
 	enum severity fail_on;
 	bool failed;
 	struct influx *influx;
+	struct lineproto_stamps stamps;
 	char host[256];
 	/* the summary */
 	uint64_t by_kind[EV__COUNT];
@@ -140,11 +141,14 @@ static bool human_shows(const struct output *out, const struct event *ev)
 
 void output__emit(struct output *out, struct event *ev)
 {
-	char line[8192];
+	char line[LINEPROTO_MAX_LINE];
 	int n;
 
 	if (!ev->time_ns)
 		ev->time_ns = now_realtime_ns();
+	/* events of one series at one instant (a fork's held locks) would
+	 * overwrite each other in InfluxDB: each gets its own nanosecond */
+	ev->time_ns = lineproto_unique_time(&out->stamps, ev);
 	tally(out, ev);
 	if (out->fail_on_set && ev->severity >= out->fail_on)
 		out->failed = true;

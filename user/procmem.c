@@ -279,13 +279,17 @@ int procmem_cursor_open(const struct procmem *pm, const struct procmem_map *m,
 	/* The file behind the mapping, as the process sees it. Needs CAP_SYS_ADMIN. */
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pm->pid,
 		 m->start, m->end);
+	/* only files hold plain memory: even opening a device can have effects (a watchdog) */
+	if (stat(path, &st))
+		return errno == ENOENT ? 1 : -1;
+	if (!S_ISREG(st.st_mode))
+		return 1;
 	c->file_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (c->file_fd < 0)
 		return errno == ENOENT ? 1 : -1;
-	/* only files hold plain memory; reading a device or anon inode could have effects */
 	if (fstat(c->file_fd, &st) || !S_ISREG(st.st_mode)) {
 		procmem_cursor_close(c);
-		return 1;
+		return 1;   /* replaced since the stat */
 	}
 	return 0;
 }

@@ -79,6 +79,8 @@ bool scan_rules_has_tid(const struct scan_rules *r, int tid);
  * is: __nusers <= max_users, robust list pointers inside maps.
  */
 int scan_mutex_owner(const unsigned char *p, unsigned max_users, const struct procmem_maps *maps);
+/* Does p claim to be a robust mutex (whose check needs the maps)? */
+bool scan_mutex_is_robust(const unsigned char *p);
 /* Does p (SCAN_RWLOCK_SIZE bytes) look like a write-locked rwlock? __cur_writer or 0. */
 int scan_rwlock_writer(const unsigned char *p, unsigned max_users);
 
@@ -89,9 +91,8 @@ bool scan_is_rwlock(const struct scan_rules *r, const unsigned char *p, int *own
 /*
  * Scans a buffer of memory. Buffers of one contiguous range are fed in
  * order; the scanner carries the tail of one into the next so that a lock
- * straddling two reads is seen once. A lock must lie entirely inside what
- * was fed: memory the caller knows to be zero (an untouched page) can be fed
- * as zeros.
+ * straddling two reads is seen once. A lock must lie entirely inside one
+ * contiguous range that was fed.
  */
 struct scan_buffer_state {
 	const struct scan_rules *rules;

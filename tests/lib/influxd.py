@@ -147,6 +147,16 @@ class Influxd:
                 fail(f"influxd: {q}: {res['error']}")
         return results
 
+    def write(self, db, body):
+        """POST line protocol; (HTTP status, error text or "")."""
+        req = urllib.request.Request(f"{self.url}/write?db={urllib.parse.quote(db)}&precision=ns",
+                                     data=body.encode(), method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, ""
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
+
     def create_database(self, name):
         self.query(f'CREATE DATABASE "{name}"')
 

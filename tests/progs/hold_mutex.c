@@ -8,6 +8,8 @@
  *
  * KIND: normal (default), recursive (held twice), errorcheck, adaptive,
  *       robust, pi, rwlock-write, semaphore (sem_wait, like CPython's Lock).
+ *       pi is for scanning only: a forked child taking it gets an error from
+ *       FUTEX_LOCK_PI (the owner is in another process) and glibc aborts.
  * --child=lock   the child takes the lock and blocks (default)
  * --child=stop   the child stops itself (SIGSTOP) first: its memory is then
  *                exactly the parent's at the fork, for scanning; SIGCONT it
@@ -21,20 +23,11 @@
  * pid, kind, lock (hex address), worker_tid, main_tid, touched_mib,
  * child_pid. The parent then waits for the child forever: tests kill it.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
+#include "ftlib.c"
 #include <semaphore.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 enum kind { NORMAL, RECURSIVE, ERRORCHECK, ADAPTIVE, ROBUST, PI, RWLOCK_WRITE, SEMAPHORE };
 
@@ -47,32 +40,11 @@ static void *lock;            /* a pthread_mutex_t, pthread_rwlock_t or sem_t, o
 static int ready[2];          /* the worker tells main it holds the lock */
 static int worker_tid;        /* set before the worker writes to ready[] */
 
-/* One key=value line appended to $FT_REPORT (a fresh open: safe after fork). */
-static void report(const char *fmt, ...)
+/* pthread functions return their error instead of setting errno */
+static void fail(const char *what, int err)
 {
-	const char *path = getenv("FT_REPORT");
-	char line[256];
-	va_list ap;
-	int fd, n;
-
-	if (!path)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	line[n++] = '\n';
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-	if (fd < 0)
-		return;
-	if (write(fd, line, n) != n)
-		perror("hold_mutex: report");
-	close(fd);
-}
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "hold_mutex: %s: %s\n", what, strerror(err));
-	exit(2);
+	errno = err;
+	die(what);
 }
 
 static void init_mutex(void)
@@ -93,20 +65,22 @@ static void init_mutex(void)
 		pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
 	err = pthread_mutex_init(lock, &a);
 	if (err)
-		die("pthread_mutex_init", err);
+		fail("pthread_mutex_init", err);
 }
 
 static void init_lock(void)
 {
 	lock = calloc(1, 64);
 	if (!lock)
-		die("calloc", ENOMEM);
+		fail("calloc", ENOMEM);
 	if (kind == RWLOCK_WRITE) {
-		if (pthread_rwlock_init(lock, NULL))
-			die("pthread_rwlock_init", errno);
+		int err = pthread_rwlock_init(lock, NULL);
+
+		if (err)
+			fail("pthread_rwlock_init", err);
 	} else if (kind == SEMAPHORE) {
 		if (sem_init(lock, 0, 1))
-			die("sem_init", errno);
+			die("sem_init");
 	} else {
 		init_mutex();
 	}
@@ -137,12 +111,12 @@ static void *worker(void *arg)
 
 	(void)arg;
 	if (err)
-		die("worker: lock", err);
-	worker_tid = gettid();
+		fail("worker: lock", err);
+	worker_tid = ft_tid();
 	report("worker_tid=%d", worker_tid);
 	report("lock=%p", lock);
 	if (write(ready[1], "x", 1) != 1)
-		die("worker: write", errno);
+		die("worker: write");
 	for (;;)
 		pause();   /* holds the lock forever, blocked outside any futex */
 	return NULL;
@@ -158,7 +132,7 @@ static void touch(size_t mib, unsigned tid_every, int tid_a, int tid_b)
 		return;
 	mem = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
-		die("mmap", errno);
+		die("mmap");
 	for (size_t i = 0; i < words; i++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		mem[i] = x;
@@ -225,20 +199,20 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv, &mode, &mib, &tid_every);
 	report("pid=%d", getpid());
-	report("main_tid=%d", gettid());
+	report("main_tid=%d", ft_tid());
 	report("kind=%s", kind_names[kind]);
 	init_lock();
 	if (pipe2(ready, O_CLOEXEC))
-		die("pipe", errno);
+		die("pipe2");
 	err = pthread_create(&t, NULL, worker, NULL);
 	if (err)
-		die("pthread_create", err);
+		fail("pthread_create", err);
 	if (read(ready[0], &c, 1) != 1)
-		die("read", errno);
-	touch(mib, tid_every, gettid(), worker_tid);
+		die("read");
+	touch(mib, tid_every, ft_tid(), worker_tid);
 	pid = fork();
 	if (pid < 0)
-		die("fork", errno);
+		die("fork");
 	if (pid == 0)
 		child(mode);
 	report("child_pid=%d", pid);

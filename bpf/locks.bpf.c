@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * --locks=uprobe: follow every pthread mutex, rwlock, condition wait and
+ * POSIX semaphore operation of the traced processes' glibc, keeping the
+ * shared held_locks map ({tgid, lock address} -> holder) exact, so that
+ * proc.bpf.c can report at each fork which locks the parent held.
+ *
+ * user/uprobes.c attaches these programs per traced pid (a uprobe with a
+ * pid covers every thread of that process, not its children); the attach
+ * cookie says what kind of lock a program is attached for (enum held_type,
+ * or COOKIE_COND). An acquisition counts only once it has succeeded: the
+ * entry program stashes the lock's address in task storage and the
+ * uretprobe decides on the return value. A release deletes at entry. So in
+ * the few instructions around an operation a lock errs towards "not held".
+ *
+ * Cost: nearly all of it is the trap itself (HOST-FACTS.md); the programs
+ * do the traced filter plus, on the common paths, one map operation.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define COOKIE_COND 16      /* pthread_cond_*wait: the mutex is the 2nd argument */
+
+#define E_PERM 1
+#define E_EXIST 17
+#define E_INVAL 22
+#define E_2BIG 7
+#define E_OWNERDEAD 130     /* robust mutex: acquired, its owner died */
+
+#define MUTEX_KIND_MASK 3   /* glibc PTHREAD_MUTEX_KIND_MASK_NP */
+#define MUTEX_RECURSIVE 1
+
+/* The operation a thread is in, between its entry and its return. */
+struct pending {
+	__u64 addr;
+	__u32 cookie;       /* 0: none */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+/* glibc 2.36 pthread_mutex_t, the part read at unlock (HOST-FACTS.md). */
+struct glibc_mutex_head {
+	int lock;
+	unsigned int count;
+	int owner;
+	unsigned int nusers;
+	int kind;
+};
+
+#define READ_ONCE_U32(x) (*(volatile __u32 *)&(x))
+
+static __always_inline void acquired(__u32 tgid, __u32 tid, __u64 addr, __u32 type)
+{
+	struct held_lock_key k = { .tgid = tgid, .pad = 0, .addr = addr };
+	struct held_lock_val v = {
+		.tid = tid,
+		.type = type,
+		.acquired_ts = bpf_ktime_get_ns(),
+		.count = 1,
+		.pad = 0,
+	};
+	struct held_lock_val *cur;
+	long err;
+
+	err = bpf_map_update_elem(&held_locks, &k, &v, BPF_NOEXIST);
+	if (!err)
+		return;
+	if (err != -E_EXIST) {
+		if (err == -E_2BIG || err == -12 /* ENOMEM */)
+			__sync_fetch_and_add(&drops.map_full, 1);
+		return;
+	}
+	/* Held already: a recursive mutex again, another reader or
+	 * semaphore unit, or a stale entry (its release was missed). */
+	cur = bpf_map_lookup_elem(&held_locks, &k);
+	if (!cur)
+		return;
+	if (cur->type == type && (type != HELD_MUTEX || cur->tid == tid) &&
+	    type != HELD_RWLOCK_WRITE) {
+		__sync_fetch_and_add(&cur->count, 1);
+		if (type != HELD_MUTEX)
+			cur->tid = tid;     /* the last reader */
+		return;
+	}
+	bpf_map_update_elem(&held_locks, &k, &v, BPF_ANY);
+}
+
+/* Release of a counted hold (read-lock, semaphore unit, recursive mutex). */
+static __always_inline void release_counted(__u32 tgid, __u64 addr)
+{
+	struct held_lock_key k = { .tgid = tgid, .pad = 0, .addr = addr };
+	struct held_lock_val *cur = bpf_map_lookup_elem(&held_locks, &k);
+
+	if (!cur)
+		return;
+	if (cur->count > 1) {
+		/* No fetching atomics below -mcpu=v3: decrement, then look
+		 * again; whoever brings it to 0 sees 0 and deletes. */
+		__sync_fetch_and_add(&cur->count, -1);
+		if (READ_ONCE_U32(cur->count) != 0)
+			return;
+	}
+	bpf_map_delete_elem(&held_locks, &k);
+}
+
+static __always_inline bool traced_now(__u64 pid_tgid)
+{
+	return trace_lookup(pid_tgid >> 32) != NULL;
+}
+
+static __always_inline void stash(__u64 addr, __u32 cookie)
+{
+	struct pending *p;
+
+	p = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!p)
+		return;
+	p->addr = addr;
+	p->cookie = cookie;
+}
+
+/* The stashed address if this thread entered an operation of kind cookie. */
+static __always_inline __u64 unstash(__u32 cookie)
+{
+	struct pending *p;
+	__u64 addr;
+
+	p = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
+	if (!p || p->cookie != cookie)
+		return 0;
+	addr = p->addr;
+	p->cookie = 0;
+	return addr;
+}
+
+/* Entry of every acquire (cookie: enum held_type). */
+SEC("uprobe")
+int BPF_KPROBE(lk_acquire, void *lock)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!traced_now(id))
+		return 0;
+	stash((__u64)lock, (__u32)bpf_get_attach_cookie(ctx));
+	return 0;
+}
+
+/*
+ * Return of every acquire. Success: 0 for the pthread functions (and
+ * EOWNERDEAD for a robust mutex, which is then held), 0 for sem_*wait.
+ * The filter is the pending entry, set only for a traced process.
+ */
+SEC("uretprobe")
+int BPF_KRETPROBE(lk_acquired, long ret)
+{
+	__u32 cookie = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 addr = unstash(cookie);
+	__u64 id;
+
+	if (!addr)
+		return 0;
+	if ((int)ret != 0 && !(cookie == HELD_MUTEX && (int)ret == E_OWNERDEAD))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	acquired(id >> 32, (__u32)id, addr, cookie);
+	return 0;
+}
+
+/*
+ * pthread_mutex_unlock: a delete, except for a recursive mutex still held
+ * more than once (glibc's own __count says so; our count follows it).
+ */
+SEC("uprobe")
+int BPF_KPROBE(lk_mutex_unlock, void *lock)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct held_lock_key k = { .tgid = id >> 32, .pad = 0, .addr = (__u64)lock };
+	struct glibc_mutex_head m;
+
+	if (!traced_now(id))
+		return 0;
+	if (bpf_probe_read_user(&m, sizeof(m), lock) ||
+	    ((m.kind & MUTEX_KIND_MASK) == MUTEX_RECURSIVE && m.count > 1)) {
+		release_counted(k.tgid, k.addr);
+		return 0;
+	}
+	bpf_map_delete_elem(&held_locks, &k);
+	return 0;
+}
+
+/* pthread_rwlock_unlock and sem_post: one hold fewer. */
+SEC("uprobe")
+int BPF_KPROBE(lk_release, void *lock)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!traced_now(id))
+		return 0;
+	release_counted(id >> 32, (__u64)lock);
+	return 0;
+}
+
+/* *_destroy: whatever was recorded at this address is gone (CPython frees
+ * each lock with sem_destroy; a Condition's waiter lock is dropped held). */
+SEC("uprobe")
+int BPF_KPROBE(lk_destroy, void *lock)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct held_lock_key k = { .tgid = id >> 32, .pad = 0, .addr = (__u64)lock };
+
+	if (!traced_now(id))
+		return 0;
+	bpf_map_delete_elem(&held_locks, &k);
+	return 0;
+}
+
+/* pthread_cond_*wait entry: the waiter does not hold its mutex. */
+SEC("uprobe")
+int BPF_KPROBE(lk_cond_enter, void *cond, void *mutex)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct held_lock_key k = { .tgid = id >> 32, .pad = 0, .addr = (__u64)mutex };
+
+	if (!traced_now(id))
+		return 0;
+	bpf_map_delete_elem(&held_locks, &k);
+	stash((__u64)mutex, COOKIE_COND);
+	return 0;
+}
+
+/* ... and holds it again when the wait returns (also on ETIMEDOUT). */
+SEC("uretprobe")
+int BPF_KRETPROBE(lk_cond_exit, long ret)
+{
+	__u64 addr = unstash(COOKIE_COND);
+	__u64 id;
+
+	if (!addr || (int)ret == E_INVAL || (int)ret == E_PERM)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	acquired(id >> 32, (__u32)id, addr, HELD_MUTEX);
+	return 0;
+}
