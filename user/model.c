@@ -414,10 +414,11 @@ static void on_exec(struct model *m, const struct rec_exec *r)
 	model_emit(m, &ev);
 }
 
+/* As wait(2) tells it: the exit status, or the signal that killed it. */
 static void decode_exit(int32_t raw, int *code, int *sig)
 {
 	*sig = raw & 0x7f;
-	*code = *sig ? 128 + *sig : (raw >> 8) & 0xff;
+	*code = *sig ? 0 : (raw >> 8) & 0xff;
 }
 
 static void on_proc_exit(struct model *m, const struct rec_exit *r)
@@ -444,7 +445,7 @@ static void on_proc_exit(struct model *m, const struct rec_exit *r)
 	}
 
 	model_event_init(m, &ev, EV_EXIT, SEV_INFO, r->h.ts, r->h.pid, p->comm);
-	ev.exit.exit_code = sig ? 0 : code;
+	ev.exit.exit_code = code;
 	ev.exit.signal = sig;
 	model_emit(m, &ev);
 	proc_remove(m, p);
