@@ -53,3 +53,48 @@ def test_output_file():
            f"no fork event {parent} -> {child} in {path}")
     expect(any(e["event"] == "orphaned_threads" and e["child_pid"] == child for e in events),
            f"no orphaned_threads event for {child} in {path}")
+
+
+def _fds(path):
+    with open(path) as f:
+        return sorted(f.read().split())
+
+
+def test_command_gets_no_extra_descriptors():
+    """-- COMMAND inherits exactly the descriptors forktrace was given, none of its own."""
+    here = os.path.join(workdir(), "direct.fds")
+    there = os.path.join(workdir(), "traced.fds")
+    script = 'ls /proc/$$/fd > "$1"'
+    import subprocess
+    subprocess.run(["/bin/sh", "-c", script, "sh", here], check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = run_forktrace(["--json", "--", "/bin/sh", "-c", script, "sh", there])
+    r.expect_rc(0)
+    expect_eq("descriptors of the command", _fds(there), _fds(here))
+
+
+def test_command_runs_as_sudo_user():
+    """Under sudo, COMMAND runs as the user who ran sudo, not as root."""
+    out = os.path.join(workdir(), "id.txt")
+    os.chmod(workdir(), 0o777)
+    r = run_forktrace(["--json", "--", "/bin/sh", "-c", 'id -u > "$1"', "sh", out],
+                      env={"SUDO_USER": "nobody", "SUDO_UID": "65534", "SUDO_GID": "65534"})
+    r.expect_rc(0)
+    with open(out) as f:
+        expect_eq("uid of the command", f.read().strip(), "65534")
+
+
+def test_human_output_sanitizes_names():
+    """A thread name with terminal escapes reaches the screen as text, never as escapes."""
+    r = trace("threaded_fork", "exit", "\x1b]0;pwned\x07", options=("-v",))
+    r.expect_rc(0)
+    expect("\x1b" not in r.stdout and "\x07" not in r.stdout, "raw escape bytes in human output")
+    expect("\\x1b]0;pwned\\x07" in r.stdout, "the sanitized name is missing:\n" + r.stdout)
+    expect("forktrace summary: 1 fork" in r.stdout, "no summary line:\n" + r.stdout)
+
+
+def test_check_reports_support():
+    r = run_forktrace(["check"])
+    r.expect_rc(0)
+    for what in ("kernel BTF", "tp_btf tracepoints", "uprobes"):
+        expect(what in r.stdout, f"check says nothing of {what}:\n{r.stdout}")
