@@ -50,7 +50,6 @@ void options_usage(FILE *f)
 	      "  -o FILE                  write the output to FILE\n"
 	      "  -v, -q                   also show info events / show only errors\n"
 	      "  --locks=scan|uprobe|futex|off   how locks are seen (default scan)\n"
-	      "  --stacks                 capture stacks where locks were taken and fork was called\n"
 	      "  --grace=DURATION         time a child may take to exec (default 100ms)\n"
 	      "  --scan-limit=SIZE        memory read per fork in scan mode (default 4GiB)\n"
 	      "  --influx=URL             export events to InfluxDB (--influx-db, --influx-user,\n"
@@ -320,6 +319,9 @@ int options_parse(int argc, char **argv, struct options *o)
 		return usage_error("%s", "say what to trace: exactly one of -p PID, -a, or -- COMMAND");
 	if (all)
 		o->target = TARGET_ALL;
+	/* said plainly rather than accepted and ignored */
+	if (o->stacks)
+		return usage_error("%s", "--stacks is not available in this version: drop the option");
 	if (o->locks == LOCKS_UPROBE && o->target == TARGET_ALL)
 		return usage_error("%s", "--locks=uprobe probes each traced process: use -p or -- COMMAND, not -a");
 	if (o->run_as && o->target != TARGET_COMMAND)
