@@ -56,6 +56,10 @@ T_SCAN_S_PER_GIB = 0.40
 
 # ------------------------------------------------------------------ processes
 
+class RunFailed(Exception):
+    pass
+
+
 class Procs:
     """Every process the suite starts is in its own session; kill_all() kills the
     groups (and any recorded program pid that left its group)."""
@@ -67,7 +71,10 @@ class Procs:
     def popen(self, argv, **kw):
         kw.setdefault("stdin", subprocess.DEVNULL)
         kw.setdefault("stdout", subprocess.DEVNULL)
-        p = subprocess.Popen(argv, start_new_session=True, **kw)
+        try:
+            p = subprocess.Popen(argv, start_new_session=True, **kw)
+        except OSError as e:
+            raise RunFailed(f"cannot run {argv[0]}: {e.strerror}")
         self.popens.append(p)
         return p
 
@@ -204,10 +211,6 @@ def wait_for(cond, timeout, alive=None):
         time.sleep(POLL)
 
 
-class RunFailed(Exception):
-    pass
-
-
 def run_plain(argv, report, timeout):
     """Run a benchmark program untraced; return its report."""
     err = new_path("prog.stderr")
@@ -239,19 +242,39 @@ def run_traced(ft_args, argv, report, out, timeout):
     with open(err, "w") as ef:
         p = PROCS.popen([FT, *ft_args, "-o", out, "--", *argv], stderr=ef)
     try:
-        p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        PROCS.kill(p)
-        rep = read_report(report)
-        what = "finished" if "elapsed_ns" in rep or "con_ns" in rep else "did not finish"
-        raise RunFailed(f"forktrace did not exit within {timeout}s (the program {what}); killed")
+        cpu = wait_rusage(p, timeout)
+        if cpu is None:
+            rep = read_report(report)
+            what = "finished" if "elapsed_ns" in rep or "con_ns" in rep else "did not finish"
+            raise RunFailed(f"forktrace did not exit within {timeout}s (the program {what}); "
+                            "killed")
     finally:
         PROCS.kill(p)
     wall = time.monotonic() - t0
     rep = read_report(report)
     if p.returncode != 0:
         raise RunFailed(forktrace_failure(p.returncode, err))
+    rep["_cpu_s"] = cpu      # forktrace + the children it waited for (the COMMAND)
+    rep["_wall_s"] = wall
     return rep, wall
+
+
+def wait_rusage(p, timeout):
+    """Wait for Popen p like p.wait(timeout), through wait4 to get its CPU time
+    (user + system, its waited-for children included). None on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        except ChildProcessError:
+            p.wait()
+            return 0.0
+        if pid == p.pid:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            return ru.ru_utime + ru.ru_stime
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(POLL)
 
 
 def start_forktrace_p(pid, extra, out):
@@ -337,6 +360,8 @@ def ratio_row(bench, unit, base, traced, target, notes, failures):
     if target:
         if r <= target:
             verdict = "met"
+        elif min(len(base), len(traced)) < 3:
+            verdict = "MISSED, but too few reps to know the noise"
         elif r - 2 * u <= target:
             verdict = "inconclusive: within noise"
         else:
@@ -389,7 +414,7 @@ def bench_forkstorm(threads, reps):
     name = f"fork+exit storm, {FORKS:,} forks, " + (
         "1-thread parent" if threads == 0 else f"parent with {threads} idle threads")
     base, traced, failures = {}, {}, []
-    lost, forks_seen, walls, extra = [], [], [], []
+    lost, forks_seen, walls, extra, ft_cpu = [], [], [], [], []
     for rep in range(reps):
         for side in interleave(rep, ["base", "traced"]):
             report = new_report("forkstorm")
@@ -405,6 +430,8 @@ def bench_forkstorm(threads, reps):
                     raise RunFailed("the program reported nothing")
                 traced[rep] = int(r["elapsed_ns"]) / int(r["forks"]) / 1000
                 walls.append(wall)
+                if "cpu_ns" in r:
+                    ft_cpu.append(r["_cpu_s"] - int(r["cpu_ns"]) / 1e9)
                 evs = read_events(out)
                 pid = int(r["pid"])
                 lost.append(sum(int(e.get("count", 0)) for e in evs
@@ -424,7 +451,8 @@ def bench_forkstorm(threads, reps):
 
     notes = []
     if walls:
-        notes.append(f"forktrace wall {median(walls):.1f} s median (program + start + drain)")
+        notes.append(f"forktrace wall {median(walls):.1f} s median (program + start + drain)" +
+                     (f", forktrace's own CPU {median(ft_cpu):.2f} s" if ft_cpu else ""))
     if extra:
         x = extra[len(extra) // 2]
         if threads:
@@ -509,6 +537,18 @@ def bench_syscall(reps):
 MUTEX_MODES = ["scan", "futex", "off", "uprobe"]
 
 
+def mode_unavailable(failure, mode):
+    """Does this forktrace failure say that lock mode `mode` does not exist (yet)?
+    A usage error (2), or a failure (1) whose message says so."""
+    msg = failure.lower()
+    if "exited 2:" in msg:
+        return True
+    words = ("unavailable", "not available", "not supported", "unsupported",
+             "not implemented", "not yet")
+    return "exited 1:" in msg and (mode in msg or "lock mode" in msg) and \
+        any(w in msg for w in words)
+
+
 def bench_mutex(reps):
     prog = compile_prog("mutex_loop")
     sides = ["base"] + MUTEX_MODES
@@ -536,9 +576,7 @@ def bench_mutex(reps):
                                           timeout=120)
                     except RunFailed as e:
                         # a mode that does not exist (yet): usage error 2 or failure 1
-                        rep_now = read_report(report)
-                        if "unc_ns" not in rep_now and ("exited 2" in str(e) or
-                                                        "exited 1" in str(e)):
+                        if mode_unavailable(str(e), side) and "unc_ns" not in read_report(report):
                             unavailable[side] = str(e)
                             continue
                         raise
@@ -785,8 +823,19 @@ def main():
               file=sys.stderr)
     WORK = tempfile.mkdtemp(prefix="ftbench-")
     os.chmod(WORK, 0o755)
+    ft_given = FT
     if not os.access(FT, os.X_OK):
         print(f"bench: {FT} is not an executable: every traced run will fail", file=sys.stderr)
+    else:
+        # run a copy: a rebuild during the suite must not mix two binaries (or make
+        # the file briefly unexecutable while the linker writes it)
+        try:
+            snap = os.path.join(WORK, "forktrace")
+            shutil.copy2(FT, snap)
+            FT = snap
+        except OSError as e:
+            print(f"bench: cannot copy {FT} ({e.strerror}): running it in place",
+                  file=sys.stderr)
 
     reps = {b: a.reps or DEFAULT_REPS[b] for b in BENCHES}
     runs = {
@@ -819,13 +868,13 @@ def main():
 
     total = time.monotonic() - t_start
     print()
-    print(f"forktrace benchmarks: {FT}, {os.cpu_count()} CPUs, {total:.0f} s; "
+    print(f"forktrace benchmarks: {ft_given}, {os.cpu_count()} CPUs, {total:.0f} s; "
           "medians, ratio = traced / baseline (smaller is better)")
     print(render(ROWS, markdown=False))
     with open(os.path.join(BIN, "results.md"), "w") as f:
         f.write(render(ROWS, markdown=True) + "\n")
     with open(os.path.join(BIN, "results.json"), "w") as f:
-        json.dump({"forktrace": FT, "seconds": round(total, 1), "rows": ROWS}, f, indent=1)
+        json.dump({"forktrace": ft_given, "seconds": round(total, 1), "rows": ROWS}, f, indent=1)
     print(f"\n(also written to {os.path.join(BIN, 'results.md')} and results.json)")
     return 0
 

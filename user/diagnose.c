@@ -1,6 +1,5 @@
 /* `forktrace diagnose PID` (see diagnose.h). */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,9 +173,9 @@ int diagnose_run(const struct options *opts, struct output *out)
 	struct futex_wait probe;
 	int *tids = NULL, n, ret = 1;
 
-	/* human explanations share stdout with the events; with -o they would interleave badly */
-	if (opts->format == FORMAT_HUMAN && !opts->output_path)
-		d.explain = stdout;
+	/* human explanations go where the events go */
+	if (opts->format == FORMAT_HUMAN)
+		d.explain = output__stream(out);
 	n = d.pid > 0 ? procfs_tids(d.pid, &tids) : (errno = ESRCH, -1);
 	if (n <= 0) {
 		fail_unreadable(d.pid, n < 0 ? errno : ESRCH);

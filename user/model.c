@@ -293,8 +293,11 @@ static void on_fork(struct model *m, const struct rec_fork *r)
 	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
 	if (pd && r->threads > 1 && !shares_vm && m->opts->locks == LOCKS_SCAN)
 		held = fork_scan(m, parent, child, r->h.tid, r->h.ts, pd);
-	if (pd && m->nincoming)
+	if (pd && m->nincoming) {
+		for (int i = 0; i < m->nincoming; i++)
+			m->incoming[i].fork_ts = r->h.ts;
 		held = fork_add_held(m, parent, child, pd, m->incoming, m->nincoming);
+	}
 	m->nincoming = 0;
 
 	model_event_init(m, &ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);

@@ -242,3 +242,8 @@ void output__free(struct output *out)
 		fclose(out->f);
 	free(out);
 }
+
+FILE *output__stream(struct output *out)
+{
+	return out->f;
+}

@@ -18,6 +18,8 @@ void output__finish(struct output *out);
 /* True when --fail-on was given and an event that bad was emitted. */
 bool output__failed(const struct output *out);
 void output__free(struct output *out);
+/* The stream the chosen writer writes to (stdout or -o FILE). */
+FILE *output__stream(struct output *out);
 
 /* Writers: one per format, each a pure function of the event. */
 void out_json_write(FILE *f, const struct event *ev);

@@ -242,26 +242,6 @@ ssize_t procmem_read(const struct procmem *pm, uint64_t addr, void *buf, size_t 
 	return n;
 }
 
-int procmem_read_once(int pid, uint64_t addr, void *buf, size_t len)
-{
-	char path[64];
-	struct procmem pm = { .pid = pid, .pagemap_fd = -1 };
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	pm.mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pm.mem_fd < 0)
-		return -1;
-	n = procmem_read(&pm, addr, buf, len);
-	procmem_close(&pm);
-	if (n != (ssize_t)len) {
-		if (n >= 0)
-			errno = EIO;
-		return -1;
-	}
-	return 0;
-}
-
 /* ---------------------------------------------------------------- extents */
 
 int procmem_cursor_open(const struct procmem *pm, const struct procmem_map *m,

@@ -75,9 +75,6 @@ void procmem_close(struct procmem *pm);
 /* One pread of /proc/PID/mem: bytes read, 0 when the process is gone, -1 on error. */
 ssize_t procmem_read(const struct procmem *pm, uint64_t addr, void *buf, size_t len);
 
-/* Reads len bytes at addr of pid once (opens and closes /proc/PID/mem). 0 or -1. */
-int procmem_read_once(int pid, uint64_t addr, void *buf, size_t len);
-
 /*
  * Walks the parts of one mapping that can hold data: for a private mapping
  * its present or swapped pages (per pagemap), for a shared one the data

@@ -12,9 +12,11 @@
 #include "forktrace.h"
 #include "proc.skel.h"
 #include "session.h"
+#include "uprobes.h"
 
 struct session {
 	struct proc_bpf *proc;
+	struct uprobes *uprobes;  /* --locks=uprobe only */
 	struct ring_buffer *rb;
 };
 
@@ -43,6 +45,21 @@ static const char *load_hint(int err)
 	}
 }
 
+/* The lock probes share the lifecycle programs' maps and ring buffer. */
+static int open_uprobes(struct session *s)
+{
+	char err[512];
+
+	s->uprobes = uprobes__open(bpf_map__fd(s->proc->maps.traced),
+				   bpf_map__fd(s->proc->maps.held_locks),
+				   bpf_map__fd(s->proc->maps.events), err, sizeof(err));
+	if (!s->uprobes) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 struct session *session__open(const struct options *opts, ring_buffer_sample_fn on_record,
 			      void *ctx)
 {
@@ -63,6 +80,7 @@ struct session *session__open(const struct options *opts, ring_buffer_sample_fn 
 		goto fail;
 	}
 	s->proc->rodata->trace_all = opts->target == TARGET_ALL;
+	s->proc->rodata->lock_uprobes = opts->locks == LOCKS_UPROBE;
 	step = "load";
 	err = -proc_bpf__load(s->proc);
 	if (err)
@@ -71,6 +89,8 @@ struct session *session__open(const struct options *opts, ring_buffer_sample_fn 
 	err = -proc_bpf__attach(s->proc);
 	if (err)
 		goto fail;
+	if (opts->locks == LOCKS_UPROBE && open_uprobes(s))
+		goto fail_quiet;
 	step = "set up the ring buffer of";
 	s->rb = ring_buffer__new(bpf_map__fd(s->proc->maps.events), on_record, ctx, NULL);
 	if (!s->rb) {
@@ -81,6 +101,7 @@ struct session *session__open(const struct options *opts, ring_buffer_sample_fn 
 fail:
 	fprintf(stderr, "forktrace: cannot %s the BPF programs: %s — %s\n", step, strerror(err),
 		load_hint(err));
+fail_quiet:
 	session__close(s);
 	return NULL;
 }
@@ -116,6 +137,24 @@ void session__close(struct session *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	uprobes__free(s->uprobes);
 	proc_bpf__destroy(s->proc);
 	free(s);
+}
+
+void session__follow_locks(struct session *s, int pid)
+{
+	char err[512];
+
+	if (!s->uprobes)
+		return;
+	/* a process without a dynamic libc, or gone already: say so, go on */
+	if (uprobes__attach_pid(s->uprobes, pid, err, sizeof(err)) != 0)
+		fprintf(stderr, "%s\n", err);
+}
+
+void session__unfollow_locks(struct session *s, int pid)
+{
+	if (s->uprobes)
+		uprobes__detach_pid(s->uprobes, pid);
 }

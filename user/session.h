@@ -17,6 +17,10 @@ int session__trace(struct session *s, int pid);
 int session__poll(struct session *s, int timeout_ms);
 /* Records the kernel side could not deliver, so far. */
 uint64_t session__dropped(const struct session *s);
+/* --locks=uprobe: follow the locks of this process (its libc's lock
+ * functions get probes for this pid); a notice on stderr if it cannot. */
+void session__follow_locks(struct session *s, int pid);
+void session__unfollow_locks(struct session *s, int pid);
 /* Detaches everything; NULL-safe. */
 void session__close(struct session *s);
 

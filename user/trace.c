@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "forktrace.h"
 #include "launcher.h"
 #include "model.h"
 #include "output.h"
@@ -47,9 +48,41 @@ static uint64_t clock_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+struct trace_ctx {
+	struct model *model;
+	struct session *session;
+	bool follow_locks;   /* --locks=uprobe */
+};
+
+/* Keeps the lock probes on the processes being traced, as they come and go. */
+static void follow_locks(struct session *s, const struct rec_hdr *h)
+{
+	const struct rec_fork *f = (const struct rec_fork *)h;
+
+	switch (h->type) {
+	case REC_FORK:
+		/* a child sharing the parent's memory runs nothing but exec */
+		if (!(h->flags & FORK_SHARES_VM))
+			session__follow_locks(s, f->child_pid);
+		break;
+	case REC_EXEC: /* a new image, perhaps a new libc */
+		session__unfollow_locks(s, h->pid);
+		session__follow_locks(s, h->pid);
+		break;
+	case REC_EXIT:
+		session__unfollow_locks(s, h->pid);
+		break;
+	}
+}
+
 static int record_cb(void *ctx, void *data, size_t size)
 {
-	model__record(ctx, data, size);
+	struct trace_ctx *t = ctx;
+
+	model__record(t->model, data, size);
+	/* every record this looks at is at least a struct rec_fork long */
+	if (t->follow_locks && t->session && size >= sizeof(struct rec_fork))
+		follow_locks(t->session, data);
 	return 0;
 }
 
@@ -164,6 +197,7 @@ int trace_run(const struct options *o)
 	struct output *out = NULL;
 	struct session *s = NULL;
 	struct model *m = NULL;
+	struct trace_ctx ctx = { .follow_locks = o->locks == LOCKS_UPROBE };
 	int status = 1;
 
 	if (check_host() || check_targets(o))
@@ -178,9 +212,11 @@ int trace_run(const struct options *o)
 	m = model__new(o, out, (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)));
 	if (!m)
 		goto cleanup;
-	s = session__open(o, record_cb, m);
+	ctx.model = m;
+	s = session__open(o, record_cb, &ctx);
 	if (!s)
 		goto cleanup;
+	ctx.session = s;
 
 	if (o->target == TARGET_ALL) {
 		model__attach_all(m);
@@ -188,6 +224,8 @@ int trace_run(const struct options *o)
 		if (session__trace(s, launch.pid))
 			goto cleanup;
 		model__add_root(m, launch.pid);
+		/* probes on the held child would be on forktrace's libc: the
+		 * command's own image gets them at its exec record */
 		if (launcher_release(&launch, o->argv[0]))
 			goto cleanup;
 	} else {
@@ -195,6 +233,7 @@ int trace_run(const struct options *o)
 			if (session__trace(s, o->pids[i]))
 				goto cleanup;
 			model__add_root(m, o->pids[i]);
+			session__follow_locks(s, o->pids[i]);
 		}
 	}
 

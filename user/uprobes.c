@@ -214,6 +214,7 @@ static bool is_lib(const char *path, const char *stem, const char *soname)
 static int find_libs(int pid, struct mapped *libc, struct mapped *pthr)
 {
 	char maps[64], line[PATH_MAX + 256];
+	int lines = 0;
 	FILE *f;
 
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
@@ -227,6 +228,7 @@ static int find_libs(int pid, struct mapped *libc, struct mapped *pthr)
 		struct mapped *m = NULL;
 		size_t len;
 
+		lines++;
 		path[0] = '\0';
 		if (sscanf(line, "%63s %7s %llx %x:%x %llu %4095[^\n]", range, perms, &off, &maj,
 			   &min, &ino, path) < 7 || path[0] != '/')
@@ -248,7 +250,7 @@ static int find_libs(int pid, struct mapped *libc, struct mapped *pthr)
 		snprintf(m->range, sizeof(m->range), "%s", range);
 	}
 	fclose(f);
-	return 0;
+	return lines ? 0 : -ESRCH;    /* a zombie */
 }
 
 /*
@@ -335,12 +337,20 @@ static struct bpf_link *attach_one(struct bpf_program *prog, int pid, const char
 	return l;
 }
 
+/* Alive with an address space (a zombie's maps are empty). */
 static bool process_alive(int pid)
 {
-	char p[64];
+	char p[64], c;
+	FILE *f;
+	bool alive;
 
 	snprintf(p, sizeof(p), "/proc/%d/maps", pid);
-	return access(p, F_OK) == 0;
+	f = fopen(p, "re");
+	if (!f)
+		return false;
+	alive = fread(&c, 1, 1, f) == 1;
+	fclose(f);
+	return alive;
 }
 
 int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen)
@@ -364,7 +374,7 @@ int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen)
 	rc = find_libs(pid, &libc, &pthr);
 	if (rc) {
 		snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: %s — %s", pid,
-			 strerror(-rc), rc == -ENOENT ? "the process is gone" :
+			 strerror(-rc), rc == -ENOENT || rc == -ESRCH ? "the process is gone" :
 			 "run as root (sudo)");
 		errno = rc == -ENOENT ? ESRCH : -rc;
 		return -1;
@@ -413,12 +423,14 @@ int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen)
 				continue;
 			l = attach_one(prog_of(u, ids[k]), pid, path, lf->off[i], specs[i].cookie,
 				       k == 1);
-			if (!l && errno != ESRCH && lf->off[i] != lf->start[i]) {
+			if (!l && errno != ESRCH && lf->off[i] != lf->start[i] &&
+			    process_alive(pid)) {
 				/* the kernel refused the point inside the function:
-				 * its first instruction, from now on */
-				lf->off[i] = lf->start[i];
-				l = attach_one(prog_of(u, ids[k]), pid, path, lf->off[i],
+				 * if its first instruction works, that from now on */
+				l = attach_one(prog_of(u, ids[k]), pid, path, lf->start[i],
 					       specs[i].cookie, k == 1);
+				if (l)
+					lf->off[i] = lf->start[i];
 			}
 			if (!l) {
 				snprintf(why, sizeof(why), "cannot attach to %s in %s: %s",

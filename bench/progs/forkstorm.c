@@ -2,12 +2,15 @@
  * fork+exit storm: fork N children one after the other, each _exit(0)s at once and
  * the parent waits for it. With THREADS > 0 the parent first starts that many idle
  * threads (blocked in read() on a pipe), so every fork is a fork from a threaded
- * process. Reports pid, forks, elapsed_ns (the fork loop only).
+ * process. Reports pid, forks, elapsed_ns (the fork loop only), cpu_ns (CPU time of
+ * this process and its children: the runner subtracts it from forktrace's total to
+ * get forktrace's own).
  *
  * usage: forkstorm REPORT_FILE N [THREADS]
  */
 #include "bench.h"
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 static int idle_pipe[2];
@@ -55,6 +58,12 @@ int main(int argc, char **argv)
 	}
 	uint64_t t1 = now_ns();
 
+	struct rusage self, kids;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+#define TV_NS(tv) ((unsigned long long)(tv).tv_sec * 1000000000ULL + (tv).tv_usec * 1000ULL)
+	report("cpu_ns=%llu", TV_NS(self.ru_utime) + TV_NS(self.ru_stime) +
+				TV_NS(kids.ru_utime) + TV_NS(kids.ru_stime));
 	report("forks=%ld", done);
 	report("elapsed_ns=%llu", (unsigned long long)(t1 - t0));
 	close(idle_pipe[1]);        /* the idle threads see EOF and end */
