@@ -30,6 +30,7 @@ not run (no compiler, bad arguments).
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -180,6 +181,18 @@ def first_line(text):
     return ""
 
 
+def said(texts):
+    """forktrace's stderr lines over several successful runs, numbers folded to N,
+    counted: 'said "forktrace: pid N maps no ..." (3 of 7 runs)'."""
+    counts = {}
+    for t in texts:
+        for line in sorted({re.sub(r"\b\d+\b", "N", x.strip()) for x in t.splitlines()
+                            if x.strip()}):
+            counts[line[:160]] = counts.get(line[:160], 0) + 1
+    return [f'forktrace said "{k}" ({v} of {len(texts)} runs)'
+            for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:3]]
+
+
 def read_events(path):
     """forktrace's --json output: a list of events (a partial last line is skipped)."""
     events = []
@@ -255,6 +268,7 @@ def run_traced(ft_args, argv, report, out, timeout):
     if p.returncode != 0:
         raise RunFailed(forktrace_failure(p.returncode, err))
     rep["_cpu_s"] = cpu      # forktrace + the children it waited for (the COMMAND)
+    rep["_stderr"] = read_text(err)
     rep["_wall_s"] = wall
     return rep, wall
 
@@ -560,6 +574,7 @@ def bench_mutex(reps):
     failures = {s: [] for s in sides}
     unavailable = {}
     attach_locks = {}
+    stderr = {s: [] for s in sides}
     for rep in range(reps):
         for side in interleave(rep, sides):
             if side in unavailable:
@@ -580,6 +595,7 @@ def bench_mutex(reps):
                             unavailable[side] = str(e)
                             continue
                         raise
+                    stderr[side].append(r["_stderr"])
                     for e in read_events(out):
                         if e.get("event") == "attach":
                             attach_locks[side] = e.get("locks")
@@ -616,12 +632,28 @@ def bench_mutex(reps):
                     notes.append(f"{unpinned} run(s) could not pin the threads to 2 CPUs")
             if mode in attach_locks and attach_locks[mode] != mode:
                 notes.append(f"attach event says locks={attach_locks[mode]!r}")
-            r = ratio_row(name, "ns", data["base"], data[mode], target, notes,
-                          failures[mode] + failures["base"])
-            if mode == "uprobe" and r is not None and r < 2:
-                ROWS[-1]["notes"] = "; ".join(x for x in (
-                    "no per-call cost: uprobes apparently not attached "
-                    "(SPEC: ~20 us per pair when they are)", ROWS[-1]["notes"]) if x)
+            if mode == "uprobe":
+                notes = uprobe_notes(data["base"], data[mode]) + notes
+            notes += said(stderr[mode])
+            ratio_row(name, "ns", data["base"], data[mode], target, notes,
+                      failures[mode] + failures["base"])
+
+
+def uprobe_notes(base, traced):
+    """uprobe mode costs microseconds per pair (HOST-FACTS): tell the runs where it
+    did from those that ran at the baseline's speed (no uprobes attached)."""
+    mb = median(base)
+    if not mb or not traced:
+        return []
+    slow = [v for v in traced.values() if v > 20 * mb]
+    if not slow:
+        return ["no per-call cost in any run: uprobes apparently not attached "
+                "(HOST-FACTS: ~1-20 us per pair when they are)"]
+    if len(slow) == len(traced):
+        return []
+    return [f"BIMODAL: uprobes cost in only {len(slow)} of {len(traced)} runs "
+            f"(those: median {statistics.median(slow):,.0f} ns/pair, "
+            f"{statistics.median(slow) / mb:,.0f}x); the others ran at the baseline's speed"]
 
 
 # ------------------------------------------------------------------ 4. scan cost

@@ -107,6 +107,11 @@ static void emit(struct diagnosis *d, struct output *out, const struct futex_wai
 	ev.deadlock.parent_pid = d->ppid;
 	ev.deadlock.lock = fd->lock;
 	memcpy(ev.deadlock.holder_comm, fd->holder_comm, sizeof(ev.deadlock.holder_comm));
+	/* a holder missing here is often still alive in the parent it was not copied from */
+	if (!ev.deadlock.holder_comm[0] && fd->holder_tid > 0 && d->ppid > 1 &&
+	    procfs_thread_comm(d->ppid, fd->holder_tid, ev.deadlock.holder_comm,
+			       sizeof(ev.deadlock.holder_comm)))
+		ev.deadlock.holder_comm[0] = 0;
 	ev.deadlock.since_fork_ns = 0;   /* nothing saw the fork */
 	ev.deadlock.reason = fd->reason;
 	ev.deadlock.lock_type = fd->lock_type;

@@ -113,6 +113,7 @@ static void *worker(void *arg)
 	if (err)
 		fail("worker: lock", err);
 	worker_tid = ft_tid();
+	pthread_setname_np(pthread_self(), "ft-holder");
 	report("worker_tid=%d", worker_tid);
 	report("lock=%p", lock);
 	if (write(ready[1], "x", 1) != 1)
