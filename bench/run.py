@@ -24,8 +24,8 @@ Benchmarks (see bench/README.md for how to read the table):
 
 The final table is printed on stdout and also written to build/bench/results.md
 (markdown) and build/bench/results.json. Exit status 0 whether targets were met
-or not (a missed target shows in the table); 1 only when the suite itself could
-not run (no compiler, bad arguments).
+or not (a missed target, a forktrace failure, a program that does not compile: all
+show in the table); 2 for bad arguments.
 """
 import argparse
 import json
@@ -59,6 +59,23 @@ T_SCAN_S_PER_GIB = 0.40
 
 class RunFailed(Exception):
     pass
+
+
+# After forktrace hung once (did not exit, or never attached) in a benchmark, its
+# remaining traced runs are skipped: a hang costs a timeout each time, and the suite
+# must stay within a few minutes.
+HUNG = {}
+CURRENT = ""
+
+
+def hung(what):
+    HUNG[CURRENT] = what
+    return RunFailed(what)
+
+
+def check_not_hung():
+    if CURRENT in HUNG:
+        raise RunFailed(f"not run: forktrace hung earlier in this benchmark ({HUNG[CURRENT]})")
 
 
 class Procs:
@@ -129,7 +146,7 @@ def compile_prog(name):
     cmd = ["cc", "-O2", "-pthread", "-Wall", "-o", tmp, src]
     c = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     if c.returncode != 0:
-        raise SystemExit(f"bench: cannot compile {src}:\n{c.stderr}")
+        raise RunFailed(f"cannot compile {src}: {first_line(c.stderr)}")
     os.replace(tmp, out)
     return out
 
@@ -250,6 +267,7 @@ def forktrace_failure(rc, errfile):
 def run_traced(ft_args, argv, report, out, timeout):
     """forktrace FT_ARGS -o OUT -- ARGV; return (report, wall seconds).
     With -- COMMAND forktrace exits with COMMAND's status (0 for our programs)."""
+    check_not_hung()
     err = new_path("forktrace.stderr")
     t0 = time.monotonic()
     with open(err, "w") as ef:
@@ -259,8 +277,8 @@ def run_traced(ft_args, argv, report, out, timeout):
         if cpu is None:
             rep = read_report(report)
             what = "finished" if "elapsed_ns" in rep or "con_ns" in rep else "did not finish"
-            raise RunFailed(f"forktrace did not exit within {timeout}s (the program {what}); "
-                            "killed")
+            raise hung(f"forktrace did not exit within {timeout}s (the program {what}); "
+                       "killed")
     finally:
         PROCS.kill(p)
     wall = time.monotonic() - t0
@@ -294,6 +312,7 @@ def wait_rusage(p, timeout):
 def start_forktrace_p(pid, extra, out):
     """forktrace -p PID ... -o OUT in the background; wait for its attach line.
     Return the Popen and its stderr path; raise RunFailed if it does not attach."""
+    check_not_hung()
     err = new_path("forktrace.stderr")
     with open(err, "w") as ef:
         p = PROCS.popen([FT, "-p", str(pid), *extra, "-o", out], stderr=ef)
@@ -305,7 +324,7 @@ def start_forktrace_p(pid, extra, out):
         PROCS.kill(p)
         if rc is not None:
             raise RunFailed(forktrace_failure(rc, err))
-        raise RunFailed("forktrace -p: no attach line within 30 s")
+        raise hung("forktrace -p: no attach line within 30 s")
     return p, err
 
 
@@ -318,6 +337,7 @@ def stop_forktrace(p, err):
             p.wait(timeout=15)
         except subprocess.TimeoutExpired:
             note = "forktrace did not exit within 15 s of SIGINT (killed)"
+            HUNG[CURRENT] = note
     if not note and p.returncode != 0:
         note = forktrace_failure(p.returncode, err)
     PROCS.kill(p)
@@ -428,7 +448,7 @@ def bench_forkstorm(threads, reps):
     name = f"fork+exit storm, {FORKS:,} forks, " + (
         "1-thread parent" if threads == 0 else f"parent with {threads} idle threads")
     base, traced, failures = {}, {}, []
-    lost, forks_seen, walls, extra, ft_cpu = [], [], [], [], []
+    lost, forks_seen, walls, extra, ft_cpu, stderr = [], [], [], [], [], []
     for rep in range(reps):
         for side in interleave(rep, ["base", "traced"]):
             report = new_report("forkstorm")
@@ -439,10 +459,11 @@ def bench_forkstorm(threads, reps):
                     base[rep] = int(r["elapsed_ns"]) / int(r["forks"]) / 1000
                     continue
                 out = new_path("forkstorm.json")
-                r, wall = run_traced(["--json"], argv, report, out, timeout=180)
+                r, wall = run_traced(["--json"], argv, report, out, timeout=90)
                 if "elapsed_ns" not in r:
                     raise RunFailed("the program reported nothing")
                 traced[rep] = int(r["elapsed_ns"]) / int(r["forks"]) / 1000
+                stderr.append(r["_stderr"])
                 walls.append(wall)
                 if "cpu_ns" in r:
                     ft_cpu.append(r["_cpu_s"] - int(r["cpu_ns"]) / 1e9)
@@ -468,17 +489,21 @@ def bench_forkstorm(threads, reps):
         notes.append(f"forktrace wall {median(walls):.1f} s median (program + start + drain)" +
                      (f", forktrace's own CPU {median(ft_cpu):.2f} s" if ft_cpu else ""))
     if extra:
-        x = extra[len(extra) // 2]
+        def rng(xs):
+            return f"{min(xs):,}" if min(xs) == max(xs) else f"{min(xs):,}-{max(xs):,}"
         if threads:
-            scans = x["scan"]
-            scan_ns = [int(e.get("ns", 0)) for e in scans]
-            notes.append(f"per traced run: {x['orphaned_threads']:,} orphaned_threads, "
-                         f"{len(scans):,} scan events" +
-                         (f" (median {statistics.median(scan_ns) / 1000:.0f} us, "
-                          f"{sum(1 for e in scans if not e.get('scan_complete', True))} incomplete)"
-                          if scans else ""))
-        if x["unparsable"]:
-            notes.append(f"{x['unparsable']} unparsable JSON lines")
+            nscan = [len(x["scan"]) for x in extra]
+            scan_ns = [int(e.get("ns", 0)) for x in extra for e in x["scan"]]
+            incomplete = sum(1 for x in extra for e in x["scan"]
+                             if not e.get("scan_complete", True))
+            notes.append(f"per traced run: {rng([x['orphaned_threads'] for x in extra])} "
+                         f"orphaned_threads, {rng(nscan)} scan events" +
+                         (f" (median {statistics.median(scan_ns) / 1000:.0f} us each, "
+                          f"{incomplete} incomplete)" if scan_ns else ""))
+        unparsable = sum(x["unparsable"] for x in extra)
+        if unparsable:
+            notes.append(f"{unparsable} unparsable JSON lines")
+    notes += said(stderr)
     ratio_row(name + " (us/fork)", "us", base, traced, T_FORKSTORM if threads == 0 else None,
               notes, failures)
 
@@ -507,6 +532,7 @@ def bench_syscall(reps):
     prog = compile_prog("syscall_loop")
     base, traced, failures, notes = {}, {}, [], []
     whole = {"base": {}, "traced": {}}
+    stderr = []
     sleeper = None
     try:
         sleeper = PROCS.popen(["sleep", "3600"])
@@ -525,6 +551,7 @@ def bench_syscall(reps):
                     if ft is not None:
                         note = stop_forktrace(ft, err)
                         ft = None
+                        stderr.append(read_text(err))
                         if note:
                             failures.append(note)
                             continue
@@ -542,6 +569,7 @@ def bench_syscall(reps):
         PROCS.kill_all()
     notes.append("the loop is not traced; forktrace -p traces a sleeping process")
     notes = [x for x in notes + [whole_note(whole["base"], whole["traced"], "ns")] if x]
+    notes += said(stderr)
     ratio_row(f"getppid() loop in an untraced process, {SYSCALLS // 1000000}M calls (ns/call, chunk median)",
               "ns", base, traced, T_SYSCALL, notes, failures)
 
@@ -588,7 +616,7 @@ def bench_mutex(reps):
                     out = new_path(f"mutex-{side}.json")
                     try:
                         r, _ = run_traced(["--json", f"--locks={side}"], argv, report, out,
-                                          timeout=120)
+                                          timeout=60)
                     except RunFailed as e:
                         # a mode that does not exist (yet): usage error 2 or failure 1
                         if mode_unavailable(str(e), side) and "unc_ns" not in read_report(report):
@@ -682,6 +710,7 @@ def bench_scan(reps):
     failures, notes = [], []
     missing_scan = 0
     late_scan = 0
+    stderr = []
     settle = 1.0        # untraced: how long to wait before the second look
     for rep in range(reps):
         for side in interleave(rep, ["base", "traced"]):
@@ -696,12 +725,15 @@ def bench_scan(reps):
                     if side == "base":
                         p = PROCS.popen(argv, stderr=ef)
                     else:
+                        check_not_hung()
                         p = PROCS.popen([FT, "--json", "-o", out, "--", *argv], stderr=ef)
                 child = wait_for(lambda: read_report(report).get("child"), 60, alive=p)
                 if not child:
                     rc = p.poll()
                     if rc is not None and side == "traced":
                         raise RunFailed(forktrace_failure(rc, err))
+                    if rc is None and side == "traced":
+                        raise hung("no fork reported within 60 s under forktrace")
                     raise RunFailed(f"no fork reported within 60 s (exit status {rc})")
                 child = int(child)
                 PROCS.note_pid(child)
@@ -723,11 +755,15 @@ def bench_scan(reps):
                 try:
                     p.wait(timeout=60)
                 except subprocess.TimeoutExpired:
+                    if side == "traced":
+                        raise hung("forktrace did not exit within 60 s of its COMMAND's release")
                     raise RunFailed("the program did not exit within 60 s of its release")
                 if p.returncode != 0:
                     if side == "traced":
                         raise RunFailed(forktrace_failure(p.returncode, err))
                     raise RunFailed(f"scanfork exited {p.returncode}: {first_line(read_text(err))}")
+                if side == "traced":
+                    stderr.append(read_text(err))
                 if side == "traced" and scan_ev is None:
                     for e in read_events(out):
                         if e.get("event") == "scan" and e.get("child_pid") == child:
@@ -771,11 +807,15 @@ def bench_scan(reps):
                          f"{incomplete} with scan_complete=false")
         if late_scan:
             fnotes.append(f"{late_scan} scan event(s) appeared only after the child exited")
+        if missing_scan:
+            fnotes.append(f"{missing_scan} traced run(s) without a scan event for the child")
+        fnotes += said(stderr)
         add_row(name + " (s per GiB read)", "-", f"{m:.3f} s/GiB", "-",
                 f"<= {T_SCAN_S_PER_GIB:.2f} s/GiB", "; ".join(fnotes),
                 verdict="met" if m <= T_SCAN_S_PER_GIB else "MISSED")
     else:
         what = "no scan event" if missing_scan else "no traced run completed"
+        fnotes += said(stderr)
         add_row(name + " (s per GiB read)", "-", what, "-",
                 f"<= {T_SCAN_S_PER_GIB:.2f} s/GiB",
                 "; ".join([f"{missing_scan} traced run(s) without a scan event for the child"]
@@ -783,7 +823,8 @@ def bench_scan(reps):
                 verdict="n/a")
 
     mb, mt = median(dirty["base"]), median(dirty["traced"])
-    n = ["child's smaps_rollup once the scan event was seen (untraced: after the same wait)"]
+    n = ["child's smaps_rollup once the scan event was seen, or 20 s without one "
+         "(untraced: after as long as a scan takes + 0.5 s)"]
     if dirty0["traced"]:
         n.append(f"right after the fork: Private_Dirty untraced {median(dirty0['base']) or 0:.1f}"
                  f" / traced {median(dirty0['traced']):.1f} MiB")
@@ -831,8 +872,13 @@ BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "scan"]
 DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "syscall": 7, "mutex": 7, "scan": 3}
 
 
+def on_sigterm(signo, frame):
+    raise KeyboardInterrupt   # unwinds through every finally: the processes are killed
+
+
 def main():
-    global FT, BIN, WORK
+    global FT, BIN, WORK, CURRENT
+    signal.signal(signal.SIGTERM, on_sigterm)
     ap = argparse.ArgumentParser(description="forktrace benchmarks (ratios against a baseline)")
     ap.add_argument("forktrace", nargs="?", default=os.path.join(ROOT, "build", "forktrace"))
     ap.add_argument("--reps", type=int, default=None,
@@ -880,12 +926,13 @@ def main():
     t_start = time.monotonic()
     try:
         for b in only:
+            CURRENT = b
             t0 = time.monotonic()
             print(f"bench: {b} ...", file=sys.stderr, flush=True)
             try:
                 runs[b]()
-            except SystemExit:
-                raise
+            except RunFailed as e:
+                add_row(b, notes=str(e), verdict="n/a")
             except Exception as e:         # a bug of ours must not hide the other results
                 add_row(b, notes=f"benchmark crashed: {type(e).__name__}: {e}", verdict="n/a")
             print(f"bench: {b} took {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
