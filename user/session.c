@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include "forktrace.h"
 #include "proc.skel.h"
+#include "procfs.h"
 #include "session.h"
 #include "uprobes.h"
 
@@ -151,6 +152,24 @@ void session__follow_locks(struct session *s, int pid)
 	/* a process without a dynamic libc, or gone already: say so, go on */
 	if (uprobes__attach_pid(s->uprobes, pid, err, sizeof(err)) != 0)
 		fprintf(stderr, "%s\n", err);
+}
+
+int session__try_follow_locks(struct session *s, int pid)
+{
+	char err[512];
+	int rc, e;
+
+	if (!s->uprobes)
+		return 0;
+	rc = uprobes__attach_pid(s->uprobes, pid, err, sizeof(err));
+	e = errno;
+	/* just after exec the kernel may refuse the probes for a moment (ESRCH)
+	 * although the process lives on: that too is worth another try */
+	if (rc < 0 && e == ESRCH && procfs_exists(pid))
+		return 1;
+	if (rc < 0)
+		fprintf(stderr, "%s\n", err);
+	return rc;
 }
 
 void session__unfollow_locks(struct session *s, int pid)

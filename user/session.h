@@ -20,6 +20,9 @@ uint64_t session__dropped(const struct session *s);
 /* --locks=uprobe: follow the locks of this process (its libc's lock
  * functions get probes for this pid); a notice on stderr if it cannot. */
 void session__follow_locks(struct session *s, int pid);
+/* The same, silent when the process maps no libc yet: returns 1 then
+ * (try again later), 0 once followed, -1 after a line on stderr. */
+int session__try_follow_locks(struct session *s, int pid);
 void session__unfollow_locks(struct session *s, int pid);
 /* Detaches everything; NULL-safe. */
 void session__close(struct session *s);

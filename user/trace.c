@@ -48,14 +48,65 @@ static uint64_t clock_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+#define FOLLOW_WAIT_MAX 32
+#define FOLLOW_RETRY_MS 2
+#define FOLLOW_GIVE_UP_NS (1000ULL * 1000 * 1000)
+
 struct trace_ctx {
 	struct model *model;
 	struct session *session;
 	bool follow_locks;   /* --locks=uprobe */
+	/* processes that just exec'd: the dynamic loader maps their libc a
+	 * moment later, and their probes can only go on once it has */
+	int waiting[FOLLOW_WAIT_MAX];
+	uint64_t waiting_since[FOLLOW_WAIT_MAX];
+	int nwaiting;
 };
 
+static uint64_t clock_ns(clockid_t clk);
+
+static void wait_for_libc(struct trace_ctx *t, int pid)
+{
+	if (t->nwaiting == FOLLOW_WAIT_MAX) {
+		fprintf(stderr, "forktrace: too many processes exec'ing at once: the locks of pid %d"
+				" are not followed\n", pid);
+		return;
+	}
+	t->waiting[t->nwaiting] = pid;
+	t->waiting_since[t->nwaiting++] = clock_ns(CLOCK_MONOTONIC);
+}
+
+/* Tries the processes that exec'd again; gives up on one after a second. */
+static void follow_waiting(struct trace_ctx *t)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	for (int i = 0; i < t->nwaiting; i++) {
+		int rc = session__try_follow_locks(t->session, t->waiting[i]);
+
+		if (rc == 1 && now - t->waiting_since[i] < FOLLOW_GIVE_UP_NS)
+			continue;
+		if (rc == 1)
+			session__follow_locks(t->session, t->waiting[i]); /* says why not */
+		t->waiting[i] = t->waiting[--t->nwaiting];
+		t->waiting_since[i] = t->waiting_since[t->nwaiting];
+		i--;
+	}
+}
+
+static void forget_waiting(struct trace_ctx *t, int pid)
+{
+	for (int i = 0; i < t->nwaiting; i++) {
+		if (t->waiting[i] == pid) {
+			t->waiting[i] = t->waiting[--t->nwaiting];
+			t->waiting_since[i] = t->waiting_since[t->nwaiting];
+			return;
+		}
+	}
+}
+
 /* Keeps the lock probes on the processes being traced, as they come and go. */
-static void follow_locks(struct session *s, const struct rec_hdr *h)
+static void follow_locks(struct trace_ctx *t, const struct rec_hdr *h)
 {
 	const struct rec_fork *f = (const struct rec_fork *)h;
 
@@ -63,14 +114,18 @@ static void follow_locks(struct session *s, const struct rec_hdr *h)
 	case REC_FORK:
 		/* a child sharing the parent's memory runs nothing but exec */
 		if (!(h->flags & FORK_SHARES_VM))
-			session__follow_locks(s, f->child_pid);
+			session__follow_locks(t->session, f->child_pid);
 		break;
-	case REC_EXEC: /* a new image, perhaps a new libc */
-		session__unfollow_locks(s, h->pid);
-		session__follow_locks(s, h->pid);
+	case REC_EXEC:
+		/* probes already on this process's libc file keep working in the
+		 * new image, which maps the same file; a process not followed yet
+		 * gets its probes once the loader has mapped its libc */
+		if (session__try_follow_locks(t->session, h->pid) == 1)
+			wait_for_libc(t, h->pid);
 		break;
 	case REC_EXIT:
-		session__unfollow_locks(s, h->pid);
+		forget_waiting(t, h->pid);
+		session__unfollow_locks(t->session, h->pid);
 		break;
 	}
 }
@@ -82,7 +137,7 @@ static int record_cb(void *ctx, void *data, size_t size)
 	model__record(t->model, data, size);
 	/* every record this looks at is at least a struct rec_fork long */
 	if (t->follow_locks && t->session && size >= sizeof(struct rec_fork))
-		follow_locks(t->session, data);
+		follow_locks(t, data);
 	return 0;
 }
 
@@ -116,14 +171,18 @@ static int poll_timeout(const struct model *m, uint64_t end)
 }
 
 static void trace_loop(const struct options *o, struct session *s, struct model *m,
-		       struct output *out)
+		       struct output *out, struct trace_ctx *t)
 {
 	uint64_t end = o->duration_ns ? clock_ns(CLOCK_MONOTONIC) + o->duration_ns : 0;
 	uint64_t dropped = 0;
 
 	while (!stop_signal) {
-		int n = session__poll(s, poll_timeout(m, end));
+		int timeout = poll_timeout(m, end);
+		int n = session__poll(s, t->nwaiting && timeout > FOLLOW_RETRY_MS ? FOLLOW_RETRY_MS : timeout);
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+		if (t->nwaiting)
+			follow_waiting(t);
 
 		if (n < 0) {
 			fprintf(stderr, "forktrace: cannot read the ring buffer: %s\n", strerror(-n));
@@ -224,8 +283,9 @@ int trace_run(const struct options *o)
 		if (session__trace(s, launch.pid))
 			goto cleanup;
 		model__add_root(m, launch.pid);
-		/* probes on the held child would be on forktrace's libc: the
-		 * command's own image gets them at its exec record */
+		/* on the held child, before its exec: the probes sit on the libc
+		 * file, which the command maps again, so its first lock is seen */
+		session__follow_locks(s, launch.pid);
 		if (launcher_release(&launch, o->argv[0]))
 			goto cleanup;
 	} else {
@@ -237,7 +297,7 @@ int trace_run(const struct options *o)
 		}
 	}
 
-	trace_loop(o, s, m, out);
+	trace_loop(o, s, m, out, &ctx);
 	model__detach(m);
 	output__finish(out);
 	status = 0;
