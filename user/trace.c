@@ -201,8 +201,9 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 	report_drops(s, out, &dropped);
 }
 
-/* The COMMAND's exit status; if it still runs after we stop, it gets our
- * signal (it was ours to start) and a moment to end. */
+/* The COMMAND's exit status. If it still runs when tracing stops (a signal,
+ * -d), it was ours to start: it gets that signal, or SIGTERM, and two
+ * seconds to end before SIGKILL. */
 static int reap_command(pid_t pid)
 {
 	int status = 0;
@@ -210,8 +211,7 @@ static int reap_command(pid_t pid)
 	if (pid <= 0)
 		return 0;
 	if (waitpid(pid, &status, WNOHANG) == 0) {
-		if (stop_signal)
-			kill(pid, stop_signal);
+		kill(pid, stop_signal ? stop_signal : SIGTERM);
 		for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++)
 			usleep(10000);
 		if (waitpid(pid, &status, WNOHANG) == 0) {

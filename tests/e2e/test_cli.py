@@ -1,6 +1,7 @@
 """The command line: exit statuses, usage errors, --fail-on, -o."""
 import os
 
+import harness
 from harness import expect, expect_eq, parse_events, prog, run_forktrace, trace, workdir
 
 
@@ -98,3 +99,20 @@ def test_check_reports_support():
     r.expect_rc(0)
     for what in ("kernel BTF", "tp_btf tracepoints", "uprobes"):
         expect(what in r.stdout, f"check says nothing of {what}:\n{r.stdout}")
+
+
+def test_not_root_is_one_clear_line():
+    """Run by a user who is not root: exit 1, one line saying to use sudo."""
+    import subprocess
+    p = subprocess.run(["/usr/sbin/runuser", "-u", "nobody", "--", harness.FORKTRACE, "--json", "-a"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15)
+    expect_eq("exit status", p.returncode, 1)
+    lines = p.stderr.strip().splitlines()
+    expect(len(lines) == 1 and "sudo" in lines[0], f"expected one line naming sudo, got:\n{p.stderr}")
+    expect_eq("stdout", p.stdout, "")
+
+
+def test_duration_stops_tracing():
+    """-d: tracing a process that runs on stops after the duration, exit 0, with a detach event."""
+    r = run_forktrace(["--json", "-d", "300ms", "--", "/bin/sleep", "30"])
+    r.expect_rc(128 + 15)  # the command we started is ended with us (SIGTERM)
