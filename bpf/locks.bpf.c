@@ -5,13 +5,14 @@
  * shared held_locks map ({tgid, lock address} -> holder) exact, so that
  * proc.bpf.c can report at each fork which locks the parent held.
  *
- * user/uprobes.c attaches these programs per traced pid (a uprobe with a
- * pid covers every thread of that process, not its children); the attach
- * cookie says what kind of lock a program is attached for (enum held_type,
- * or COOKIE_COND). An acquisition counts only once it has succeeded: the
- * entry program stashes the lock's address in task storage and the
- * uretprobe decides on the return value. A release deletes at entry. So in
- * the few instructions around an operation a lock errs towards "not held".
+ * user/uprobes.c attaches the two programs per traced pid (a uprobe with a
+ * pid covers every thread of that process, not its children): lk_enter at
+ * every function, lk_exit at the return of those that acquire, each
+ * attachment with a cookie saying what the function does. An acquisition
+ * counts only once it has succeeded: lk_enter stashes the lock's address
+ * in task storage and lk_exit decides on the return value. A release
+ * deletes at entry. So in the few instructions around an operation a lock
+ * errs towards "not held".
  *
  * Cost: nearly all of it is the trap itself (HOST-FACTS.md); the programs
  * do the traced filter plus, on the common paths, one map operation.
@@ -20,7 +21,14 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define COOKIE_COND 16      /* pthread_cond_*wait: the mutex is the 2nd argument */
+/* Attach cookies: (operation << OP_SHIFT) | enum held_type. user/uprobes.c
+ * uses the same values. */
+#define OP_SHIFT 8
+#define OP_ACQUIRE 1
+#define OP_MUTEX_UNLOCK 2
+#define OP_RELEASE 3
+#define OP_DESTROY 4
+#define OP_COND_WAIT 5
 
 #define E_PERM 1
 #define E_EXIST 17
@@ -34,7 +42,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* The operation a thread is in, between its entry and its return. */
 struct pending {
 	__u64 addr;
-	__u32 cookie;       /* 0: none */
+	__u32 cookie;       /* the operation's attach cookie; 0: none */
 	__u32 pad;
 };
 
@@ -141,111 +149,88 @@ static __always_inline __u64 unstash(__u32 cookie)
 	return addr;
 }
 
-/* Entry of every acquire (cookie: enum held_type). */
+/* glibc's pthread_mutex_unlock: a delete, except for a recursive mutex still
+ * held more than once (glibc's own __count says so; ours follows it). */
+static __always_inline void mutex_unlock(__u32 tgid, void *lock)
+{
+	struct held_lock_key k = { .tgid = tgid, .pad = 0, .addr = (__u64)lock };
+	struct glibc_mutex_head m;
+
+	if (bpf_probe_read_user(&m, sizeof(m), lock) ||
+	    ((m.kind & MUTEX_KIND_MASK) == MUTEX_RECURSIVE && m.count > 1)) {
+		release_counted(tgid, k.addr);
+		return;
+	}
+	bpf_map_delete_elem(&held_locks, &k);
+}
+
+/*
+ * Every function's entry. The cookie says which operation (OP_*, << 8)
+ * on which kind of lock (enum held_type, low byte):
+ *  acquire          stash the lock for the return
+ *  mutex unlock     see mutex_unlock()
+ *  release          rwlock unlock, sem_post: one hold fewer
+ *  destroy          *_destroy: whatever was recorded there is gone (CPython
+ *                   frees each lock with sem_destroy; a Condition's waiter
+ *                   lock is dropped while held)
+ *  cond wait        the waiter does not hold its mutex (2nd argument)
+ */
 SEC("uprobe")
-int BPF_KPROBE(lk_acquire, void *lock)
+int BPF_KPROBE(lk_enter, void *lock, void *mutex)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 cookie = (__u32)bpf_get_attach_cookie(ctx);
+	__u32 tgid = id >> 32;
+	struct held_lock_key k = { .tgid = tgid, .pad = 0, .addr = (__u64)lock };
 
 	if (!traced_now(id))
 		return 0;
-	stash((__u64)lock, (__u32)bpf_get_attach_cookie(ctx));
+	switch (cookie >> OP_SHIFT) {
+	case OP_ACQUIRE:
+		stash((__u64)lock, cookie);
+		break;
+	case OP_MUTEX_UNLOCK:
+		mutex_unlock(tgid, lock);
+		break;
+	case OP_RELEASE:
+		release_counted(tgid, (__u64)lock);
+		break;
+	case OP_DESTROY:
+		bpf_map_delete_elem(&held_locks, &k);
+		break;
+	case OP_COND_WAIT:
+		k.addr = (__u64)mutex;
+		bpf_map_delete_elem(&held_locks, &k);
+		stash((__u64)mutex, cookie);
+		break;
+	}
 	return 0;
 }
 
 /*
- * Return of every acquire. Success: 0 for the pthread functions (and
- * EOWNERDEAD for a robust mutex, which is then held), 0 for sem_*wait.
- * The filter is the pending entry, set only for a traced process.
+ * The return of an acquire or a condition wait. An acquire succeeded on 0
+ * (pthread_*, sem_*wait), or EOWNERDEAD for a robust mutex, then held; a
+ * condition wait holds its mutex again on return, also on ETIMEDOUT. The
+ * filter is the pending entry, set only in a traced process.
  */
 SEC("uretprobe")
-int BPF_KRETPROBE(lk_acquired, long ret)
+int BPF_KRETPROBE(lk_exit, long ret)
 {
 	__u32 cookie = (__u32)bpf_get_attach_cookie(ctx);
+	__u32 type = cookie & 0xff;
 	__u64 addr = unstash(cookie);
 	__u64 id;
 
 	if (!addr)
 		return 0;
-	if ((int)ret != 0 && !(cookie == HELD_MUTEX && (int)ret == E_OWNERDEAD))
-		return 0;
-	id = bpf_get_current_pid_tgid();
-	acquired(id >> 32, (__u32)id, addr, cookie);
-	return 0;
-}
-
-/*
- * pthread_mutex_unlock: a delete, except for a recursive mutex still held
- * more than once (glibc's own __count says so; our count follows it).
- */
-SEC("uprobe")
-int BPF_KPROBE(lk_mutex_unlock, void *lock)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct held_lock_key k = { .tgid = id >> 32, .pad = 0, .addr = (__u64)lock };
-	struct glibc_mutex_head m;
-
-	if (!traced_now(id))
-		return 0;
-	if (bpf_probe_read_user(&m, sizeof(m), lock) ||
-	    ((m.kind & MUTEX_KIND_MASK) == MUTEX_RECURSIVE && m.count > 1)) {
-		release_counted(k.tgid, k.addr);
+	if ((cookie >> OP_SHIFT) == OP_COND_WAIT) {
+		if ((int)ret == E_INVAL || (int)ret == E_PERM)
+			return 0;
+		type = HELD_MUTEX;
+	} else if ((int)ret != 0 && !(type == HELD_MUTEX && (int)ret == E_OWNERDEAD)) {
 		return 0;
 	}
-	bpf_map_delete_elem(&held_locks, &k);
-	return 0;
-}
-
-/* pthread_rwlock_unlock and sem_post: one hold fewer. */
-SEC("uprobe")
-int BPF_KPROBE(lk_release, void *lock)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (!traced_now(id))
-		return 0;
-	release_counted(id >> 32, (__u64)lock);
-	return 0;
-}
-
-/* *_destroy: whatever was recorded at this address is gone (CPython frees
- * each lock with sem_destroy; a Condition's waiter lock is dropped held). */
-SEC("uprobe")
-int BPF_KPROBE(lk_destroy, void *lock)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct held_lock_key k = { .tgid = id >> 32, .pad = 0, .addr = (__u64)lock };
-
-	if (!traced_now(id))
-		return 0;
-	bpf_map_delete_elem(&held_locks, &k);
-	return 0;
-}
-
-/* pthread_cond_*wait entry: the waiter does not hold its mutex. */
-SEC("uprobe")
-int BPF_KPROBE(lk_cond_enter, void *cond, void *mutex)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct held_lock_key k = { .tgid = id >> 32, .pad = 0, .addr = (__u64)mutex };
-
-	if (!traced_now(id))
-		return 0;
-	bpf_map_delete_elem(&held_locks, &k);
-	stash((__u64)mutex, COOKIE_COND);
-	return 0;
-}
-
-/* ... and holds it again when the wait returns (also on ETIMEDOUT). */
-SEC("uretprobe")
-int BPF_KRETPROBE(lk_cond_exit, long ret)
-{
-	__u64 addr = unstash(COOKIE_COND);
-	__u64 id;
-
-	if (!addr || (int)ret == E_INVAL || (int)ret == E_PERM)
-		return 0;
 	id = bpf_get_current_pid_tgid();
-	acquired(id >> 32, (__u32)id, addr, HELD_MUTEX);
+	acquired(id >> 32, (__u32)id, addr, type);
 	return 0;
 }

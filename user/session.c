@@ -146,11 +146,14 @@ void session__close(struct session *s)
 void session__follow_locks(struct session *s, int pid)
 {
 	char err[512];
+	int rc;
 
 	if (!s->uprobes)
 		return;
-	/* a process without a dynamic libc, or gone already: say so, go on */
-	if (uprobes__attach_pid(s->uprobes, pid, err, sizeof(err)) != 0)
+	/* a process without a dynamic libc: say so, go on; one that is gone
+	 * already (a short-lived child) needs no word */
+	rc = uprobes__attach_pid(s->uprobes, pid, err, sizeof(err));
+	if (rc == 1 || (rc < 0 && errno != ESRCH))
 		fprintf(stderr, "%s\n", err);
 }
 
@@ -167,9 +170,16 @@ int session__try_follow_locks(struct session *s, int pid)
 	 * although the process lives on: that too is worth another try */
 	if (rc < 0 && e == ESRCH && procfs_exists(pid))
 		return 1;
-	if (rc < 0)
+	/* gone already (a short-lived worker): nothing to say */
+	if (rc < 0 && e != ESRCH)
 		fprintf(stderr, "%s\n", err);
 	return rc;
+}
+
+void session__exec_locks(struct session *s, int pid)
+{
+	if (s->uprobes)
+		uprobes__exec_pid(s->uprobes, pid);
 }
 
 void session__unfollow_locks(struct session *s, int pid)

@@ -23,6 +23,9 @@ void session__follow_locks(struct session *s, int pid);
 /* The same, silent when the process maps no libc yet: returns 1 then
  * (try again later), 0 once followed, -1 after a line on stderr. */
 int session__try_follow_locks(struct session *s, int pid);
+/* At its exec: the old image's held locks are forgotten; probes on the
+ * same libc file carry over (session__try_follow_locks says). */
+void session__exec_locks(struct session *s, int pid);
 void session__unfollow_locks(struct session *s, int pid);
 /* Detaches everything; NULL-safe. */
 void session__close(struct session *s);

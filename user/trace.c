@@ -120,6 +120,7 @@ static void follow_locks(struct trace_ctx *t, const struct rec_hdr *h)
 		/* probes already on this process's libc file keep working in the
 		 * new image, which maps the same file; a process not followed yet
 		 * gets its probes once the loader has mapped its libc */
+		session__exec_locks(t->session, h->pid);
 		if (session__try_follow_locks(t->session, h->pid) == 1)
 			wait_for_libc(t, h->pid);
 		break;

@@ -1,69 +1,89 @@
 /*
  * --locks=uprobe, user side: load bpf/locks.bpf.c into the maps the other
  * objects share, find each traced process's glibc, resolve its lock
- * functions (versioned symbols: elfsym.c) and attach one uprobe and, for
- * acquisitions, one uretprobe per function, for that pid only.
+ * functions (versioned symbols, and a probe point the kernel emulates:
+ * elfsym.c) and attach lk_enter at each and lk_exit at the return of each
+ * that acquires, for that pid only.
+ *
+ * Links: where the kernel has them (6.6+), uprobe_multi links: two per pid
+ * and file, made with a raw BPF_LINK_CREATE (libbpf 1.1 cannot). Otherwise
+ * one perf-event uprobe per function and direction (~45 per pid). Closing
+ * a link waits for an RCU tasks-trace grace period (~35 ms here), and
+ * perf-event ones are serialized host-wide on event_mutex: so links are
+ * closed by a few reaper threads, in parallel, never in the caller's
+ * thread (uprobes__free waits for them).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "elfsym.h"
 #include "forktrace.h"
 #include "locks.skel.h"
 #include "uprobes.h"
 
-#define COOKIE_COND 16      /* as in bpf/locks.bpf.c */
-
-enum prog_id { P_NONE, P_ACQUIRE, P_ACQUIRED, P_MUTEX_UNLOCK, P_RELEASE, P_DESTROY,
-	       P_COND_ENTER, P_COND_EXIT };
+/* Attach cookies, as in bpf/locks.bpf.c: (operation << 8) | enum held_type */
+#define OP_SHIFT 8
+enum { OP_ACQUIRE = 1, OP_MUTEX_UNLOCK, OP_RELEASE, OP_DESTROY, OP_COND_WAIT };
+#define COOKIE(op, type) (((uint64_t)(op) << OP_SHIFT) | (type))
 
 struct probe_spec {
 	const char *func;
-	enum prog_id entry, ret;
-	uint32_t cookie;
-	bool required;
+	uint64_t cookie;
+	bool ret;                /* lk_exit at its return too */
+	bool required;           /* without it the mode makes no sense */
 };
 
-/* Every function followed. required: without it the mode makes no sense. */
 static const struct probe_spec specs[] = {
-	{ "pthread_mutex_lock", P_ACQUIRE, P_ACQUIRED, HELD_MUTEX, true },
-	{ "pthread_mutex_trylock", P_ACQUIRE, P_ACQUIRED, HELD_MUTEX, true },
-	{ "pthread_mutex_timedlock", P_ACQUIRE, P_ACQUIRED, HELD_MUTEX, false },
-	{ "pthread_mutex_clocklock", P_ACQUIRE, P_ACQUIRED, HELD_MUTEX, false },
-	{ "pthread_mutex_unlock", P_MUTEX_UNLOCK, P_NONE, 0, true },
-	{ "pthread_mutex_destroy", P_DESTROY, P_NONE, 0, false },
-	{ "pthread_rwlock_rdlock", P_ACQUIRE, P_ACQUIRED, HELD_RWLOCK_READ, false },
-	{ "pthread_rwlock_tryrdlock", P_ACQUIRE, P_ACQUIRED, HELD_RWLOCK_READ, false },
-	{ "pthread_rwlock_timedrdlock", P_ACQUIRE, P_ACQUIRED, HELD_RWLOCK_READ, false },
-	{ "pthread_rwlock_clockrdlock", P_ACQUIRE, P_ACQUIRED, HELD_RWLOCK_READ, false },
-	{ "pthread_rwlock_wrlock", P_ACQUIRE, P_ACQUIRED, HELD_RWLOCK_WRITE, false },
-	{ "pthread_rwlock_trywrlock", P_ACQUIRE, P_ACQUIRED, HELD_RWLOCK_WRITE, false },
-	{ "pthread_rwlock_timedwrlock", P_ACQUIRE, P_ACQUIRED, HELD_RWLOCK_WRITE, false },
-	{ "pthread_rwlock_clockwrlock", P_ACQUIRE, P_ACQUIRED, HELD_RWLOCK_WRITE, false },
-	{ "pthread_rwlock_unlock", P_RELEASE, P_NONE, 0, false },
-	{ "pthread_rwlock_destroy", P_DESTROY, P_NONE, 0, false },
-	{ "pthread_cond_wait", P_COND_ENTER, P_COND_EXIT, COOKIE_COND, false },
-	{ "pthread_cond_timedwait", P_COND_ENTER, P_COND_EXIT, COOKIE_COND, false },
-	{ "pthread_cond_clockwait", P_COND_ENTER, P_COND_EXIT, COOKIE_COND, false },
-	{ "sem_wait", P_ACQUIRE, P_ACQUIRED, HELD_SEMAPHORE, false },
-	{ "sem_trywait", P_ACQUIRE, P_ACQUIRED, HELD_SEMAPHORE, false },
-	{ "sem_timedwait", P_ACQUIRE, P_ACQUIRED, HELD_SEMAPHORE, false },
-	{ "sem_clockwait", P_ACQUIRE, P_ACQUIRED, HELD_SEMAPHORE, false },
-	{ "sem_post", P_RELEASE, P_NONE, 0, false },
-	{ "sem_destroy", P_DESTROY, P_NONE, 0, false },
+	{ "pthread_mutex_lock", COOKIE(OP_ACQUIRE, HELD_MUTEX), true, true },
+	{ "pthread_mutex_trylock", COOKIE(OP_ACQUIRE, HELD_MUTEX), true, true },
+	{ "pthread_mutex_timedlock", COOKIE(OP_ACQUIRE, HELD_MUTEX), true, false },
+	{ "pthread_mutex_clocklock", COOKIE(OP_ACQUIRE, HELD_MUTEX), true, false },
+	{ "pthread_mutex_unlock", COOKIE(OP_MUTEX_UNLOCK, HELD_MUTEX), false, true },
+	{ "pthread_mutex_destroy", COOKIE(OP_DESTROY, HELD_MUTEX), false, false },
+	{ "pthread_rwlock_rdlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_READ), true, false },
+	{ "pthread_rwlock_tryrdlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_READ), true, false },
+	{ "pthread_rwlock_timedrdlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_READ), true, false },
+	{ "pthread_rwlock_clockrdlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_READ), true, false },
+	{ "pthread_rwlock_wrlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_WRITE), true, false },
+	{ "pthread_rwlock_trywrlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_WRITE), true, false },
+	{ "pthread_rwlock_timedwrlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_WRITE), true, false },
+	{ "pthread_rwlock_clockwrlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_WRITE), true, false },
+	{ "pthread_rwlock_unlock", COOKIE(OP_RELEASE, 0), false, false },
+	{ "pthread_rwlock_destroy", COOKIE(OP_DESTROY, 0), false, false },
+	{ "pthread_cond_wait", COOKIE(OP_COND_WAIT, HELD_MUTEX), true, false },
+	{ "pthread_cond_timedwait", COOKIE(OP_COND_WAIT, HELD_MUTEX), true, false },
+	{ "pthread_cond_clockwait", COOKIE(OP_COND_WAIT, HELD_MUTEX), true, false },
+	{ "sem_wait", COOKIE(OP_ACQUIRE, HELD_SEMAPHORE), true, false },
+	{ "sem_trywait", COOKIE(OP_ACQUIRE, HELD_SEMAPHORE), true, false },
+	{ "sem_timedwait", COOKIE(OP_ACQUIRE, HELD_SEMAPHORE), true, false },
+	{ "sem_clockwait", COOKIE(OP_ACQUIRE, HELD_SEMAPHORE), true, false },
+	{ "sem_post", COOKIE(OP_RELEASE, HELD_SEMAPHORE), false, false },
+	{ "sem_destroy", COOKIE(OP_DESTROY, HELD_SEMAPHORE), false, false },
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 #define MAX_LINKS_PER_PID (2 * NSPECS)
+
+enum link_mode { LINKS_MULTI, LINKS_PERF };
+
+/* A link: a libbpf perf-event link, or a uprobe_multi link's fd. */
+struct linkref {
+	struct bpf_link *link;
+	int fd;
+};
 
 /* Probe offsets resolved in one file (a libc or libpthread), by identity. */
 struct libfile {
@@ -77,19 +97,38 @@ struct libfile {
 struct pid_links {
 	int pid;
 	int n;
-	struct bpf_link *links[MAX_LINKS_PER_PID];
+	bool execed;              /* exec'd since: check its libc again */
+	dev_t libc_dev, pthr_dev; /* the files the links are on */
+	ino_t libc_ino, pthr_ino;
+	struct linkref links[MAX_LINKS_PER_PID];
 	struct pid_links *next;
 };
 
 #define PID_BUCKETS 256
+#define REAPERS 16
+
+/* Closes links off the caller's thread, several at a time. */
+struct reaper {
+	pthread_mutex_t mu;
+	pthread_cond_t more, idle;
+	struct linkref *q;
+	size_t n, cap;
+	int busy, nthreads, max_threads;
+	bool stop;
+	pthread_t th[REAPERS];
+};
 
 struct uprobes {
 	struct locks_bpf *skel;
-	int held_fd;
+	int traced_fd, held_fd, events_fd;
+	enum link_mode mode;
+	bool mode_forced;         /* FORKTRACE_UPROBE_LINKS */
+	bool multi_proven;        /* a uprobe_multi link was made */
 	bool at_symbol;           /* FORKTRACE_UPROBE_AT_SYMBOL */
 	int nlinks;
 	struct libfile *files;
 	struct pid_links *pids[PID_BUCKETS];
+	struct reaper reaper;
 };
 
 static const char *load_hint(int err)
@@ -106,10 +145,119 @@ static const char *load_hint(int err)
 		       "use --locks=scan";
 	case ENOMEM:
 		return "the kernel could not allocate BPF memory; check the cgroup's memory limit";
+	case EMFILE:
+	case ENFILE:
+		return "too many open files: raise 'ulimit -n', or trace fewer processes";
 	default:
 		return "retry with --debug for libbpf's log, or use --locks=scan";
 	}
 }
+
+/* ------------------------------------------------------------ reaper */
+
+static void close_link(struct linkref *l)
+{
+	if (l->link)
+		bpf_link__destroy(l->link);
+	else if (l->fd >= 0)
+		close(l->fd);
+}
+
+static void *reaper_main(void *arg)
+{
+	struct reaper *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		struct linkref l;
+
+		while (!r->n && !r->stop)
+			pthread_cond_wait(&r->more, &r->mu);
+		if (!r->n)
+			break;
+		l = r->q[--r->n];
+		r->busy++;
+		pthread_mutex_unlock(&r->mu);
+		close_link(&l);
+		pthread_mutex_lock(&r->mu);
+		r->busy--;
+		if (!r->n && !r->busy)
+			pthread_cond_broadcast(&r->idle);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Hands n links to the reaper (closes them here if it cannot). */
+static void reap(struct reaper *r, struct linkref *links, int n)
+{
+	if (n <= 0)
+		return;
+	pthread_mutex_lock(&r->mu);
+	if (r->n + (size_t)n > r->cap) {
+		size_t cap = r->cap ? r->cap : 64;
+		struct linkref *q;
+
+		while (cap < r->n + (size_t)n)
+			cap *= 2;
+		q = realloc(r->q, cap * sizeof(*q));
+		if (!q) {
+			pthread_mutex_unlock(&r->mu);
+			for (int i = 0; i < n; i++)
+				close_link(&links[i]);
+			return;
+		}
+		r->q = q;
+		r->cap = cap;
+	}
+	memcpy(r->q + r->n, links, (size_t)n * sizeof(*links));
+	r->n += (size_t)n;
+	/* a thread per queued link, up to max_threads: their grace periods
+	 * overlap (perf-event links serialize in the kernel: one thread) */
+	if (r->nthreads < r->max_threads && (size_t)r->nthreads < r->n + (size_t)r->busy) {
+		sigset_t all, old;
+
+		/* signals are for the caller's thread (they interrupt its poll) */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		while (r->nthreads < r->max_threads &&
+		       (size_t)r->nthreads < r->n + (size_t)r->busy &&
+		       pthread_create(&r->th[r->nthreads], NULL, reaper_main, r) == 0)
+			r->nthreads++;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (!r->nthreads) {
+		/* no thread at all: close them here */
+		while (r->n) {
+			struct linkref l = r->q[--r->n];
+
+			pthread_mutex_unlock(&r->mu);
+			close_link(&l);
+			pthread_mutex_lock(&r->mu);
+		}
+	}
+	pthread_cond_broadcast(&r->more);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Waits until every queued link is closed and stops the threads. */
+static void reaper_finish(struct reaper *r)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->n || r->busy)
+		pthread_cond_wait(&r->idle, &r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->more);
+	pthread_mutex_unlock(&r->mu);
+	for (int i = 0; i < r->nthreads; i++)
+		pthread_join(r->th[i], NULL);
+	r->nthreads = 0;
+	free(r->q);
+	r->q = NULL;
+	r->n = r->cap = 0;
+}
+
+/* ------------------------------------------------------------ open, load */
 
 static void raise_nofile(void)
 {
@@ -121,70 +269,97 @@ static void raise_nofile(void)
 	}
 }
 
+#define ATTACH_UPROBE_MULTI 48     /* BPF_TRACE_UPROBE_MULTI (6.6); not in 6.1's uapi */
+#define F_UPROBE_MULTI_RETURN 1u   /* BPF_F_UPROBE_MULTI_RETURN */
+
+/* Does the running kernel have uprobe_multi links? */
+static bool kernel_has_uprobe_multi(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool has;
+
+	if (!btf)
+		return false;
+	has = btf__find_by_name_kind(btf, "bpf_uprobe_multi_link", BTF_KIND_STRUCT) > 0;
+	btf__free(btf);
+	return has;
+}
+
+/* Opens and loads the object for links of kind mode: 0 or -errno. */
+static int load(struct uprobes *u, enum link_mode mode, const char **step)
+{
+	int e;
+
+	locks_bpf__destroy(u->skel);
+	u->mode = mode;
+	pthread_mutex_lock(&u->reaper.mu);
+	u->reaper.max_threads = mode == LINKS_MULTI ? REAPERS : 1;
+	pthread_mutex_unlock(&u->reaper.mu);
+	*step = "open";
+	u->skel = locks_bpf__open();
+	if (!u->skel)
+		return -errno;
+	*step = "share the maps with";
+	if ((e = bpf_map__reuse_fd(u->skel->maps.traced, u->traced_fd)) ||
+	    (e = bpf_map__reuse_fd(u->skel->maps.held_locks, u->held_fd)) ||
+	    (e = bpf_map__reuse_fd(u->skel->maps.events, u->events_fd)))
+		return e;
+	u->skel->rodata->lock_uprobes = true;
+	if (mode == LINKS_MULTI) {
+		bpf_program__set_expected_attach_type(u->skel->progs.lk_enter, ATTACH_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(u->skel->progs.lk_exit, ATTACH_UPROBE_MULTI);
+	}
+	*step = "load";
+	return locks_bpf__load(u->skel);
+}
+
 struct uprobes *uprobes__open(int traced_fd, int held_locks_fd, int events_fd, char *err,
 			      size_t errlen)
 {
 	struct uprobes *u = calloc(1, sizeof(*u));
-	const char *env = getenv("FORKTRACE_UPROBE_AT_SYMBOL");
+	const char *at = getenv("FORKTRACE_UPROBE_AT_SYMBOL");
+	const char *links = getenv("FORKTRACE_UPROBE_LINKS");
 	const char *step = "open";
+	enum link_mode mode;
 	int e;
 
 	if (!u) {
 		snprintf(err, errlen, "forktrace: cannot allocate memory — free some memory");
 		return NULL;
 	}
-	u->at_symbol = env && *env && strcmp(env, "0") != 0;
-	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
-		snprintf(err, errlen, "forktrace: cannot use uprobes: this kernel has no uprobe "
-			 "PMU (/sys/bus/event_source/devices/uprobe) — use --locks=scan");
-		free(u);
+	pthread_mutex_init(&u->reaper.mu, NULL);
+	pthread_cond_init(&u->reaper.more, NULL);
+	pthread_cond_init(&u->reaper.idle, NULL);
+	u->traced_fd = traced_fd;
+	u->held_fd = held_locks_fd;
+	u->events_fd = events_fd;
+	u->at_symbol = at && *at && strcmp(at, "0") != 0;
+	if (links && strcmp(links, "perf") == 0) {
+		mode = LINKS_PERF;
+		u->mode_forced = true;
+	} else if (links && strcmp(links, "multi") == 0) {
+		mode = LINKS_MULTI;
+		u->mode_forced = true;
+	} else {
+		mode = kernel_has_uprobe_multi() ? LINKS_MULTI : LINKS_PERF;
+	}
+	if (mode == LINKS_PERF && access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
+		snprintf(err, errlen, "forktrace: cannot use uprobes: this kernel has neither "
+			 "uprobe_multi links nor the uprobe PMU — use --locks=scan");
+		uprobes__free(u);
 		return NULL;
 	}
-	u->skel = locks_bpf__open();
-	if (!u->skel) {
-		e = errno;
-		goto fail;
+	e = -load(u, mode, &step);
+	if (e && mode == LINKS_MULTI && !u->mode_forced && strcmp(step, "load") == 0)
+		e = -load(u, LINKS_PERF, &step);
+	if (e) {
+		snprintf(err, errlen, "forktrace: cannot %s the lock uprobes (--locks=uprobe): "
+			 "%s — %s", step, strerror(e), load_hint(e));
+		uprobes__free(u);
+		return NULL;
 	}
-	step = "share the maps with";
-	if ((e = -bpf_map__reuse_fd(u->skel->maps.traced, traced_fd)) ||
-	    (e = -bpf_map__reuse_fd(u->skel->maps.held_locks, held_locks_fd)) ||
-	    (e = -bpf_map__reuse_fd(u->skel->maps.events, events_fd)))
-		goto fail;
-	u->skel->rodata->lock_uprobes = true;
-	step = "load";
-	e = -locks_bpf__load(u->skel);
-	if (e)
-		goto fail;
-	u->held_fd = held_locks_fd;
 	raise_nofile();
 	return u;
-fail:
-	snprintf(err, errlen, "forktrace: cannot %s the lock uprobes (--locks=uprobe): %s — %s",
-		 step, strerror(e), load_hint(e));
-	uprobes__free(u);
-	return NULL;
-}
-
-static struct bpf_program *prog_of(struct uprobes *u, enum prog_id id)
-{
-	switch (id) {
-	case P_ACQUIRE:
-		return u->skel->progs.lk_acquire;
-	case P_ACQUIRED:
-		return u->skel->progs.lk_acquired;
-	case P_MUTEX_UNLOCK:
-		return u->skel->progs.lk_mutex_unlock;
-	case P_RELEASE:
-		return u->skel->progs.lk_release;
-	case P_DESTROY:
-		return u->skel->progs.lk_destroy;
-	case P_COND_ENTER:
-		return u->skel->progs.lk_cond_enter;
-	case P_COND_EXIT:
-		return u->skel->progs.lk_cond_exit;
-	default:
-		return NULL;
-	}
 }
 
 /* ------------------------------------------------------------ /proc/PID/maps */
@@ -294,7 +469,8 @@ static struct libfile *resolve(struct uprobes *u, const struct mapped *m, const 
 	lf->ino = m->ino;
 	for (size_t i = 0; i < NSPECS; i++) {
 		struct elfsym s;
-		unsigned keep = specs[i].entry == P_COND_ENTER ? ELFSYM_REG_RSI : ELFSYM_REG_RDI;
+		unsigned keep = (specs[i].cookie >> OP_SHIFT) == OP_COND_WAIT ?
+			ELFSYM_REG_RSI : ELFSYM_REG_RDI;
 
 		if (elfsym_lookup(ef, specs[i].func, &s) || s.offset == 0)
 			continue;
@@ -307,7 +483,7 @@ static struct libfile *resolve(struct uprobes *u, const struct mapped *m, const 
 	return lf;
 }
 
-/* ------------------------------------------------------------ links per pid */
+/* ------------------------------------------------------------ attach */
 
 static struct pid_links **pid_slot(struct uprobes *u, int pid)
 {
@@ -316,25 +492,6 @@ static struct pid_links **pid_slot(struct uprobes *u, int pid)
 	while (*pp && (*pp)->pid != pid)
 		pp = &(*pp)->next;
 	return pp;
-}
-
-static void destroy_links(struct uprobes *u, struct pid_links *pl)
-{
-	for (int i = 0; i < pl->n; i++)
-		bpf_link__destroy(pl->links[i]);
-	u->nlinks -= pl->n;
-	pl->n = 0;
-}
-
-static struct bpf_link *attach_one(struct bpf_program *prog, int pid, const char *path,
-				   uint64_t off, uint32_t cookie, bool ret)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret, .bpf_cookie = cookie);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)off, &opts);
-
-	if (!l && !errno)
-		errno = EINVAL;
-	return l;
 }
 
 /* Alive with an address space (a zombie's maps are empty). */
@@ -353,30 +510,197 @@ static bool process_alive(int pid)
 	return alive;
 }
 
+/* BPF_LINK_CREATE for a uprobe_multi link (the 6.6+ layout of bpf_attr). */
+struct uprobe_multi_attr {
+	uint32_t prog_fd;
+	uint32_t target_fd;
+	uint32_t attach_type;
+	uint32_t flags;
+	uint64_t path;
+	uint64_t offsets;
+	uint64_t ref_ctr_offsets;
+	uint64_t cookies;
+	uint32_t cnt;
+	uint32_t multi_flags;
+	uint32_t pid;
+	uint32_t pad;
+};
+
+static int multi_link(struct bpf_program *prog, int pid, const char *path,
+		      const uint64_t *offs, const uint64_t *cookies, uint32_t cnt, bool ret)
+{
+	union {
+		struct uprobe_multi_attr a;
+		char raw[128];
+	} attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.a.prog_fd = (uint32_t)bpf_program__fd(prog);
+	attr.a.attach_type = ATTACH_UPROBE_MULTI;
+	attr.a.path = (uint64_t)(uintptr_t)path;
+	attr.a.offsets = (uint64_t)(uintptr_t)offs;
+	attr.a.cookies = (uint64_t)(uintptr_t)cookies;
+	attr.a.cnt = cnt;
+	attr.a.multi_flags = ret ? F_UPROBE_MULTI_RETURN : 0;
+	attr.a.pid = (uint32_t)pid;
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+/* The file one spec is probed in (before glibc 2.34, libpthread's). */
+struct target {
+	struct libfile *lf;
+	const char *path;
+};
+
+/* uprobe_multi: for one file, lk_enter at every function, lk_exit at the
+ * returns; appends to pl. 0 or -errno. */
+static int attach_multi_file(struct uprobes *u, struct pid_links *pl, int pid,
+			     const struct target *t, const struct target *per_spec)
+{
+	uint64_t offs[NSPECS], cookies[NSPECS];
+
+	for (int ret = 0; ret < 2; ret++) {
+		uint32_t n = 0;
+		int fd;
+
+		for (size_t i = 0; i < NSPECS; i++) {
+			if (per_spec[i].lf != t->lf || !t->lf->off[i] || (ret && !specs[i].ret))
+				continue;
+			offs[n] = t->lf->off[i];
+			cookies[n++] = specs[i].cookie;
+		}
+		if (!n)
+			continue;
+		fd = multi_link(ret ? u->skel->progs.lk_exit : u->skel->progs.lk_enter, pid,
+				t->path, offs, cookies, n, ret);
+		if (fd < 0)
+			return fd;
+		pl->links[pl->n++] = (struct linkref){ .link = NULL, .fd = fd };
+	}
+	return 0;
+}
+
+static int attach_perf_one(struct uprobes *u, struct pid_links *pl, int pid, const char *path,
+			   uint64_t off, uint64_t cookie, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret, .bpf_cookie = cookie);
+	struct bpf_link *l;
+
+	l = bpf_program__attach_uprobe_opts(ret ? u->skel->progs.lk_exit : u->skel->progs.lk_enter,
+					    pid, path, (size_t)off, &opts);
+	if (!l)
+		return errno ? -errno : -EINVAL;
+	pl->links[pl->n++] = (struct linkref){ .link = l, .fd = -1 };
+	return 0;
+}
+
+/* All links of one pid, in the current mode. 0 or -errno (pl emptied). */
+static int attach_all(struct uprobes *u, struct pid_links *pl, int pid,
+		      const struct target *per_spec, const struct target files[2])
+{
+	int rc = 0;
+
+	if (u->mode == LINKS_MULTI) {
+		for (int f = 0; f < 2 && !rc; f++) {
+			if (!files[f].lf)
+				continue;
+			rc = attach_multi_file(u, pl, pid, &files[f], per_spec);
+			if (rc && rc != -ESRCH && process_alive(pid)) {
+				/* an offset refused: this file's function starts */
+				bool moved = false;
+
+				for (size_t i = 0; i < NSPECS; i++) {
+					moved |= files[f].lf->off[i] != files[f].lf->start[i];
+					files[f].lf->off[i] = files[f].lf->start[i];
+				}
+				if (moved)
+					rc = attach_multi_file(u, pl, pid, &files[f], per_spec);
+			}
+		}
+	} else {
+		for (size_t i = 0; i < NSPECS && !rc; i++) {
+			struct libfile *lf = per_spec[i].lf;
+
+			if (!lf || !lf->off[i])
+				continue;
+			for (int ret = 0; ret < 2 && !rc; ret++) {
+				if (ret && !specs[i].ret)
+					continue;
+				rc = attach_perf_one(u, pl, pid, per_spec[i].path, lf->off[i],
+						     specs[i].cookie, ret);
+				if (rc && rc != -ESRCH && lf->off[i] != lf->start[i] &&
+				    process_alive(pid)) {
+					rc = attach_perf_one(u, pl, pid, per_spec[i].path,
+							     lf->start[i], specs[i].cookie, ret);
+					if (!rc)
+						lf->off[i] = lf->start[i];
+				}
+			}
+		}
+	}
+	if (rc) {
+		reap(&u->reaper, pl->links, pl->n);
+		pl->n = 0;
+	}
+	return rc;
+}
+
+static int gone(int pid, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: it exited before "
+		 "its uprobes were attached — nothing to do", pid);
+	errno = ESRCH;
+	return -1;
+}
+
 int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen)
 {
 	struct mapped libc = { 0 }, pthr = { 0 };
 	char libc_path[PATH_MAX + 64], pthr_path[PATH_MAX + 64], why[PATH_MAX + 512] = "";
-	struct libfile *lc, *lp = NULL;
+	struct target files[2] = { { 0 } }, per_spec[NSPECS];
 	struct pid_links *pl, **slot;
 	int rc;
 
 	if (!u || pid <= 0) {
-		snprintf(err, errlen, "forktrace: cannot attach lock uprobes: bad pid %d — "
+		snprintf(err, errlen, "forktrace: cannot attach lock uprobes to pid %d — "
 			 "this is a bug in forktrace", pid);
 		errno = EINVAL;
 		return -1;
 	}
 	slot = pid_slot(u, pid);
-	if (*slot)
+	if (*slot && !(*slot)->execed)
 		return 0;
 
 	rc = find_libs(pid, &libc, &pthr);
+	if (rc == -ENOENT || rc == -ESRCH)
+		return gone(pid, err, errlen);
+	if (*slot && !rc) {
+		/* exec'd: the links followed it into the new image, which is
+		 * enough when it maps the same files (the usual case) */
+		pl = *slot;
+		if (!libc.found) {
+			snprintf(err, errlen, "forktrace: pid %d maps no dynamic glibc (not yet, "
+				 "static, or another libc): its locks are not followed", pid);
+			return 1;
+		}
+		if (libc.dev == pl->libc_dev && libc.ino == pl->libc_ino &&
+		    (pthr.found ? pthr.dev == pl->pthr_dev && pthr.ino == pl->pthr_ino :
+				  pl->pthr_ino == 0)) {
+			pl->execed = false;
+			return 0;
+		}
+		*slot = pl->next;
+		u->nlinks -= pl->n;
+		reap(&u->reaper, pl->links, pl->n);
+		free(pl);
+		slot = pid_slot(u, pid);
+	}
 	if (rc) {
-		snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: %s — %s", pid,
-			 strerror(-rc), rc == -ENOENT || rc == -ESRCH ? "the process is gone" :
-			 "run as root (sudo)");
-		errno = rc == -ENOENT ? ESRCH : -rc;
+		snprintf(err, errlen, "forktrace: cannot read the memory map of pid %d: %s — "
+			 "run as root (sudo)", pid, strerror(-rc));
+		errno = -rc;
 		return -1;
 	}
 	if (!libc.found) {
@@ -385,14 +709,30 @@ int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen)
 		return 1;
 	}
 	reach(pid, &libc, libc_path, sizeof(libc_path));
-	lc = resolve(u, &libc, libc_path, why, sizeof(why));
-	if (!lc)
-		goto resolve_failed;
-	if (pthr.found) {
+	files[0].path = libc_path;
+	files[0].lf = resolve(u, &libc, libc_path, why, sizeof(why));
+	if (files[0].lf && pthr.found) {
 		reach(pid, &pthr, pthr_path, sizeof(pthr_path));
-		lp = resolve(u, &pthr, pthr_path, why, sizeof(why));
-		if (!lp)
-			goto resolve_failed;
+		files[1].path = pthr_path;
+		files[1].lf = resolve(u, &pthr, pthr_path, why, sizeof(why));
+	}
+	if (!files[0].lf || (pthr.found && !files[1].lf)) {
+		if (!process_alive(pid))
+			return gone(pid, err, errlen);
+		snprintf(err, errlen, "forktrace: cannot read the glibc of pid %d: %s — run as "
+			 "root (sudo), or use --locks=scan", pid, why);
+		errno = EIO;
+		return -1;
+	}
+	for (size_t i = 0; i < NSPECS; i++) {
+		/* before glibc 2.34 the pthread functions live in libpthread */
+		per_spec[i] = files[1].lf && files[1].lf->off[i] ? files[1] : files[0];
+		if (!per_spec[i].lf->off[i] && specs[i].required) {
+			snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: %s has "
+				 "no %s — use --locks=scan", pid, libc.path, specs[i].func);
+			errno = ENOENT;
+			return -1;
+		}
 	}
 
 	pl = calloc(1, sizeof(*pl));
@@ -402,77 +742,36 @@ int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen)
 		return -1;
 	}
 	pl->pid = pid;
-	for (size_t i = 0; i < NSPECS; i++) {
-		/* before glibc 2.34 the pthread functions live in libpthread */
-		struct libfile *lf = lp && lp->off[i] ? lp : lc;
-		const char *path = lf == lp ? pthr_path : libc_path;
-		enum prog_id ids[2] = { specs[i].entry, specs[i].ret };
+	rc = attach_all(u, pl, pid, per_spec, files);
+	if (rc && u->mode == LINKS_MULTI && !u->multi_proven && !u->mode_forced &&
+	    rc != -ESRCH && process_alive(pid)) {
+		/* the kernel loaded uprobe_multi programs but makes no such
+		 * links: per-function perf-event uprobes instead */
+		const char *step;
 
-		if (!lf->off[i]) {
-			if (specs[i].required) {
-				snprintf(why, sizeof(why), "%s has no %s", libc.path, specs[i].func);
-				errno = ENOENT;
-				goto attach_failed;
-			}
-			continue;
-		}
-		for (int k = 0; k < 2; k++) {
-			struct bpf_link *l;
-
-			if (ids[k] == P_NONE)
-				continue;
-			l = attach_one(prog_of(u, ids[k]), pid, path, lf->off[i], specs[i].cookie,
-				       k == 1);
-			if (!l && errno != ESRCH && lf->off[i] != lf->start[i] &&
-			    process_alive(pid)) {
-				/* the kernel refused the point inside the function:
-				 * if its first instruction works, that from now on */
-				l = attach_one(prog_of(u, ids[k]), pid, path, lf->start[i],
-					       specs[i].cookie, k == 1);
-				if (l)
-					lf->off[i] = lf->start[i];
-			}
-			if (!l) {
-				snprintf(why, sizeof(why), "cannot attach to %s in %s: %s",
-					 specs[i].func, libc.path, strerror(errno));
-				goto attach_failed;
-			}
-			pl->links[pl->n++] = l;
-		}
+		if (load(u, LINKS_PERF, &step) == 0)
+			rc = attach_all(u, pl, pid, per_spec, files);
+	}
+	if (rc) {
+		free(pl);
+		if (rc == -ESRCH || !process_alive(pid))
+			return gone(pid, err, errlen);
+		snprintf(err, errlen, "forktrace: cannot attach the lock uprobes to pid %d (%s): "
+			 "%s — %s", pid, libc.path, strerror(-rc), load_hint(-rc));
+		errno = -rc;
+		return -1;
+	}
+	if (u->mode == LINKS_MULTI)
+		u->multi_proven = true;
+	pl->libc_dev = libc.dev;
+	pl->libc_ino = libc.ino;
+	if (pthr.found) {
+		pl->pthr_dev = pthr.dev;
+		pl->pthr_ino = pthr.ino;
 	}
 	u->nlinks += pl->n;
-	pl->next = NULL;
 	*slot = pl;
 	return 0;
-
-attach_failed:
-	rc = errno;
-	for (int j = 0; j < pl->n; j++)
-		bpf_link__destroy(pl->links[j]);
-	free(pl);
-	if (rc == ESRCH || !process_alive(pid)) {
-		snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: it exited "
-			 "before its uprobes were attached — nothing to do", pid);
-		errno = ESRCH;
-		return -1;
-	}
-	snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: %s — %s", pid, why,
-		 load_hint(rc));
-	errno = rc;
-	return -1;
-
-resolve_failed:
-	rc = errno;
-	if (!process_alive(pid)) {
-		snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: it exited "
-			 "before its uprobes were attached — nothing to do", pid);
-		errno = ESRCH;
-		return -1;
-	}
-	snprintf(err, errlen, "forktrace: cannot read the glibc of pid %d: %s — run as root "
-		 "(sudo), or use --locks=scan", pid, why);
-	errno = rc ? rc : EINVAL;
-	return -1;
 }
 
 /* Forget every held_locks entry of tgid PID. */
@@ -513,9 +812,22 @@ void uprobes__detach_pid(struct uprobes *u, int pid)
 	pl = *slot;
 	if (pl) {
 		*slot = pl->next;
-		destroy_links(u, pl);
+		u->nlinks -= pl->n;
+		reap(&u->reaper, pl->links, pl->n);
 		free(pl);
 	}
+	forget_locks(u, pid);
+}
+
+void uprobes__exec_pid(struct uprobes *u, int pid)
+{
+	struct pid_links *pl;
+
+	if (!u)
+		return;
+	pl = *pid_slot(u, pid);
+	if (pl)
+		pl->execed = true;
 	forget_locks(u, pid);
 }
 
@@ -540,10 +852,15 @@ void uprobes__free(struct uprobes *u)
 			struct pid_links *pl = u->pids[b];
 
 			u->pids[b] = pl->next;
-			destroy_links(u, pl);
+			reap(&u->reaper, pl->links, pl->n);
 			free(pl);
 		}
 	}
+	u->nlinks = 0;
+	reaper_finish(&u->reaper);
+	pthread_mutex_destroy(&u->reaper.mu);
+	pthread_cond_destroy(&u->reaper.more);
+	pthread_cond_destroy(&u->reaper.idle);
 	while (u->files) {
 		struct libfile *lf = u->files;
 

@@ -5,28 +5,37 @@
  * Usage: after loading proc.bpf.c with lock_uprobes = true, uprobes__open
  * with its traced, held_locks and events map fds; then uprobes__attach_pid
  * for each root target and for each forked child when its REC_FORK
- * arrives, and uprobes__detach_pid when a process exits or exec's.
+ * arrives; uprobes__exec_pid at its REC_EXEC; uprobes__detach_pid at its
+ * REC_EXIT; uprobes__free at the end.
  *
- * Races and limits the caller should know:
- *  - A child runs from its fork until uprobes__attach_pid returns: locks
- *    it takes and releases in between are not seen, and a lock it takes
- *    then and still holds is missed (its later release is harmless).
- *  - Locks held before the attach are not known (the scan mode finds
- *    mutexes; the futex watcher confirms deadlocks).
- *  - The locks the forking thread held stay held in the child by its
- *    main thread; they are recorded under the parent only.
- *  - A uprobe covers a process's threads, not its children; and it
- *    follows the process across exec as long as the new image maps the
- *    same libc. uprobes__detach_pid also forgets the process's held locks.
- *  - Each attached process adds ~45 perf-event fds (uprobes__open raises
- *    RLIMIT_NOFILE's soft limit to the hard one) and one more consumer
- *    that every hit on the same libc walks.
- *  - glibc only (2.17+; libpthread.so.0 is used where it still holds the
- *    pthread functions). musl and static binaries are not followed.
+ * What the caller should know:
+ *  - Attachments follow a process across exec(2) whenever the new image
+ *    maps the same libc file. So `-- COMMAND` is best attached while the
+ *    launcher's child still waits to exec: the command is then followed
+ *    from its first instruction (its libc is normally forktrace's own).
+ *  - A forked child runs from its fork until uprobes__attach_pid returns
+ *    (~0.3 ms here): locks it takes in between are missed (their releases
+ *    are harmless). Locks held before an attach are not known either.
+ *  - The locks the forking thread held stay held in the child by its main
+ *    thread; they are recorded under the parent only.
+ *  - Closing links waits for RCU grace periods (~35 ms each here): detach
+ *    and free hand them to background threads that close them in parallel;
+ *    uprobes__free waits for them (~0.15 s for 20 processes, ~1 s for 100).
+ *  - Links: 2 uprobe_multi links per process on kernels that have them
+ *    (6.6+), else ~45 perf-event uprobes per process (closing those is
+ *    serialized by the kernel, ~100 ms each); uprobes__open raises
+ *    RLIMIT_NOFILE's soft limit to the hard one.
+ *  - Every attached process adds a consumer to the same libc uprobes, and
+ *    every hit walks them all: the cost per lock call grows by ~35 ns per
+ *    other traced process.
+ *  - glibc only (libpthread.so.0 is used where it still holds the pthread
+ *    functions). musl and static binaries are not followed (attach says so).
  *
- * FORKTRACE_UPROBE_AT_SYMBOL=1 in the environment puts every probe on its
- * function's first instruction instead of the cheaper point found by
- * elfsym_probe_offset (for comparison, and as an escape hatch).
+ * Environment (for comparison, and as escape hatches):
+ *  FORKTRACE_UPROBE_AT_SYMBOL=1  probe each function's first instruction
+ *                                instead of the cheaper point found by
+ *                                elfsym_probe_offset
+ *  FORKTRACE_UPROBE_LINKS=perf|multi  force the kind of links
  */
 #ifndef FT_UPROBES_H
 #define FT_UPROBES_H
@@ -51,9 +60,20 @@ struct uprobes *uprobes__open(int traced_fd, int held_locks_fd, int events_fd, c
  */
 int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen);
 
-/* Destroys that pid's links and forgets the locks it held (held_locks
- * entries of tgid PID). Call when it exits or exec's. No-op if unknown. */
+/* Closes that pid's links (in the background: see below) and forgets the
+ * locks it held (held_locks entries of tgid PID). Call when it exits. */
 void uprobes__detach_pid(struct uprobes *u, int pid);
+
+/*
+ * PID exec'd: forgets the locks the old image held but keeps the links,
+ * which follow the process into the new image as soon as it maps the same
+ * libc file (the kernel puts the breakpoints in at that mmap: no lock of
+ * the new image is missed). The next uprobes__attach_pid(PID) checks: 0
+ * when the new image maps the same glibc (nothing to do), 1 while it maps
+ * none (not yet mapped by the dynamic loader, or static: retry a little
+ * later), and a new attachment when it maps another one.
+ */
+void uprobes__exec_pid(struct uprobes *u, int pid);
 
 /* What the lock programs could not record (held_locks full). */
 uint64_t uprobes__dropped(const struct uprobes *u);
