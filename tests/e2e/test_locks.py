@@ -17,6 +17,7 @@ import signal
 import subprocess
 import time
 
+import harness
 from harness import (POLL, PYTHON, TIME_RE, Skip, expect, expect_eq, fail, prog, start,
                      start_forktrace, threads_of, timeout, trace, wait_until)
 
@@ -69,20 +70,8 @@ def kill_group(pgid):
 
 
 def our_links(pid):
-    """{link id: link type} of the BPF links that process pid holds, from its fdinfo."""
-    links = {}
-    fdinfo = f"/proc/{pid}/fdinfo"
-    for fd in os.listdir(fdinfo):
-        try:
-            with open(os.path.join(fdinfo, fd)) as f:
-                text = f.read()
-        except OSError:
-            continue
-        m_id = re.search(r"^link_id:\s*(\d+)", text, re.M)
-        m_type = re.search(r"^link_type:\s*(\S+)", text, re.M)
-        if m_id:
-            links[int(m_id.group(1))] = m_type.group(1) if m_type else "?"
-    return links
+    """{link id: link type} of the BPF links that process pid holds."""
+    return {i: kind for i, (kind, _) in harness.bpf_links_of(pid).items()}
 
 
 def fd_targets(pid):

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 
+import harness
 from harness import (Skip, expect, expect_eq, fail, prog, start_forktrace, timeout, trace,
                      wait_until)
 
@@ -158,22 +159,9 @@ def test_uprobe_waiting_is_not_holding():
 
 def uprobe_links_of(pid):
     """{link id: pid it probes (None if the kernel does not say)} of the uprobe links
-    (uprobe_multi or perf-event ones) that process pid holds, from its fdinfo."""
-    links = {}
-    fdinfo = f"/proc/{pid}/fdinfo"
-    for fd in os.listdir(fdinfo):
-        try:
-            with open(os.path.join(fdinfo, fd)) as f:
-                text = f.read()
-        except OSError:
-            continue
-        m_id = re.search(r"^link_id:\s*(\d+)", text, re.M)
-        m_type = re.search(r"^link_type:\s*(\S+)", text, re.M)
-        if not m_id or not m_type or not ("uprobe" in m_type.group(1) or "perf" in m_type.group(1)):
-            continue
-        m_pid = re.search(r"^pid:\s*(\d+)", text, re.M)
-        links[int(m_id.group(1))] = int(m_pid.group(1)) if m_pid else None
-    return links
+    (uprobe_multi or perf-event ones) that process pid holds."""
+    return {i: probed for i, (kind, probed) in harness.bpf_links_of(pid).items()
+            if "uprobe" in kind or "perf" in kind}
 
 
 def listed_links():

@@ -493,3 +493,23 @@ def vanished_pid():
     p = subprocess.Popen(["/bin/true"])
     p.wait()
     return p.pid
+
+
+def bpf_links_of(pid):
+    """The BPF links process pid holds, from its fdinfo: {link id: (link type, probed pid or None)}."""
+    links = {}
+    fdinfo = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        m_id = re.search(r"^link_id:\s*(\d+)", text, re.M)
+        if not m_id:
+            continue
+        m_type = re.search(r"^link_type:\s*(\S+)", text, re.M)
+        m_pid = re.search(r"^pid:\s*(\d+)", text, re.M)
+        links[int(m_id.group(1))] = (m_type.group(1) if m_type else "?",
+                                     int(m_pid.group(1)) if m_pid else None)
+    return links
