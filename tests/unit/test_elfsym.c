@@ -46,6 +46,17 @@ static int file_bytes(const char *path, uint64_t off, void *buf, size_t n)
 }
 
 /* NAME resolves to what dlsym bound, and the file offset holds its code. */
+
+/* The same instructions, but for breakpoints (int3, 0xcc) that a uprobe of
+ * some other tracer on this host may have put into our copy of libc. */
+static bool same_code(const unsigned char *mem, const unsigned char *file, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mem[i] != file[i] && mem[i] != 0xcc)
+			return false;
+	return true;
+}
+
 static int matches_dlsym(const char *path, uintptr_t base, const char *name,
 			 struct elfsym *s, char *why, size_t why_len)
 {
@@ -77,7 +88,7 @@ static int matches_dlsym(const char *path, uintptr_t base, const char *name,
 		return -1;
 	}
 	memcpy(mem, addr, sizeof(mem));
-	if (file_bytes(path, s->offset, file, sizeof(file)) || memcmp(mem, file, sizeof(mem))) {
+	if (file_bytes(path, s->offset, file, sizeof(file)) || !same_code(mem, file, sizeof(mem))) {
 		snprintf(why, why_len, "%s: the bytes at file offset %#llx are not its code",
 			 name, (unsigned long long)s->offset);
 		return -1;
