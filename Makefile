@@ -23,6 +23,8 @@ UNIT_SRCS  := $(wildcard tests/unit/*.c)
 
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev \
                libcurl4-openssl-dev make gcc g++ python3 pkg-config influxdb
+# the benchmarks' peer
+BENCH_DEPS  := bpftrace
 
 ifeq ($(V),1)
 Q =
@@ -34,12 +36,12 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean
+.PHONY: all deps bench-deps run test bench clean
 
 all: $(OUT)/forktrace
 
-deps:
-	@missing=""; for p in $(DEBIAN_DEPS); do \
+deps bench-deps:
+	@missing=""; for p in $(if $(filter bench-deps,$@),$(BENCH_DEPS),$(DEBIAN_DEPS)); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -81,7 +83,7 @@ run: deps all
 test: deps all $(OUT)/unit_tests
 	$(PYTHON) tests/run.py
 
-bench: deps all
+bench: deps bench-deps all
 	$(PYTHON) bench/run.py $(OUT)/forktrace
 
 clean:

@@ -18,7 +18,10 @@ Benchmarks (see bench/README.md for how to read the table):
   syscall       getppid() loop in a process forktrace does NOT trace, while
                 forktrace -p traces another, sleeping process
   mutex         pthread_mutex lock/unlock pairs, uncontended and 2-thread contended,
-                under --locks=scan, futex, off, uprobe
+                under --locks=scan, futex, off (nothing on the lock path)
+  uprobe        the per-call cost of --locks=uprobe: uncontended lock+unlock and
+                sem_trywait+sem_post pairs, untraced vs forktrace --locks=uprobe vs
+                the peer, bpftrace with the same probes (bench/peer.bt)
   scan          a 2-thread parent with 1 GiB of touched heap forks; forktrace's
                 "scan" event (time per GiB) and the child's memory with/without it
 
@@ -402,14 +405,21 @@ def ratio_row(bench, unit, base, traced, target, notes, failures):
             verdict = "MISSED"
     paired = sorted(traced[k] / base[k] for k in base if k in traced and base[k] > 0)
     if len(paired) > 1:
-        notes.append(f"paired ratios {paired[0]:.2f}-{paired[-1]:.2f} "
-                     f"(median {statistics.median(paired):.2f})")
+        d = 0 if paired[0] >= 100 else 2
+        notes.append(f"paired ratios {paired[0]:,.{d}f}-{paired[-1]:,.{d}f} "
+                     f"(median {statistics.median(paired):,.{d}f})")
     for side, xs in (("baseline", base), ("traced", traced)):
         if len(xs) > 1:
             notes.append(f"{side} {spread(xs, unit)}")
     add_row(bench, fmt_num(mb, unit), fmt_num(mt, unit),
-            f"{r:.2f}x" + (f" ±{u:.2f}" if u else ""), tgt, "; ".join(notes), verdict)
+            fmt_ratio(r, u), tgt, "; ".join(notes), verdict)
     return r
+
+
+def fmt_ratio(r, u):
+    """1.03x ±0.04; a large ratio (a uprobe's cost) without the decimals: 431x ±12."""
+    d = 0 if r >= 100 else 2
+    return f"{r:,.{d}f}x" + (f" ±{u:,.{d}f}" if u else "")
 
 
 def ratio_noise(base, traced, r):
@@ -431,7 +441,7 @@ def whole_note(base, traced, unit):
     mb, mt = median(base), median(traced)
     if mb is None or mt is None or mb <= 0:
         return ""
-    return f"whole-loop figure {fmt_num(mb, unit)} -> {fmt_num(mt, unit)}, {mt / mb:.2f}x"
+    return f"whole-loop figure {fmt_num(mb, unit)} -> {fmt_num(mt, unit)}, {fmt_ratio(mt / mb, 0)}"
 
 
 def interleave(rep, sides):
@@ -576,7 +586,7 @@ def bench_syscall(reps):
 
 # ------------------------------------------------------------------ 3. lock-heavy
 
-MUTEX_MODES = ["scan", "futex", "off", "uprobe"]
+MUTEX_MODES = ["scan", "futex", "off"]     # uprobe: its own benchmark below
 
 
 def mode_unavailable(failure, mode):
@@ -660,31 +670,201 @@ def bench_mutex(reps):
                     notes.append(f"{unpinned} run(s) could not pin the threads to 2 CPUs")
             if mode in attach_locks and attach_locks[mode] != mode:
                 notes.append(f"attach event says locks={attach_locks[mode]!r}")
-            if mode == "uprobe":
-                notes = uprobe_notes(data["base"], data[mode]) + notes
             notes += said(stderr[mode])
             ratio_row(name, "ns", data["base"], data[mode], target, notes,
                       failures[mode] + failures["base"])
 
 
-def uprobe_notes(base, traced):
-    """uprobe mode costs microseconds per pair (HOST-FACTS): tell the runs where it
-    did from those that ran at the baseline's speed (no uprobes attached)."""
-    mb = median(base)
-    if not mb or not traced:
-        return []
-    slow = [v for v in traced.values() if v > 20 * mb]
-    if not slow:
-        return ["no per-call cost in any run: uprobes apparently not attached "
-                "(HOST-FACTS: ~1-20 us per pair when they are)"]
-    if len(slow) == len(traced):
-        return []
-    return [f"BIMODAL: uprobes cost in only {len(slow)} of {len(traced)} runs "
-            f"(those: median {statistics.median(slow):,.0f} ns/pair, "
-            f"{statistics.median(slow) / mb:,.0f}x); the others ran at the baseline's speed"]
+# ------------------------------------------------------------------ 4. uprobe cost
+
+UPROBE_SECONDS = 0.3           # per phase (mutex, sem) of a lockpair_loop run
+PEER = "bpftrace"
+PEER_SCRIPT = os.path.join(ROOT, "bench", "peer.bt")
+BT_READY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"   # bpftrace prints it once all probes are on
+NOCOST = 20         # a traced run under 20x the baseline had no probe on its lock calls
+                    # (HOST-FACTS: a uprobe hit is 0.9-10 us; the untraced pair ~6 ns)
+# (report key, row label, the probes hit by one pair: bench/peer.bt's counters)
+LOCK_PAIRS = [
+    ("mutex", "uprobe cost: mutex lock+unlock", ["mutex_lock", "mutex_lock_ret", "mutex_unlock"]),
+    ("sem", "uprobe cost: sem_trywait+sem_post (CPython's Lock)",
+     ["sem_trywait", "sem_trywait_ret", "sem_post"]),
+]
 
 
-# ------------------------------------------------------------------ 4. scan cost
+def bpftrace_error(errfile, outfile):
+    """bpftrace's first error line (not its harmless RLIMIT_MEMLOCK complaint); some
+    go to stdout ("No probes to attach")."""
+    lines = [x.strip() for x in (read_text(errfile) + "\n" + read_text(outfile)).splitlines()
+             if x.strip()]
+    lines = [x for x in lines if "RLIMIT_MEMLOCK" not in x and x != BT_READY]
+    errs = [x for x in lines if x.startswith("ERROR")] or lines
+    return errs[0][:200] if errs else "(no message on stderr)"
+
+
+def run_bpftrace(bt, prog, report):
+    """lockpair_loop REPORT SECONDS GATE, then `bpftrace -p PID bench/peer.bt PID`; the
+    gate opens once bpftrace says that all its probes are attached. bpftrace -p exits
+    by itself when PID does, and prints its counters. Return (report, counters)."""
+    gate = new_path("uprobe.gate")
+    perr = new_path("prog.stderr")
+    with open(perr, "w") as ef:
+        p = PROCS.popen([prog, report, str(UPROBE_SECONDS), gate], stderr=ef)
+    pid = wait_for(lambda: read_report(report).get("pid"), 30, alive=p)
+    if not pid:
+        raise RunFailed(f"lockpair_loop did not start (exit status {p.poll()}): "
+                        f"{first_line(read_text(perr))}")
+    PROCS.note_pid(int(pid))
+    out, err = new_path("bpftrace.stdout"), new_path("bpftrace.stderr")
+    env = dict(os.environ, **{BT_READY: "1"})
+    with open(out, "w") as of, open(err, "w") as ef:
+        b = PROCS.popen([bt, "-p", pid, PEER_SCRIPT, pid], stdout=of, stderr=ef, env=env)
+    if not wait_for(lambda: BT_READY in read_text(err) + read_text(out), 30, alive=b):
+        rc = b.poll()
+        if rc is None:
+            raise RunFailed(f"{PEER} did not attach within 30 s (killed)")
+        raise RunFailed(f"{PEER} exited {rc} before attaching: {bpftrace_error(err, out)}")
+    with open(gate, "w"):
+        pass
+    try:
+        p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        raise RunFailed(f"lockpair_loop did not finish within 60 s under {PEER}")
+    if p.returncode != 0:
+        raise RunFailed(f"lockpair_loop exited {p.returncode}: {first_line(read_text(perr))}")
+    try:
+        b.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        b.send_signal(signal.SIGINT)
+        try:
+            b.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    counts = {m.group(1): int(m.group(2))
+              for m in re.finditer(r"^@(\w+): (\d+)$", read_text(out), re.M)}
+    return read_report(report), counts
+
+
+def peer_version(bt):
+    try:
+        c = subprocess.run([bt, "--version"], stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=10)
+        return first_line(c.stdout).replace("bpftrace ", "") or "?"
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def bench_uprobe(reps):
+    prog = compile_prog("lockpair_loop")
+    bt = shutil.which(PEER)
+    peer_off = None if bt else (f"{PEER} is not installed (Debian 12: apt-get install bpftrace; "
+                                "the lead adds it to the Makefile's BENCH_DEPS)")
+    peer_name = f"{PEER} {peer_version(bt)}" if bt else PEER
+    sides = ["base", "forktrace", "peer"]
+    med = {s: {k: {} for k, _, _ in LOCK_PAIRS} for s in sides}      # window medians
+    whole = {s: {k: {} for k, _, _ in LOCK_PAIRS} for s in sides}    # whole-phase ns/pair
+    failures = {s: [] for s in sides}
+    ft_stderr, ft_attach, ft_bad = [], [], []
+    unseen = {k: [] for k, _, _ in LOCK_PAIRS}     # peer runs whose counters missed calls
+    peer_fail = 0
+    for rep in range(reps):
+        for side in interleave(rep, sides):
+            if side == "peer" and peer_off:
+                continue
+            report = new_report("lockpair")
+            argv = [prog, report, str(UPROBE_SECONDS)]
+            try:
+                counts = None
+                if side == "base":
+                    r = run_plain(argv, report, timeout=60)
+                elif side == "forktrace":
+                    out = new_path("uprobe.json")
+                    r, _ = run_traced(["--json", "--locks=uprobe"], argv, report, out,
+                                      timeout=60)
+                    ft_stderr.append(r["_stderr"])
+                    evs = read_events(out)
+                    ft_attach.append(next((e.get("locks") for e in evs
+                                           if e.get("event") == "attach"), None))
+                    ft_bad += [e.get("event") for e in evs
+                               if e.get("severity") in ("warning", "error")]
+                else:
+                    r, counts = run_bpftrace(bt, prog, report)
+                if r.get("sem_fail", "0") != "0":
+                    raise RunFailed(f"{r['sem_fail']} sem_trywait calls failed")
+                for key, _, probes in LOCK_PAIRS:
+                    med[side][key][rep] = float(r[f"{key}_med_ns"])
+                    whole[side][key][rep] = int(r[f"{key}_ns"]) / int(r[f"{key}_pairs"])
+                    if counts is not None:
+                        calls = int(r[f"{key}_pairs"]) + int(r[f"{key}_warm_pairs"])
+                        seen = min(counts.get(c, 0) for c in probes)
+                        if seen < calls:
+                            unseen[key].append(f"{seen:,} of {calls:,}")
+            except (RunFailed, KeyError, ValueError) as e:
+                msg = str(e) if isinstance(e, RunFailed) else f"bad report: {e!r}"
+                failures[side].append(msg)
+                if side == "peer":
+                    peer_fail += 1
+                    if peer_fail >= 2 and not med["peer"]["mutex"]:
+                        peer_off = f"{PEER} failed in every run: {msg}"   # do not retry
+            finally:
+                PROCS.kill_all()
+
+    for key, label, probes in LOCK_PAIRS:
+        ft_m = None
+        for side, who in (("forktrace", "forktrace --locks=uprobe"),
+                          ("peer", f"peer: {peer_name}, same probes (bench/peer.bt)")):
+            name = (f"{label}, 1 thread, {who} (ns/pair, window median)"
+                    if side == "forktrace" else f"  {who}")
+            base, data = med["base"][key], med[side][key]
+            mb = median(base)
+            if side == "peer" and peer_off and not data:
+                add_row(name, fmt_num(mb, "ns"), "not available", "-", "none", peer_off)
+                continue
+            notes = []
+            nocost = {r: v for r, v in data.items() if mb and v < NOCOST * mb}
+            cost = {r: v for r, v in data.items() if r not in nocost}
+            if nocost:
+                notes.append(f"FAILURE: {len(nocost)} of {len(data)} traced runs showed no "
+                             f"per-call cost ({', '.join(fmt_num(v, 'ns') for v in nocost.values())}"
+                             f"/pair, under {NOCOST}x the baseline): its probes were not on the "
+                             "lock calls; those runs are left out of the ratio")
+            mt = median(cost)
+            if mt is not None and mb:
+                notes.append(f"~{(mt - mb) / len(probes):,.0f} ns per probe hit on average "
+                             f"({len(probes)} per pair: {', '.join(probes)})")
+            if side == "forktrace":
+                ft_m = mt
+                quiet = sum(1 for t in ft_stderr if not t.strip())
+                if ft_stderr:
+                    notes.append(f"forktrace printed nothing on stderr in {quiet} of "
+                                 f"{len(ft_stderr)} runs, and its attach event said "
+                                 f"locks=uprobe in {ft_attach.count('uprobe')}")
+                    notes += said(ft_stderr)
+                    if any(a != "uprobe" for a in ft_attach):
+                        notes.append(f"attach events say locks={sorted(set(map(str, ft_attach)))}")
+                    if ft_bad:
+                        notes.append(f"warning/error events in FILE: {sorted(set(ft_bad))}")
+            else:
+                if ft_m and mt:
+                    notes.insert(0, f"forktrace / {PEER} = {ft_m / mt:.2f}x "
+                                    f"({fmt_num(ft_m, 'ns')} vs {fmt_num(mt, 'ns')} per pair)")
+                if data:
+                    notes.append(f"{PEER}'s counters saw every call in "
+                                 f"{len(data) - len(unseen[key])} of {len(data)} runs" +
+                                 (f" (missed: {'; '.join(unseen[key][:3])} calls seen)"
+                                  if unseen[key] else ""))
+            wn = whole_note(whole["base"][key], {r: whole[side][key][r] for r in cost}, "ns")
+            if wn:
+                notes.append(wn)
+            fails = failures[side] + failures["base"]
+            if data and not cost:
+                uniq = sorted(set(fails))
+                add_row(name, fmt_num(mb, "ns"), "no per-call cost", "-", "-",
+                        "; ".join(notes + ([f"{len(fails)} failed run(s): " + "; ".join(uniq[:3])]
+                                           if fails else [])), verdict="FAILED")
+                continue
+            ratio_row(name, "ns", base, cost, None, notes, fails)
+
+# ------------------------------------------------------------------ 5. scan cost
 
 def smaps_rollup(pid):
     """Rss, Private_Dirty, Shared_Dirty of /proc/PID/smaps_rollup, in KiB."""
@@ -866,10 +1046,12 @@ def render(rows, markdown):
     return "\n".join(lines)
 
 
-BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "scan"]
+BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "uprobe", "scan"]
 # The fork storms take ~4 s a run and the scan ~2 s: 5 and 3 repetitions. The short
-# loops are cheap and sensitive to the neighbours' load: 7. All of it: ~2.5 minutes.
-DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "syscall": 7, "mutex": 7, "scan": 3}
+# loops are cheap and sensitive to the neighbours' load: 7. uprobe: ~4 s a repetition
+# (3 sides, bpftrace's start-up), 5. All of it: ~2.5 minutes.
+DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "syscall": 7, "mutex": 7, "uprobe": 5,
+                "scan": 3}
 
 
 def on_sigterm(signo, frame):
@@ -921,6 +1103,7 @@ def main():
         "forkstorm4": lambda: bench_forkstorm(4, reps["forkstorm4"]),
         "syscall": lambda: bench_syscall(reps["syscall"]),
         "mutex": lambda: bench_mutex(reps["mutex"]),
+        "uprobe": lambda: bench_uprobe(reps["uprobe"]),
         "scan": lambda: bench_scan(reps["scan"]),
     }
     t_start = time.monotonic()
