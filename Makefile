@@ -85,6 +85,7 @@ test: deps all $(OUT)/unit_tests
 
 bench: deps bench-deps all
 	$(PYTHON) bench/run.py $(OUT)/forktrace
+	$(PYTHON) bench/influx.py $(OUT)/forktrace
 
 clean:
 	rm -rf $(OUT)
