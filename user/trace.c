@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "forktrace.h"
 #include "launcher.h"
+#include "lock_follow.h"
 #include "model.h"
 #include "output.h"
 #include "procfs.h"
@@ -48,97 +48,18 @@ static uint64_t clock_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-#define FOLLOW_WAIT_MAX 32
-#define FOLLOW_RETRY_MS 2
-#define FOLLOW_GIVE_UP_NS (1000ULL * 1000 * 1000)
-
 struct trace_ctx {
 	struct model *model;
-	struct session *session;
-	bool follow_locks;   /* --locks=uprobe */
-	/* processes that just exec'd: the dynamic loader maps their libc a
-	 * moment later, and their probes can only go on once it has */
-	int waiting[FOLLOW_WAIT_MAX];
-	uint64_t waiting_since[FOLLOW_WAIT_MAX];
-	int nwaiting;
+	struct lock_follow *follow;   /* --locks=uprobe only */
 };
-
-static uint64_t clock_ns(clockid_t clk);
-
-static void wait_for_libc(struct trace_ctx *t, int pid)
-{
-	if (t->nwaiting == FOLLOW_WAIT_MAX) {
-		fprintf(stderr, "forktrace: too many processes exec'ing at once: the locks of pid %d"
-				" are not followed\n", pid);
-		return;
-	}
-	t->waiting[t->nwaiting] = pid;
-	t->waiting_since[t->nwaiting++] = clock_ns(CLOCK_MONOTONIC);
-}
-
-/* Tries the processes that exec'd again; gives up on one after a second. */
-static void follow_waiting(struct trace_ctx *t)
-{
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-
-	for (int i = 0; i < t->nwaiting; i++) {
-		int rc = session__try_follow_locks(t->session, t->waiting[i]);
-
-		if (rc == 1 && now - t->waiting_since[i] < FOLLOW_GIVE_UP_NS)
-			continue;
-		if (rc == 1)
-			session__follow_locks(t->session, t->waiting[i]); /* says why not */
-		t->waiting[i] = t->waiting[--t->nwaiting];
-		t->waiting_since[i] = t->waiting_since[t->nwaiting];
-		i--;
-	}
-}
-
-static void forget_waiting(struct trace_ctx *t, int pid)
-{
-	for (int i = 0; i < t->nwaiting; i++) {
-		if (t->waiting[i] == pid) {
-			t->waiting[i] = t->waiting[--t->nwaiting];
-			t->waiting_since[i] = t->waiting_since[t->nwaiting];
-			return;
-		}
-	}
-}
-
-/* Keeps the lock probes on the processes being traced, as they come and go. */
-static void follow_locks(struct trace_ctx *t, const struct rec_hdr *h)
-{
-	const struct rec_fork *f = (const struct rec_fork *)h;
-
-	switch (h->type) {
-	case REC_FORK:
-		/* a child sharing the parent's memory runs nothing but exec */
-		if (!(h->flags & FORK_SHARES_VM))
-			session__follow_locks(t->session, f->child_pid);
-		break;
-	case REC_EXEC:
-		/* probes already on this process's libc file keep working in the
-		 * new image, which maps the same file; a process not followed yet
-		 * gets its probes once the loader has mapped its libc */
-		session__exec_locks(t->session, h->pid);
-		if (session__try_follow_locks(t->session, h->pid) == 1)
-			wait_for_libc(t, h->pid);
-		break;
-	case REC_EXIT:
-		forget_waiting(t, h->pid);
-		session__unfollow_locks(t->session, h->pid);
-		break;
-	}
-}
 
 static int record_cb(void *ctx, void *data, size_t size)
 {
 	struct trace_ctx *t = ctx;
 
 	model__record(t->model, data, size);
-	/* every record this looks at is at least a struct rec_fork long */
-	if (t->follow_locks && t->session && size >= sizeof(struct rec_fork))
-		follow_locks(t, data);
+	if (t->follow)
+		lock_follow__record(t->follow, data, size);
 	return 0;
 }
 
@@ -178,12 +99,11 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 	uint64_t dropped = 0;
 
 	while (!stop_signal) {
-		int timeout = poll_timeout(m, end);
-		int n = session__poll(s, t->nwaiting && timeout > FOLLOW_RETRY_MS ? FOLLOW_RETRY_MS : timeout);
+		int timeout = lock_follow__timeout(t->follow, poll_timeout(m, end));
+		int n = session__poll(s, timeout);
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
-		if (t->nwaiting)
-			follow_waiting(t);
+		lock_follow__tick(t->follow);
 
 		if (n < 0) {
 			fprintf(stderr, "forktrace: cannot read the ring buffer: %s\n", strerror(-n));
@@ -257,7 +177,7 @@ int trace_run(const struct options *o)
 	struct output *out = NULL;
 	struct session *s = NULL;
 	struct model *m = NULL;
-	struct trace_ctx ctx = { .follow_locks = o->locks == LOCKS_UPROBE };
+	struct trace_ctx ctx = { 0 };
 	int status = 1;
 
 	if (check_host() || check_targets(o))
@@ -276,7 +196,8 @@ int trace_run(const struct options *o)
 	s = session__open(o, record_cb, &ctx);
 	if (!s)
 		goto cleanup;
-	ctx.session = s;
+	if (o->locks == LOCKS_UPROBE && !(ctx.follow = lock_follow__new(s)))
+		goto cleanup;
 
 	if (o->target == TARGET_ALL) {
 		model__attach_all(m);
@@ -286,7 +207,7 @@ int trace_run(const struct options *o)
 		model__add_root(m, launch.pid);
 		/* on the held child, before its exec: the probes sit on the libc
 		 * file, which the command maps again, so its first lock is seen */
-		session__follow_locks(s, launch.pid);
+		lock_follow__pid(ctx.follow, launch.pid);
 		if (launcher_release(&launch, o->argv[0]))
 			goto cleanup;
 	} else {
@@ -294,7 +215,7 @@ int trace_run(const struct options *o)
 			if (session__trace(s, o->pids[i]))
 				goto cleanup;
 			model__add_root(m, o->pids[i]);
-			session__follow_locks(s, o->pids[i]);
+			lock_follow__pid(ctx.follow, o->pids[i]);
 		}
 	}
 
@@ -310,6 +231,7 @@ int trace_run(const struct options *o)
 		status = 3;
 cleanup:
 	launcher_abort(&launch);
+	lock_follow__free(ctx.follow);
 	session__close(s);
 	model__free(m);
 	output__free(out);
