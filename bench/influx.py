@@ -52,6 +52,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import harness  # noqa: E402  (tests/lib: workdir() and the Skip/Failure of influxd.py)
 import influxd as influxd_lib  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stats import fmt_num, interleave, median, ratio_noise, render, spread  # noqa: E402
 
 STORM_SRC = os.path.join(ROOT, "bench", "progs", "forkstorm.c")
 FORKS = 5000
@@ -291,46 +293,10 @@ def compile_storm():
 
 # ------------------------------------------------------------------ table
 
-def fmt_num(v, unit, digits=None):
-    if v is None:
-        return "-"
-    if digits is None:
-        a = abs(v)
-        digits = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 1 else 3
-    return f"{v:,.{digits}f} {unit}".strip()
-
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def spread(xs, unit):
-    xs = [x for x in xs if x is not None]
-    if len(xs) < 2:
-        return ""
-    return f"{len(xs)} reps, {fmt_num(min(xs), '')}-{fmt_num(max(xs), unit)}"
-
 
 def add_row(bench, baseline="-", exporter="-", ratio="-", target="-", notes="", verdict=None):
     ROWS.append({"benchmark": bench, "baseline": baseline, "with exporter": exporter,
                  "ratio": ratio, "target": target, "verdict": verdict, "notes": notes})
-
-
-def ratio_noise(base, other, r):
-    """One standard error of the ratio of the medians, from each side's median
-    absolute deviation (as bench/run.py). 0 when a side has fewer than 3 samples."""
-    var = 0.0
-    for xs in (base, other):
-        xs = [x for x in xs if x is not None]
-        if len(xs) < 3:
-            return 0.0
-        m = statistics.median(xs)
-        if m <= 0:
-            return 0.0
-        mad = statistics.median(abs(x - m) for x in xs) / m
-        var += (1.2533 * 1.4826 * mad) ** 2 / len(xs)
-    return r * var ** 0.5
 
 
 def ratio_row(bench, unit, base, other, target, notes, failures, higher_better=False):
@@ -372,31 +338,6 @@ def ratio_row(bench, unit, base, other, target, notes, failures, higher_better=F
 
 
 COLS = ["benchmark", "baseline", "with exporter", "ratio", "target", "notes"]
-
-
-def render(markdown):
-    def cell(r, c):
-        v = r[c]
-        if c == "target" and r.get("verdict"):
-            v = f"{v} ({r['verdict']})"
-        return str(v).replace("|", "/")
-    if markdown:
-        lines = ["| " + " | ".join(COLS) + " |", "|" + "|".join("---" for _ in COLS) + "|"]
-        for r in ROWS:
-            lines.append("| " + " | ".join(cell(r, c) for c in COLS) + " |")
-        return "\n".join(lines)
-    widths = {c: max(len(c), *(len(cell(r, c)) for r in ROWS)) for c in COLS[:-1]}
-    lines = [" | ".join(c.ljust(widths[c]) for c in COLS[:-1]) + " | notes"]
-    lines.append("-+-".join("-" * widths[c] for c in COLS[:-1]) + "-+------")
-    for r in ROWS:
-        lines.append(" | ".join(cell(r, c).ljust(widths[c]) for c in COLS[:-1]) + " | "
-                     + cell(r, "notes"))
-    return "\n".join(lines)
-
-
-def interleave(rep, sides):
-    k = rep % len(sides)
-    return sides[k:] + sides[:k]
 
 
 def progress(msg):
@@ -629,7 +570,7 @@ def main():
     print(f"\nforktrace InfluxDB exporter benchmark: {FORKS:,} forks per storm, parent with "
           f"{THREADS} idle threads, {a.reps} reps per side, {time.monotonic() - t_start:.0f} s; "
           f"load average {load0} at the start, {loadavg()} at the end\n")
-    print(render(markdown=a.markdown))
+    print(render(ROWS, COLS, markdown=a.markdown))
     return 0
 
 

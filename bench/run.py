@@ -42,6 +42,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stats import fmt_num, interleave, median, ratio_noise, render, spread  # noqa: E402
+
+COLS = ["benchmark", "baseline", "traced", "ratio", "target", "notes"]
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "bench", "progs")
 POLL = 0.01
@@ -352,26 +357,6 @@ def stop_forktrace(p, err):
 ROWS = []
 
 
-def fmt_num(v, unit, digits=None):
-    if v is None:
-        return "-"
-    if digits is None:
-        digits = 0 if v >= 100 else 1 if v >= 10 else 2 if v >= 1 else 3
-    return f"{v:,.{digits}f} {unit}".strip()
-
-
-def median(xs):
-    xs = list(xs.values()) if isinstance(xs, dict) else list(xs)
-    return statistics.median(xs) if xs else None
-
-
-def spread(xs, unit):
-    xs = list(xs.values()) if isinstance(xs, dict) else list(xs)
-    if len(xs) < 2:
-        return ""
-    return f"{len(xs)} reps, {fmt_num(min(xs), '')}-{fmt_num(max(xs), unit)}"
-
-
 def add_row(bench, baseline="-", traced="-", ratio="-", target="-", notes="", verdict=None):
     ROWS.append({"benchmark": bench, "baseline": baseline, "traced": traced, "ratio": ratio,
                  "target": target, "verdict": verdict, "notes": notes})
@@ -422,33 +407,12 @@ def fmt_ratio(r, u):
     return f"{r:,.{d}f}x" + (f" ±{u:,.{d}f}" if u else "")
 
 
-def ratio_noise(base, traced, r):
-    """One standard error of the ratio of the two medians, estimated from each side's
-    median absolute deviation (1.4826 MAD ~ one sigma; the median's standard error
-    is ~1.25 sigma / sqrt(n)). 0 when a side has fewer than 3 samples."""
-    var = 0.0
-    for xs in (list(base.values()), list(traced.values())):
-        if len(xs) < 3:
-            return 0.0
-        m = statistics.median(xs)
-        mad = statistics.median(abs(x - m) for x in xs) / m
-        var += (1.2533 * 1.4826 * mad) ** 2 / len(xs)
-    return r * var ** 0.5
-
-
 def whole_note(base, traced, unit):
     """The figure over the whole loop, beside the per-chunk median that the row shows."""
     mb, mt = median(base), median(traced)
     if mb is None or mt is None or mb <= 0:
         return ""
     return f"whole-loop figure {fmt_num(mb, unit)} -> {fmt_num(mt, unit)}, {fmt_ratio(mt / mb, 0)}"
-
-
-def interleave(rep, sides):
-    """The order of the sides in repetition `rep`: rotated each time, so that neither
-    side is always first (warm caches, CPU frequency, the neighbours' load)."""
-    k = rep % len(sides)
-    return sides[k:] + sides[:k]
 
 
 # ------------------------------------------------------------------ 1. fork storm
@@ -1024,27 +988,6 @@ def bench_scan(reps):
 
 # ------------------------------------------------------------------ table
 
-def render(rows, markdown):
-    cols = ["benchmark", "baseline", "traced", "ratio", "target", "notes"]
-
-    def cell(r, c):
-        v = r[c]
-        if c == "target" and r.get("verdict"):
-            v = f"{v} ({r['verdict']})"
-        return str(v).replace("|", "/")
-    if markdown:
-        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-        for r in rows:
-            lines.append("| " + " | ".join(cell(r, c) for c in cols) + " |")
-        return "\n".join(lines)
-    widths = {c: max(len(c), *(len(cell(r, c)) for r in rows)) for c in cols[:-1]}
-    lines = [" | ".join(c.ljust(widths[c]) for c in cols[:-1]) + " | notes"]
-    lines.append("-+-".join("-" * widths[c] for c in cols[:-1]) + "-+------")
-    for r in rows:
-        lines.append(" | ".join(cell(r, c).ljust(widths[c]) for c in cols[:-1]) + " | " +
-                     cell(r, "notes"))
-    return "\n".join(lines)
-
 
 BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "uprobe", "scan"]
 # The fork storms take ~4 s a run and the scan ~2 s: 5 and 3 repetitions. The short
@@ -1132,9 +1075,9 @@ def main():
     print()
     print(f"forktrace benchmarks: {ft_given}, {os.cpu_count()} CPUs, {total:.0f} s; "
           "medians, ratio = traced / baseline (smaller is better)")
-    print(render(ROWS, markdown=False))
+    print(render(ROWS, COLS, markdown=False))
     with open(os.path.join(BIN, "results.md"), "w") as f:
-        f.write(render(ROWS, markdown=True) + "\n")
+        f.write(render(ROWS, COLS, markdown=True) + "\n")
     with open(os.path.join(BIN, "results.json"), "w") as f:
         json.dump({"forktrace": ft_given, "seconds": round(total, 1), "rows": ROWS}, f, indent=1)
     print(f"\n(also written to {os.path.join(BIN, 'results.md')} and results.json)")
