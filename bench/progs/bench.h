@@ -79,4 +79,35 @@ static void bench_init(int argc, char **argv, int nargs, const char *usage)
 	}
 	report_path = argv[1];
 }
+
+/*
+ * The lock loops' timing: call batch() (BATCH_PAIRS pairs each) until
+ * until_ns; windows[] gets ns/pair for each ~5 ms window, so a run's figure
+ * can be the median window (one preemption does not count). Returns pairs.
+ */
+#define BATCH_PAIRS 256
+#define WINDOW_NS 5000000ULL
+
+static long run_windows(void (*batch)(void), uint64_t until_ns, double *windows,
+			size_t max_windows, size_t *nwin)
+{
+	long pairs = 0, wpairs = 0;
+	uint64_t wstart = now_ns(), t;
+
+	*nwin = 0;
+	do {
+		batch();
+		pairs += BATCH_PAIRS;
+		wpairs += BATCH_PAIRS;
+		t = now_ns();
+		if (t - wstart >= WINDOW_NS) {
+			if (*nwin < max_windows)
+				windows[(*nwin)++] = (double)(t - wstart) / wpairs;
+			wstart = t;
+			wpairs = 0;
+		}
+	} while (t < until_ns);
+	return pairs;
+}
+
 #endif

@@ -20,8 +20,6 @@
 #include <pthread.h>
 #include <semaphore.h>
 
-#define BATCH 256
-#define WINDOW_NS 5000000ULL
 #define MAX_WINDOWS 100000
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -32,7 +30,7 @@ static double windows[MAX_WINDOWS];
 
 static void mutex_batch(void)
 {
-	for (int i = 0; i < BATCH; i++) {
+	for (int i = 0; i < BATCH_PAIRS; i++) {
 		pthread_mutex_lock(&mu);
 		shared_counter++;
 		pthread_mutex_unlock(&mu);
@@ -41,7 +39,7 @@ static void mutex_batch(void)
 
 static void sem_batch(void)
 {
-	for (int i = 0; i < BATCH; i++) {
+	for (int i = 0; i < BATCH_PAIRS; i++) {
 		if (sem_trywait(&sem)) {
 			sem_fail++;
 			continue;
@@ -54,23 +52,7 @@ static void sem_batch(void)
 /* Run batches until until_ns; fill windows[] with ns/pair per window. */
 static long run(void (*batch)(void), uint64_t until_ns, size_t *nwin)
 {
-	long pairs = 0, wpairs = 0;
-	uint64_t wstart = now_ns(), t;
-
-	*nwin = 0;
-	do {
-		batch();
-		pairs += BATCH;
-		wpairs += BATCH;
-		t = now_ns();
-		if (t - wstart >= WINDOW_NS) {
-			if (*nwin < MAX_WINDOWS)
-				windows[(*nwin)++] = (double)(t - wstart) / wpairs;
-			wstart = t;
-			wpairs = 0;
-		}
-	} while (t < until_ns);
-	return pairs;
+	return run_windows(batch, until_ns, windows, MAX_WINDOWS, nwin);
 }
 
 static void phase(const char *name, void (*batch)(void), uint64_t span)

@@ -21,8 +21,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 
-#define BATCH 256
-#define WINDOW_NS 5000000ULL
 #define MAX_WINDOWS 100000
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -31,9 +29,9 @@ static atomic_int stop;
 static atomic_int ready;
 static double windows[MAX_WINDOWS];
 
-static inline void batch(void)
+static void batch(void)
 {
-	for (int i = 0; i < BATCH; i++) {
+	for (int i = 0; i < BATCH_PAIRS; i++) {
 		pthread_mutex_lock(&mu);
 		shared_counter++;
 		pthread_mutex_unlock(&mu);
@@ -43,23 +41,7 @@ static inline void batch(void)
 /* Run batches until until_ns; fill windows[] with ns/pair per window. */
 static long uncontended(uint64_t until_ns, size_t *nwin)
 {
-	long pairs = 0, wpairs = 0;
-	uint64_t wstart = now_ns(), t;
-
-	*nwin = 0;
-	do {
-		batch();
-		pairs += BATCH;
-		wpairs += BATCH;
-		t = now_ns();
-		if (t - wstart >= WINDOW_NS) {
-			if (*nwin < MAX_WINDOWS)
-				windows[(*nwin)++] = (double)(t - wstart) / wpairs;
-			wstart = t;
-			wpairs = 0;
-		}
-	} while (t < until_ns);
-	return pairs;
+	return run_windows(batch, until_ns, windows, MAX_WINDOWS, nwin);
 }
 
 struct contender_arg {
@@ -84,7 +66,7 @@ static void *contender(void *p)
 		;
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		batch();
-		atomic_store_explicit(&arg->pairs, arg->pairs + BATCH, memory_order_relaxed);
+		atomic_store_explicit(&arg->pairs, arg->pairs + BATCH_PAIRS, memory_order_relaxed);
 	}
 	return NULL;
 }
