@@ -7,24 +7,34 @@ CC         ?= cc
 PYTHON     ?= /usr/bin/python3
 VERSION    := 0.1.0
 
-ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+# The BPF programs read x86_64 registers and syscall numbers (pt_regs,
+# exit_group = 231): other architectures are not supported yet.
+MACHINE    := $(shell uname -m)
+ifneq ($(MACHINE),x86_64)
+$(error forktrace builds only on x86_64 (this machine is $(MACHINE)): its BPF programs read x86_64 registers and syscall numbers)
+endif
+
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DFT_VERSION='"$(VERSION)"' \
-              -I$(OUT) -Ibpf -Iuser
+              -I$(OUT) -Ibpf -Iuser -MMD -MP
 LDLIBS     := -lbpf -lelf -lz -lcurl -lpthread
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(OUT) -Ibpf
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
+              -Wno-unused-parameter -I$(OUT) -Ibpf -MMD -MP
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 SKELS      := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-USER_SRCS  := $(wildcard user/*.c)
+USER_SRCS  := $(wildcard user/*/*.c)
 USER_OBJS  := $(patsubst user/%.c,$(OUT)/obj/%.o,$(USER_SRCS))
-LIB_OBJS   := $(filter-out $(OUT)/obj/main.o,$(USER_OBJS))
+LIB_OBJS   := $(filter-out $(OUT)/obj/cli/main.o,$(USER_OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_OBJS  := $(patsubst tests/unit/%.c,$(OUT)/obj/unit/%.o,$(UNIT_SRCS))
 
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev \
                libcurl4-openssl-dev make gcc g++ python3 pkg-config influxdb
 # the benchmarks' peer
 BENCH_DEPS  := bpftrace
+# written once the packages are in: a second `make test` does not look again
+DEPS_STAMP  := $(OUT)/.deps-installed
 
 ifeq ($(V),1)
 Q =
@@ -40,6 +50,7 @@ endif
 
 all: $(OUT)/forktrace
 
+# `make deps` always looks; run/test/bench look only until it once succeeded.
 deps bench-deps:
 	@missing=""; for p in $(if $(filter bench-deps,$@),$(BENCH_DEPS),$(DEBIAN_DEPS)); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -47,45 +58,65 @@ deps bench-deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	else echo "all build dependencies are installed"; fi
+	else echo "all $(if $(filter bench-deps,$@),benchmark,build) dependencies are installed"; fi
+	@mkdir -p $(OUT) && touch $(DEPS_STAMP)$(if $(filter bench-deps,$@),-bench)
 
-$(OUT) $(OUT)/obj $(OUT)/bpf:
+$(DEPS_STAMP):
+	@$(MAKE) --no-print-directory deps
+
+$(DEPS_STAMP)-bench:
+	@$(MAKE) --no-print-directory bench-deps
+
+$(OUT) $(OUT)/bpf:
 	$(Q)mkdir -p $@
 
 $(OUT)/vmlinux.h: | $(OUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file $(BTF) format c > $@
 
-$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/forktrace.h $(OUT)/vmlinux.h | $(OUT)/bpf
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h | $(OUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
+$(SKELS): $(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUT)/obj/%.o: user/%.c $(wildcard user/*.h) bpf/forktrace.h $(SKELS) | $(OUT)/obj
+# Skeletons are generated headers: they must exist before the first compile;
+# after it, -MMD's dependency files say exactly who includes what.
+$(OUT)/obj/%.o: user/%.c | $(SKELS)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/obj/unit/%.o: tests/unit/%.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -c $< -o $@
 
 $(OUT)/forktrace: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(OUT)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
+$(OUT)/unit_tests: $(UNIT_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # The bundled example: a threaded program that forks while a worker holds a lock.
-run: deps all
+run: $(DEPS_STAMP)
+	$(Q)$(MAKE) --no-print-directory all
 	$(OUT)/forktrace -- $(PYTHON) examples/fork_hazard.py
 
-test: deps all $(OUT)/unit_tests
+test: $(DEPS_STAMP)
+	$(Q)$(MAKE) --no-print-directory all $(OUT)/unit_tests
 	$(PYTHON) tests/run.py
 
-bench: deps bench-deps all
+bench: $(DEPS_STAMP) $(DEPS_STAMP)-bench
+	$(Q)$(MAKE) --no-print-directory all
 	$(PYTHON) bench/run.py $(OUT)/forktrace
 	$(PYTHON) bench/influx.py $(OUT)/forktrace
 
 clean:
 	rm -rf $(OUT)
+
+-include $(shell find $(OUT)/obj $(OUT)/bpf -name '*.d' 2>/dev/null)

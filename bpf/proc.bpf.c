@@ -93,7 +93,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	r->threads = BPF_CORE_READ(parent, signal, nr_threads);
 	if (BPF_CORE_READ(child, mm) == BPF_CORE_READ(parent, mm))
 		r->h.flags |= FORK_SHARES_VM;
-	if (BPF_CORE_READ(parent, pid) == tgid)
+	if ((__u32)BPF_CORE_READ(parent, pid) == tgid)
 		r->h.flags |= FORK_FROM_MAIN;
 	bpf_ringbuf_submit(r, 0);
 	return 0;

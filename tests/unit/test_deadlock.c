@@ -3,7 +3,7 @@
  * the owner_gone / no_waker verdict, on the lines and lock facts a hung
  * child really shows (HOST-FACTS.md, "Programs under test").
  */
-#include "deadlock.h"
+#include "locks/deadlock.h"
 #include "unit.h"
 
 TEST(syscall_line_mutex_wait)

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "influx.h"
-#include "lineproto.h"
+#include "out/influx.h"
+#include "out/lineproto.h"
 #include "unit.h"
 
 /* ---- a one-request-per-connection HTTP server ---- */

@@ -1,9 +1,9 @@
 /* JSON writer: escaping of untrusted names and the exact field layout. */
 #include <string.h>
-#include "event.h"
-#include "human.h"
-#include "json.h"
-#include "strbuf.h"
+#include "out/event.h"
+#include "out/human.h"
+#include "out/json.h"
+#include "out/strbuf.h"
 #include "unit.h"
 
 static const char *escaped(struct strbuf *sb, const char *s)

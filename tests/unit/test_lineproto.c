@@ -1,6 +1,6 @@
 /* Line protocol: the escaping rules and the schema of docs/influx.md. */
 #include <string.h>
-#include "lineproto.h"
+#include "out/lineproto.h"
 #include "unit.h"
 
 static struct event base_event(enum event_kind kind)

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "forktrace.h"
-#include "model.h"
-#include "options.h"
-#include "output.h"
+#include "model/model.h"
+#include "cli/options.h"
+#include "out/output.h"
 #include "unit.h"
 
 #define MS 1000000ULL

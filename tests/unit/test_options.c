@@ -1,7 +1,7 @@
 /* Option, duration and size parsing. */
 #include <stdint.h>
 #include <stdio.h>
-#include "options.h"
+#include "cli/options.h"
 #include "unit.h"
 
 static int parse(struct options *o, int argc, char **argv)

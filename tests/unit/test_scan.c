@@ -6,8 +6,8 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
-#include "procmem.h"
-#include "scan.h"
+#include "proc/procmem.h"
+#include "locks/scan.h"
 #include "unit.h"
 
 #define TID 4198        /* the owner in every image */

@@ -1,0 +1,43 @@
+/* forktrace: which locks and threads each forked child was born without. */
+#include <stdio.h>
+#include "cli/check.h"
+#include "cli/diagnose.h"
+#include "cli/options.h"
+#include "out/output.h"
+#include "cli/trace.h"
+
+static int run_diagnose(const struct options *o)
+{
+	struct output *out = output__new(o);
+	int status;
+
+	if (!out)
+		return 1;
+	status = diagnose_run(o, out);
+	output__free(out);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	int err = options_parse(argc, argv, &opts);
+
+	if (err)
+		return err;
+	switch (opts.command) {
+	case CMD_HELP:
+		options_usage(stdout);
+		return 0;
+	case CMD_VERSION:
+		printf("forktrace %s\n", FT_VERSION);
+		return 0;
+	case CMD_CHECK:
+		return check_run(&opts);
+	case CMD_DIAGNOSE:
+		return run_diagnose(&opts);
+	case CMD_TRACE:
+		break;
+	}
+	return trace_run(&opts);
+}

@@ -1,0 +1,239 @@
+/*
+ * A tracing session from start to end: start or find the targets, load the
+ * BPF side, feed its records to the model until every target is gone (or
+ * -d, or a signal), then detach and summarise.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli/launcher.h"
+#include "kernel/lock_follow.h"
+#include "model/model.h"
+#include "out/output.h"
+#include "proc/procfs.h"
+#include "kernel/session.h"
+#include "cli/trace.h"
+
+#define POLL_MS_MAX 100
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a signal must interrupt the poll */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+struct trace_ctx {
+	struct model *model;
+	struct lock_follow *follow;   /* --locks=uprobe only */
+};
+
+static int record_cb(void *ctx, void *data, size_t size)
+{
+	struct trace_ctx *t = ctx;
+
+	model__record(t->model, data, size);
+	if (t->follow)
+		lock_follow__record(t->follow, data, size);
+	return 0;
+}
+
+/* Reports what the kernel side dropped since the last look. */
+static void report_drops(struct session *s, struct output *out, uint64_t *reported)
+{
+	uint64_t now = session__dropped(s);
+	struct event ev;
+
+	if (now <= *reported)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_LOST_EVENTS;
+	ev.severity = SEV_ERROR;
+	ev.pid = 0;
+	ev.lost.count = now - *reported;
+	output__emit(out, &ev);
+	*reported = now;
+}
+
+static int poll_timeout(const struct model *m, uint64_t end)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC), next = model__next_deadline(m);
+	int64_t ms = POLL_MS_MAX;
+
+	if (next && (int64_t)(next - now) / 1000000 < ms)
+		ms = next > now ? (int64_t)(next - now) / 1000000 + 1 : 0;
+	if (end && (int64_t)(end - now) / 1000000 < ms)
+		ms = end > now ? (int64_t)(end - now) / 1000000 + 1 : 0;
+	return (int)ms;
+}
+
+static void trace_loop(const struct options *o, struct session *s, struct model *m,
+		       struct output *out, struct trace_ctx *t)
+{
+	uint64_t end = o->duration_ns ? clock_ns(CLOCK_MONOTONIC) + o->duration_ns : 0;
+	uint64_t dropped = 0;
+
+	while (!stop_signal) {
+		int timeout = lock_follow__timeout(t->follow, poll_timeout(m, end));
+		int n = session__poll(s, timeout);
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+		lock_follow__tick(t->follow);
+
+		if (n < 0) {
+			fprintf(stderr, "forktrace: cannot read the ring buffer: %s\n", strerror(-n));
+			break;
+		}
+		model__tick(m, now);
+		report_drops(s, out, &dropped);
+		if (o->target != TARGET_ALL && model__live(m) == 0)
+			break;
+		if (end && now >= end)
+			break;
+	}
+	/* what the kernel already wrote is still ours to report */
+	session__poll(s, 0);
+	model__tick(m, clock_ns(CLOCK_MONOTONIC));
+	report_drops(s, out, &dropped);
+}
+
+/* The COMMAND's exit status. If it still runs when tracing stops (a signal,
+ * -d), it was ours to start: it gets that signal, or SIGTERM, and two
+ * seconds to end before SIGKILL. */
+static int reap_command(pid_t pid)
+{
+	int status = 0;
+
+	if (pid <= 0)
+		return 0;
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, stop_signal ? stop_signal : SIGTERM);
+		for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++)
+			usleep(10000);
+		if (waitpid(pid, &status, WNOHANG) == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static int check_targets(const struct options *o)
+{
+	for (int i = 0; i < o->npids; i++) {
+		if (!procfs_exists(o->pids[i])) {
+			fprintf(stderr, "forktrace: no process with pid %d — check the pid (ps -p %d)\n",
+				o->pids[i], o->pids[i]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int check_host(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "forktrace: must run as root to load BPF programs — use sudo\n");
+		return 1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		fprintf(stderr, "forktrace: this kernel exposes no BTF (/sys/kernel/btf/vmlinux) —"
+				" forktrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y\n");
+		return 1;
+	}
+	return 0;
+}
+
+int trace_run(const struct options *o)
+{
+	struct launch launch = { .pid = -1, .release_fd = -1, .error_fd = -1 };
+	struct output *out = NULL;
+	struct session *s = NULL;
+	struct model *m = NULL;
+	struct trace_ctx ctx = { 0 };
+	int status = 1;
+
+	if (check_host() || check_targets(o))
+		return 1;
+	install_signals();
+	out = output__new(o);
+	if (!out)
+		goto cleanup;
+	/* before loading BPF, so the command inherits none of our descriptors */
+	if (o->target == TARGET_COMMAND && launcher_start(o, &launch))
+		goto cleanup;
+	m = model__new(o, out, (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)));
+	if (!m)
+		goto cleanup;
+	ctx.model = m;
+	s = session__open(o, record_cb, &ctx);
+	if (!s)
+		goto cleanup;
+	if (o->locks == LOCKS_UPROBE && !(ctx.follow = lock_follow__new(s)))
+		goto cleanup;
+
+	if (o->target == TARGET_ALL) {
+		model__attach_all(m);
+	} else if (o->target == TARGET_COMMAND) {
+		if (session__trace(s, launch.pid))
+			goto cleanup;
+		model__add_root(m, launch.pid);
+		/* on the held child, before its exec: the probes sit on the libc
+		 * file, which the command maps again, so its first lock is seen */
+		lock_follow__pid(ctx.follow, launch.pid);
+		if (launcher_release(&launch, o->argv[0]))
+			goto cleanup;
+	} else {
+		for (int i = 0; i < o->npids; i++) {
+			if (session__trace(s, o->pids[i]))
+				goto cleanup;
+			model__add_root(m, o->pids[i]);
+			lock_follow__pid(ctx.follow, o->pids[i]);
+		}
+	}
+
+	trace_loop(o, s, m, out, &ctx);
+	model__detach(m);
+	output__finish(out);
+	status = 0;
+	if (o->target == TARGET_COMMAND) {
+		status = reap_command(launch.pid);
+		launch.pid = -1;
+	}
+	if (output__failed(out))
+		status = 3;
+cleanup:
+	launcher_abort(&launch);
+	lock_follow__free(ctx.follow);
+	session__close(s);
+	model__free(m);
+	output__free(out);
+	return status;
+}

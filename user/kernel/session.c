@@ -1,0 +1,189 @@
+/*
+ * The BPF side of a session. libbpf's own log is shown only with --debug:
+ * every failure becomes one line saying what to do.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "forktrace.h"
+#include "proc.skel.h"
+#include "proc/procfs.h"
+#include "kernel/session.h"
+#include "kernel/uprobes.h"
+
+struct session {
+	struct proc_bpf *proc;
+	struct uprobes *uprobes;  /* --locks=uprobe only */
+	struct ring_buffer *rb;
+};
+
+static bool debug_log;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!debug_log || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static const char *load_hint(int err)
+{
+	switch (err) {
+	case EPERM:
+	case EACCES:
+		return "run as root (sudo); under kernel lockdown BPF tracing may be forbidden";
+	case ENOENT:
+	case ESRCH:
+		return "this kernel lacks a tracepoint forktrace needs; run 'forktrace check'";
+	case ENOMEM:
+		return "the kernel could not allocate BPF memory; check the cgroup's memory limit";
+	default:
+		return "run 'forktrace check', or retry with --debug for libbpf's log";
+	}
+}
+
+/* The lock probes share the lifecycle programs' maps and ring buffer. */
+static int open_uprobes(struct session *s)
+{
+	char err[512];
+
+	s->uprobes = uprobes__open(bpf_map__fd(s->proc->maps.traced),
+				   bpf_map__fd(s->proc->maps.held_locks),
+				   bpf_map__fd(s->proc->maps.events), err, sizeof(err));
+	if (!s->uprobes) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+struct session *session__open(const struct options *opts, ring_buffer_sample_fn on_record,
+			      void *ctx)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	const char *step = "open";
+	int err;
+
+	if (!s) {
+		fprintf(stderr, "forktrace: cannot allocate memory\n");
+		return NULL;
+	}
+	debug_log = opts->debug;
+	libbpf_set_print(libbpf_log);
+
+	s->proc = proc_bpf__open();
+	if (!s->proc) {
+		err = errno;
+		goto fail;
+	}
+	s->proc->rodata->trace_all = opts->target == TARGET_ALL;
+	s->proc->rodata->lock_uprobes = opts->locks == LOCKS_UPROBE;
+	step = "load";
+	err = -proc_bpf__load(s->proc);
+	if (err)
+		goto fail;
+	step = "attach";
+	err = -proc_bpf__attach(s->proc);
+	if (err)
+		goto fail;
+	if (opts->locks == LOCKS_UPROBE && open_uprobes(s))
+		goto fail_quiet;
+	step = "set up the ring buffer of";
+	s->rb = ring_buffer__new(bpf_map__fd(s->proc->maps.events), on_record, ctx, NULL);
+	if (!s->rb) {
+		err = errno;
+		goto fail;
+	}
+	return s;
+fail:
+	fprintf(stderr, "forktrace: cannot %s the BPF programs: %s — %s\n", step, strerror(err),
+		load_hint(err));
+fail_quiet:
+	session__close(s);
+	return NULL;
+}
+
+int session__trace(struct session *s, int pid)
+{
+	struct traced_proc tp = { 0 };
+	__u32 key = pid;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->proc->maps.traced), &key, &tp, BPF_ANY)) {
+		fprintf(stderr, "forktrace: cannot trace pid %d: %s\n", pid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int session__poll(struct session *s, int timeout_ms)
+{
+	int n = ring_buffer__poll(s->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+uint64_t session__dropped(const struct session *s)
+{
+	const struct drop_counts *d = &s->proc->bss->drops;
+
+	return d->ringbuf_full + d->map_full;
+}
+
+void session__close(struct session *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	uprobes__free(s->uprobes);
+	proc_bpf__destroy(s->proc);
+	free(s);
+}
+
+void session__follow_locks(struct session *s, int pid)
+{
+	char err[512];
+	int rc;
+
+	if (!s->uprobes)
+		return;
+	/* a process without a dynamic libc: say so, go on; one that is gone
+	 * already (a short-lived child) needs no word */
+	rc = uprobes__attach_pid(s->uprobes, pid, err, sizeof(err));
+	if (rc == 1 || (rc < 0 && errno != ESRCH))
+		fprintf(stderr, "%s\n", err);
+}
+
+int session__try_follow_locks(struct session *s, int pid)
+{
+	char err[512];
+	int rc, e;
+
+	if (!s->uprobes)
+		return 0;
+	rc = uprobes__attach_pid(s->uprobes, pid, err, sizeof(err));
+	e = errno;
+	/* just after exec the kernel may refuse the probes for a moment (ESRCH)
+	 * although the process lives on: that too is worth another try */
+	if (rc < 0 && e == ESRCH && procfs_exists(pid))
+		return 1;
+	/* gone already (a short-lived worker): nothing to say */
+	if (rc < 0 && e != ESRCH)
+		fprintf(stderr, "%s\n", err);
+	return rc;
+}
+
+void session__exec_locks(struct session *s, int pid)
+{
+	if (s->uprobes)
+		uprobes__exec_pid(s->uprobes, pid);
+}
+
+void session__unfollow_locks(struct session *s, int pid)
+{
+	if (s->uprobes)
+		uprobes__detach_pid(s->uprobes, pid);
+}

@@ -1,0 +1,611 @@
+/*
+ * The fork-time held-lock scan: strict candidate rules for glibc 2.36
+ * x86_64 locks, applied to every 8-byte aligned position of the child's
+ * touched writable memory. See scan.h and HOST-FACTS.md.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#include "locks/scan.h"
+
+#define CHUNK (4u << 20)      /* pread size: 1-4 MiB reads ~3 GiB/s (measured) */
+#define PID_MAX_LIMIT (1u << 22)
+#define SMALL_MAP (64ull << 20)   /* a glibc malloc arena is 64 MiB */
+
+/* __kind bits (glibc pthreadP.h) */
+#define K_TYPE_MASK   0x3u     /* timed(normal) 0, recursive 1, errorcheck 2, adaptive 3 */
+#define K_RECURSIVE   1u
+#define K_ADAPTIVE    3u
+#define K_ROBUST      0x10u
+#define K_PI          0x20u
+#define K_PP          0x40u
+#define K_PSHARED     0x80u
+#define K_ELISION     0x100u
+#define K_NO_ELISION  0x200u
+#define K_ALL         0x3f3u   /* 0x4 and 0x8 are never set */
+
+/* __lock bits for robust and PI mutexes (linux/futex.h) */
+#define FUTEX_WAITERS    0x80000000u
+#define FUTEX_OWNER_DIED 0x40000000u
+#define PP_CEILING_SHIFT 19
+#define PP_MAX_CEILING   99    /* sched_get_priority_max(SCHED_FIFO) */
+
+#define MAX_RECURSION 1000     /* measured: deeper counts are not real locks */
+#define MAX_SPINS     1000     /* adaptive mutexes keep a running spin average (default cap 100) */
+#define RWLOCK_WRPHASE_LOCKED 3u   /* __readers: WRPHASE | WRLOCKED */
+
+static uint32_t ld32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t ld64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static int16_t ld16(const unsigned char *p)
+{
+	int16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* ---------------------------------------------------------------- the mutex rule */
+
+/* The kinds pthread_mutex_init() can produce (observed on glibc 2.36). */
+static bool kind_valid(uint32_t kind)
+{
+	uint32_t elision = kind & (K_ELISION | K_NO_ELISION);
+
+	if (kind & ~K_ALL)
+		return false;
+	/* the elision bits only go with the default (timed) type */
+	if (elision && ((kind & K_TYPE_MASK) || elision == (K_ELISION | K_NO_ELISION)))
+		return false;
+	if ((kind & K_ELISION) && (kind & (K_ROBUST | K_PI | K_PP)))
+		return false;
+	/* robust mutexes always carry the pshared bit: the kernel wakes them shared */
+	if ((kind & K_ROBUST) && !(kind & K_PSHARED))
+		return false;
+	/* glibc has no robust or PI priority-protect mutex */
+	if ((kind & K_PP) && (kind & (K_ROBUST | K_PI)))
+		return false;
+	return true;
+}
+
+/* __lock of a locked mutex of this kind, owned by owner. */
+static bool lock_word_valid(uint32_t kind, uint32_t lock, uint32_t owner)
+{
+	if (kind & (K_ROBUST | K_PI))
+		return (lock & ~FUTEX_WAITERS) == owner;   /* the kernel's futex owner */
+	if (kind & K_PP) {
+		uint32_t state = lock & ((1u << PP_CEILING_SHIFT) - 1);
+
+		return (state == 1 || state == 2) && lock >> PP_CEILING_SHIFT <= PP_MAX_CEILING;
+	}
+	return lock == 1 || lock == 2;   /* locked, locked with waiters */
+}
+
+static bool count_valid(uint32_t kind, uint32_t count)
+{
+	if ((kind & K_TYPE_MASK) == K_RECURSIVE)
+		return count >= 1 && count <= MAX_RECURSION;
+	if (kind & (K_ROBUST | K_PI | K_PP))
+		return count == 1;
+	return count == 0;
+}
+
+static bool spins_valid(uint32_t kind, int16_t spins)
+{
+	/* only adaptive mutexes update __spins; HOST-FACTS' "zero" misses contended ones */
+	if ((kind & (K_TYPE_MASK | K_ROBUST | K_PI | K_PP)) == K_ADAPTIVE)
+		return spins >= 0 && spins <= MAX_SPINS;
+	return spins == 0;
+}
+
+/* A robust list entry: 8-aligned and inside the process's memory. */
+static bool robust_ptr_valid(uint64_t ptr, const struct procmem_maps *maps)
+{
+	return ptr && !(ptr & 7) && procmem_maps_contains(maps, ptr);
+}
+
+static bool list_valid(uint32_t kind, const unsigned char *p, const struct procmem_maps *maps)
+{
+	uint64_t prev = ld64(p + 24), next = ld64(p + 32);
+
+	if (!(kind & K_ROBUST))
+		return prev == 0 && next == 0;
+	if (!maps)
+		return false;
+	/* bit 0 of __next marks the next entry as a PI mutex */
+	return robust_ptr_valid(prev, maps) && robust_ptr_valid(next & ~1ULL, maps);
+}
+
+int scan_mutex_owner(const unsigned char *p, unsigned max_users, const struct procmem_maps *maps)
+{
+	uint32_t lock = ld32(p), count = ld32(p + 4), owner = ld32(p + 8);
+	uint32_t nusers = ld32(p + 12), kind = ld32(p + 16);
+
+	/*
+	 * glibc counts the holder in __nusers (cond_wait keeps it counted), so a
+	 * held mutex has at least 1. Not in HOST-FACTS' rules: without it a
+	 * CPython int holding a thread's native id (ob_size, digit, zeros)
+	 * matches on every Python fork. Lost: a fork in the two instructions
+	 * between glibc setting __owner and __nusers.
+	 */
+	if (!owner || owner > PID_MAX_LIMIT || nusers < 1 || nusers > max_users)
+		return 0;
+	if (!kind_valid(kind) || !lock_word_valid(kind, lock, owner) || !count_valid(kind, count))
+		return 0;
+	if (!spins_valid(kind, ld16(p + 20)) || ld16(p + 22) != 0)
+		return 0;
+	if (!list_valid(kind, p, maps))
+		return 0;
+	return (int)owner;
+}
+
+bool scan_mutex_is_robust(const unsigned char *p)
+{
+	return (ld32(p + 16) & K_ROBUST) != 0;
+}
+
+/* ---------------------------------------------------------------- the rwlock rule */
+
+int scan_rwlock_writer(const unsigned char *p, unsigned max_users)
+{
+	uint32_t readers = ld32(p), writers = ld32(p + 4);
+	uint32_t wrphase_futex = ld32(p + 8), writers_futex = ld32(p + 12);
+	uint32_t writer = ld32(p + 24), shared = ld32(p + 28), flags = ld32(p + 48);
+
+	if ((readers & RWLOCK_WRPHASE_LOCKED) != RWLOCK_WRPHASE_LOCKED || readers >> 3 > max_users)
+		return 0;
+	/* bit 31 of __writers is the write-phase handover flag; the rest count waiting writers */
+	if ((writers & 0x7fffffffu) > max_users)
+		return 0;
+	/* 1 = write phase / write-locked, 2 = a waiter used the futex */
+	if ((wrphase_futex != 1 && wrphase_futex != 3) || (writers_futex != 1 && writers_futex != 3))
+		return 0;
+	if (ld32(p + 16) || ld32(p + 20) || ld64(p + 32) || ld64(p + 40))
+		return 0;   /* __pad3, __pad4, __rwelision + __pad1, __pad2 */
+	if (!writer || writer > PID_MAX_LIMIT || shared > 1 || flags > 2)
+		return 0;   /* __flags: prefer reader, prefer writer, prefer writer non-recursive */
+	return (int)writer;
+}
+
+/* ---------------------------------------------------------------- rules */
+
+int scan_rules_init(struct scan_rules *r, const int *tids, int ntids,
+		    const struct procmem_maps *maps)
+{
+	uint32_t lo = UINT32_MAX, hi = 0;
+	int n = 0;
+
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < ntids; i++) {
+		if (tids[i] <= 0 || (uint32_t)tids[i] > PID_MAX_LIMIT)
+			continue;   /* not a tid: it cannot be stored as an owner */
+		lo = (uint32_t)tids[i] < lo ? (uint32_t)tids[i] : lo;
+		hi = (uint32_t)tids[i] > hi ? (uint32_t)tids[i] : hi;
+		n++;
+	}
+	if (!n)
+		return -1;
+	r->tid_bits = calloc((hi - lo) / 8 + 1, 1);
+	if (!r->tid_bits)
+		return -1;
+	for (int i = 0; i < ntids; i++) {
+		uint32_t t = (uint32_t)tids[i];
+
+		if (tids[i] > 0 && t >= lo && t <= hi)
+			r->tid_bits[(t - lo) / 8] |= (uint8_t)(1u << ((t - lo) % 8));
+	}
+	r->tid_min = lo;
+	r->tid_span = hi - lo;
+	/* every user of a lock is a thread of the parent */
+	r->max_users = (unsigned)n;
+	r->maps = maps;
+	return 0;
+}
+
+void scan_rules_free(struct scan_rules *r)
+{
+	free(r->tid_bits);
+	r->tid_bits = NULL;
+}
+
+static inline bool has_tid(const struct scan_rules *r, uint32_t v)
+{
+	uint32_t d = v - r->tid_min;   /* wraps for v < tid_min: one compare for the range */
+
+	return d <= r->tid_span && (r->tid_bits[d / 8] >> (d % 8) & 1);
+}
+
+bool scan_rules_has_tid(const struct scan_rules *r, int tid)
+{
+	return tid > 0 && has_tid(r, (uint32_t)tid);
+}
+
+bool scan_is_mutex(const struct scan_rules *r, const unsigned char *p, int *owner)
+{
+	int o = scan_mutex_owner(p, r->max_users, r->maps);
+
+	if (!o || !has_tid(r, (uint32_t)o))
+		return false;
+	*owner = o;
+	return true;
+}
+
+bool scan_is_rwlock(const struct scan_rules *r, const unsigned char *p, int *owner)
+{
+	int o = scan_rwlock_writer(p, r->max_users);
+
+	if (!o || !has_tid(r, (uint32_t)o))
+		return false;
+	*owner = o;
+	return true;
+}
+
+/* ---------------------------------------------------------------- buffers */
+
+static int add_lock(struct scan_result *res, uint64_t addr, enum lock_type type, int owner)
+{
+	/* a child holds a few locks: grow 16 at a time */
+	if ((res->nlocks & 15) == 0) {
+		struct scan_lock *nv = realloc(res->locks, (res->nlocks + 16) * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		res->locks = nv;
+	}
+	res->locks[res->nlocks++] = (struct scan_lock){ addr, type, owner };
+	return 0;
+}
+
+/* Looks at the lock whose owner word is at w (q points at it in memory). */
+static int check_word(struct scan_buffer_state *st, uint64_t base, uint64_t w,
+		      const unsigned char *q)
+{
+	const struct scan_rules *r = st->rules;
+	int owner;
+
+	/* a lock that starts before what we have starts in untouched (zero) memory */
+	if (w >= 24 && w - 24 >= base && scan_is_rwlock(r, q - 24, &owner) &&
+	    add_lock(st->res, w - 24, LOCK_RWLOCK_WRITE, owner))
+		return -1;
+	if (w >= 8 && w - 8 >= base && scan_is_mutex(r, q - 8, &owner) &&
+	    add_lock(st->res, w - 8, LOCK_MUTEX, owner))
+		return -1;
+	return 0;
+}
+
+/*
+ * Could one of the 8 owner words in the 64 bytes at q be a tid? Each is the
+ * low half of a 64-bit word: a range compare on lanes 0 and 2 of each 16
+ * bytes (SSE2 has no unsigned compare: flip the sign bit).
+ */
+static inline bool any_in_range(const unsigned char *q, uint32_t min, uint32_t span)
+{
+#ifdef __SSE2__
+	const __m128i flip = _mm_set1_epi32(INT32_MIN);
+	const __m128i vmin = _mm_set1_epi32((int)min), lim = _mm_set1_epi32((int)(span ^ 0x80000000u));
+	__m128i out = _mm_set1_epi32(-1);
+
+	for (int i = 0; i < 64; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(q + i));
+
+		v = _mm_xor_si128(_mm_sub_epi32(v, vmin), flip);
+		out = _mm_and_si128(out, _mm_cmpgt_epi32(v, lim));
+	}
+	return (_mm_movemask_ps(_mm_castsi128_ps(out)) & 0x5) != 0x5;
+#else
+	bool hit = false;
+
+	for (int i = 0; i < 64; i += 8)
+		hit |= ld32(q + i) - min <= span;
+	return hit;
+#endif
+}
+
+/*
+ * Looks at the owner words of data (the bytes at base) from st->next_word on.
+ * A mutex has its owner at +8 and a rwlock its writer at +24; both end 32
+ * bytes after that word. A range compare rejects almost every word, 8 at a
+ * time: this loop costs a fifth of the scan, the pread the rest.
+ */
+static int scan_words(struct scan_buffer_state *st, uint64_t base, const unsigned char *data,
+		      size_t len)
+{
+	const struct scan_rules *r = st->rules;
+	uint64_t w = st->next_word > base ? st->next_word : base;
+	uint64_t last;   /* the last owner word whose lock fits in data */
+
+	w = (w + 7) & ~7ULL;
+	if (len < 32 || w > base + len - 32) {
+		st->next_word = w;
+		return 0;
+	}
+	last = base + len - 32;
+	for (; w + 56 <= last; w += 64) {
+		const unsigned char *q = data + (w - base);
+
+		if (!any_in_range(q, r->tid_min, r->tid_span))
+			continue;
+		for (int i = 0; i < 64; i += 8)
+			if (has_tid(r, ld32(q + i)) && check_word(st, base, w + i, q + i))
+				return -1;
+	}
+	for (; w <= last; w += 8)
+		if (has_tid(r, ld32(data + (w - base))) && check_word(st, base, w, data + (w - base)))
+			return -1;
+	st->next_word = w;
+	return 0;
+}
+
+void scan_buffer_begin(struct scan_buffer_state *st, const struct scan_rules *r,
+		       struct scan_result *res)
+{
+	memset(st, 0, sizeof(*st));
+	st->rules = r;
+	st->res = res;
+}
+
+void scan_buffer_break(struct scan_buffer_state *st)
+{
+	st->tail_len = 0;
+	st->next_word = 0;
+}
+
+/* Keeps the last bytes of the contiguous range for the next buffer. */
+static void keep_tail(struct scan_buffer_state *st, uint64_t addr, const unsigned char *buf,
+		      size_t len)
+{
+	size_t keep = sizeof(st->tail);
+
+	if (len >= keep) {
+		memcpy(st->tail, buf + len - keep, keep);
+	} else {
+		size_t old = st->tail_len + len > keep ? keep - len : st->tail_len;
+
+		memmove(st->tail, st->tail + st->tail_len - old, old);
+		memcpy(st->tail + old, buf, len);
+		keep = old + len;
+	}
+	st->tail_len = keep;
+	st->tail_addr = addr + len - keep;
+}
+
+int scan_buffer(struct scan_buffer_state *st, uint64_t addr, const unsigned char *buf, size_t len)
+{
+	if (st->tail_len && st->tail_addr + st->tail_len == addr) {
+		/* the seam: the previous tail and the start of this buffer, side by side */
+		unsigned char seam[2 * sizeof(st->tail)];
+		size_t head = len < sizeof(st->tail) ? len : sizeof(st->tail);
+
+		memcpy(seam, st->tail, st->tail_len);
+		memcpy(seam + st->tail_len, buf, head);
+		if (scan_words(st, st->tail_addr, seam, st->tail_len + head))
+			return -1;
+	} else {
+		scan_buffer_break(st);
+	}
+	if (scan_words(st, addr, buf, len))
+		return -1;
+	keep_tail(st, addr, buf, len);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the scan */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct scan_ctx {
+	const struct scan_request *req;
+	struct scan_result *res;
+	struct procmem pm;
+	struct scan_buffer_state st;
+	unsigned char *buf;
+	uint64_t t0;
+	bool gone;            /* the child exited or exec'd */
+	bool stop;            /* a limit was reached */
+};
+
+static bool over_limits(struct scan_ctx *c)
+{
+	const struct scan_request *q = c->req;
+
+	if ((q->limit_bytes && c->res->bytes >= q->limit_bytes) ||
+	    (q->time_limit_ns && mono_ns() - c->t0 >= q->time_limit_ns)) {
+		c->stop = true;
+		c->res->complete = false;
+	}
+	return c->stop;
+}
+
+/* Reads and scans one extent [start, end) of a mapping, chunk by chunk. */
+static int scan_extent(struct scan_ctx *c, struct procmem_cursor *cur, uint64_t start,
+		       uint64_t end)
+{
+	uint64_t pos = start;
+
+	while (pos < end && !over_limits(c)) {
+		uint64_t len = end - pos > CHUNK ? CHUNK : end - pos;
+		ssize_t n;
+
+		if (c->req->limit_bytes && len > c->req->limit_bytes - c->res->bytes)
+			len = c->req->limit_bytes - c->res->bytes;
+		n = procmem_cursor_read(&c->pm, cur, pos, c->buf, len);
+		if (n == 0 && cur->file_fd < 0) {
+			c->gone = true;    /* /proc/PID/mem reads nothing once the mm is gone */
+			return -1;
+		}
+		if (n <= 0) {
+			/* unreadable (a file shrunk, an I/O error): say the scan is partial */
+			c->res->complete = false;
+			return 0;
+		}
+		c->res->bytes += (uint64_t)n;
+		if (scan_buffer(&c->st, pos, c->buf, (size_t)n))
+			return -1;
+		pos += (uint64_t)n;
+	}
+	/*
+	 * A lock whose tail lies in the untouched page after the extent is not
+	 * looked at: feeding that page as zeros found 16-byte look-alikes at page
+	 * ends (CPython ints holding tids) more often than real locks, and a
+	 * deadlock on such a lock is still confirmed from the futex wait.
+	 */
+	return 0;
+}
+
+static int scan_map(struct scan_ctx *c, const struct procmem_map *m)
+{
+	struct procmem_cursor cur;
+	uint64_t start, end;
+	int ret = procmem_cursor_open(&c->pm, m, &cur), more = 0;
+
+	if (ret) {
+		/* gone since we read maps (1) is fine; a shared file we may not open is not */
+		if (ret < 0)
+			c->res->complete = false;
+		return 0;
+	}
+	ret = 0;
+	while (!over_limits(c) && (more = procmem_cursor_next(&c->pm, &cur, &start, &end)) > 0) {
+		if (start == end)
+			continue;   /* a long untouched stretch: only a chance to check the limits */
+		scan_buffer_break(&c->st);
+		ret = scan_extent(c, &cur, start, end);
+		if (ret)
+			goto cleanup;
+	}
+	if (!c->stop && more < 0) {
+		/* pagemap reads nothing once the mm is gone */
+		if (errno == ESRCH)
+			c->gone = true, ret = -1;
+		else
+			c->res->complete = false;
+	}
+cleanup:
+	procmem_cursor_close(&cur);
+	return ret;
+}
+
+static int lock_rank(const struct scan_lock *l)
+{
+	return l->type == LOCK_RWLOCK_WRITE ? 2 : 1;   /* the rwlock rule is the stricter */
+}
+
+static size_t lock_size(const struct scan_lock *l)
+{
+	return l->type == LOCK_RWLOCK_WRITE ? SCAN_RWLOCK_SIZE : SCAN_MUTEX_SIZE;
+}
+
+static int cmp_lock(const void *a, const void *b)
+{
+	const struct scan_lock *x = a, *y = b;
+
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+/* Address order, and each lock once: of two overlapping matches keep the stricter. */
+static void dedup(struct scan_result *res)
+{
+	int n = 0;
+
+	qsort(res->locks, res->nlocks, sizeof(*res->locks), cmp_lock);
+	for (int i = 0; i < res->nlocks; i++) {
+		struct scan_lock *prev = n ? &res->locks[n - 1] : NULL;
+
+		if (prev && prev->addr + lock_size(prev) > res->locks[i].addr) {
+			if (lock_rank(&res->locks[i]) > lock_rank(prev))
+				*prev = res->locks[i];
+			continue;
+		}
+		res->locks[n++] = res->locks[i];
+	}
+	res->nlocks = n;
+}
+
+int scan_child(const struct scan_request *req, struct scan_result *res, char *err, size_t errlen)
+{
+	struct scan_ctx c = { .req = req, .res = res };
+	struct procmem_maps maps = { 0 };
+	struct scan_rules rules = { 0 };
+	int ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	res->complete = true;
+	c.t0 = mono_ns();
+	c.pm.mem_fd = c.pm.pagemap_fd = -1;
+	if (procmem_open(req->child_pid, &c.pm, err, errlen) ||
+	    procmem_maps_read(req->child_pid, &maps, err, errlen)) {
+		if (errno == ENOENT || errno == ESRCH)
+			snprintf(err, errlen, "child exited");
+		goto cleanup;
+	}
+	if (maps.n == 0) {
+		snprintf(err, errlen, "child exited");   /* a zombie has no mappings */
+		goto cleanup;
+	}
+	if (scan_rules_init(&rules, req->parent_tids, req->nparent_tids, &maps)) {
+		snprintf(err, errlen, "no parent thread ids to look for");
+		goto cleanup;
+	}
+	c.buf = malloc(CHUNK);
+	if (!c.buf) {
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	scan_buffer_begin(&c.st, &rules, res);
+	/* small mappings first (.data, .bss, stacks, arenas): if a limit cuts the
+	 * scan, it cuts the middle of a big heap rather than every library */
+	for (int pass = 0; pass < 2 && !c.stop; pass++) {
+		for (int i = 0; i < maps.n && !c.stop; i++) {
+			const struct procmem_map *m = &maps.v[i];
+
+			if (!procmem_map_scannable(m) || (m->end - m->start > SMALL_MAP) != (pass == 1))
+				continue;
+			if (scan_map(&c, m)) {
+				snprintf(err, errlen, c.gone ? "child exited" : "out of memory");
+				goto cleanup;
+			}
+		}
+	}
+	dedup(res);
+	ret = 0;
+cleanup:
+	res->ns = mono_ns() - c.t0;
+	if (ret)
+		scan_result_free(res);
+	free(c.buf);
+	scan_rules_free(&rules);
+	procmem_maps_free(&maps);
+	procmem_close(&c.pm);
+	return ret;
+}
+
+void scan_result_free(struct scan_result *res)
+{
+	free(res->locks);
+	res->locks = NULL;
+	res->nlocks = 0;
+}

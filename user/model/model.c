@@ -1,0 +1,576 @@
+/*
+ * The model of traced processes. Records arrive in the order the kernel
+ * reserved them, so when a fork record is handled the model's thread list
+ * of the parent is the list at the instant of the fork.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "forktrace.h"
+#include "model/model.h"
+#include "model/model_priv.h"
+#include "proc/procfs.h"
+
+/* ---- processes and threads ---- */
+
+static struct proc **bucket(struct model *m, int pid)
+{
+	return &m->buckets[(unsigned)pid % NBUCKETS];
+}
+
+struct proc *proc_find(struct model *m, int pid)
+{
+	for (struct proc *p = *bucket(m, pid); p; p = p->hnext)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static struct proc *proc_new(struct model *m, int pid, const char *comm)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	memcpy(p->comm, comm, EV_COMM_LEN);
+	p->comm[EV_COMM_LEN - 1] = 0;
+	p->hnext = *bucket(m, pid);
+	*bucket(m, pid) = p;
+	m->live++;
+	return p;
+}
+
+static void proc_remove(struct model *m, struct proc *p)
+{
+	for (struct proc **pp = bucket(m, p->pid); *pp; pp = &(*pp)->hnext) {
+		if (*pp == p) {
+			*pp = p->hnext;
+			break;
+		}
+	}
+	m->live--;
+	free(p->held);
+	free(p->threads);
+	free(p);
+}
+
+struct thread *thread_find(struct proc *p, int tid)
+{
+	for (int i = 0; i < p->nthreads; i++)
+		if (p->threads[i].tid == tid)
+			return &p->threads[i];
+	return NULL;
+}
+
+/* Adds or revives a thread; the name is kept as given (untrusted). */
+static void thread_set(struct proc *p, int tid, const char *comm)
+{
+	struct thread *t = thread_find(p, tid);
+
+	if (!t) {
+		if (p->nthreads == p->cap) {
+			int cap = p->cap ? p->cap * 2 : 4;
+			struct thread *nt = realloc(p->threads, cap * sizeof(*nt));
+
+			if (!nt)
+				return;
+			p->threads = nt;
+			p->cap = cap;
+		}
+		t = &p->threads[p->nthreads++];
+		memset(t, 0, sizeof(*t));
+		t->tid = tid;
+	}
+	t->alive = true;
+	memcpy(t->comm, comm, EV_COMM_LEN);
+	t->comm[EV_COMM_LEN - 1] = 0;
+}
+
+static int threads_alive(const struct proc *p)
+{
+	int n = 0;
+
+	for (int i = 0; i < p->nthreads; i++)
+		n += p->threads[i].alive;
+	return n;
+}
+
+/* Replaces the thread list with what /proc shows now. */
+static void threads_from_proc(struct proc *p)
+{
+	int *tids, n = procfs_tids(p->pid, &tids);
+
+	if (n < 0)
+		return;
+	for (int i = 0; i < p->nthreads; i++)
+		p->threads[i].alive = false;
+	for (int i = 0; i < n; i++) {
+		char comm[EV_COMM_LEN] = "";
+
+		if (procfs_thread_comm(p->pid, tids[i], comm, sizeof(comm)) == 0)
+			thread_set(p, tids[i], comm);
+	}
+	free(tids);
+}
+
+/*
+ * The process a record is about. With -a a process may appear that was
+ * running before we attached: learn its threads from /proc then.
+ */
+static struct proc *proc_for_record(struct model *m, const struct rec_hdr *h)
+{
+	struct proc *p = proc_find(m, h->pid);
+
+	if (p)
+		return p;
+	p = proc_new(m, h->pid, h->comm);
+	if (p)
+		threads_from_proc(p);
+	return p;
+}
+
+/* ---- events ---- */
+
+void model_event_init(struct model *m, struct event *ev, enum event_kind kind,
+		      enum severity sev, uint64_t ts, int pid, const char *comm)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->severity = sev;
+	ev->time_ns = ts ? ts + m->mono_to_real : 0;
+	ev->pid = pid;
+	memcpy(ev->comm, comm, EV_COMM_LEN);
+	ev->comm[EV_COMM_LEN - 1] = 0;
+}
+
+static void thread_list_add(struct thread_list *tl, const struct thread *t)
+{
+	if (tl->count < EV_MAX_THREADS) {
+		tl->t[tl->count].tid = t->tid;
+		memcpy(tl->t[tl->count].comm, t->comm, EV_COMM_LEN);
+		tl->count++;
+	}
+	tl->total++;
+}
+
+void model_emit(struct model *m, struct event *ev)
+{
+	output__emit(m->out, ev);
+}
+
+/* ---- the grace rule ---- */
+
+static void pending_unlink(struct model *m, struct pending *pd)
+{
+	for (struct pending **pp = &m->pendings; *pp; pp = &(*pp)->next) {
+		if (*pp == pd) {
+			*pp = pd->next;
+			break;
+		}
+	}
+	if (pd->child)
+		pd->child->pending = NULL;
+	free(pd->held);
+	free(pd);
+}
+
+/* Emits a fork's held-back hazards: as info if the child is safe. */
+void pending_resolve(struct model *m, struct pending *pd, enum severity sev)
+{
+	for (int i = 0; i < pd->nheld; i++) {
+		/* a lock the forking thread holds is its own business: info */
+		if (!pd->held[i].held_lock.holder_is_forker)
+			pd->held[i].severity = sev;
+		model_emit(m, &pd->held[i]);
+	}
+	if (pd->has_orphaned) {
+		pd->orphaned.severity = sev;
+		model_emit(m, &pd->orphaned);
+	}
+	if (pd->has_fork_in_thread) {
+		pd->fork_in_thread.severity = sev;
+		model_emit(m, &pd->fork_in_thread);
+	}
+	pending_unlink(m, pd);
+}
+
+void model__tick(struct model *m, uint64_t now)
+{
+	struct pending *pd = m->pendings, *next;
+
+	for (; pd; pd = next) {
+		next = pd->next;
+		if (pd->deadline <= now)
+			pending_resolve(m, pd, SEV_WARNING);
+	}
+	if (m->opts->locks != LOCKS_OFF)
+		watch_deadlocks(m, now);
+}
+
+uint64_t model__next_deadline(const struct model *m)
+{
+	uint64_t best = 0;
+
+	for (const struct pending *pd = m->pendings; pd; pd = pd->next)
+		if (!best || pd->deadline < best)
+			best = pd->deadline;
+	return best;
+}
+
+/* ---- records ---- */
+
+/* A new process record for the child, inheriting what its parent was born
+ * without: a lock held at an ancestor's fork stays held here too. */
+static struct proc *child_new(struct model *m, struct proc *parent, const struct rec_fork *r)
+{
+	struct proc *child = proc_find(m, r->child_pid);
+
+	if (child) /* a stale entry: its pid was reused */
+		proc_remove(m, child);
+	child = proc_new(m, r->child_pid, r->h.comm);
+	if (!child)
+		return NULL;
+	child->forked = true;
+	child->parent_pid = r->h.pid;
+	child->fork_ts = r->h.ts;
+	thread_set(child, r->child_pid, r->h.tcomm);
+	if (parent->nheld && (child->held = malloc(parent->nheld * sizeof(*child->held)))) {
+		memcpy(child->held, parent->held, parent->nheld * sizeof(*child->held));
+		child->nheld = parent->nheld;
+	}
+	return child;
+}
+
+static struct pending *pending_new(struct model *m, struct proc *parent, const struct rec_fork *r)
+{
+	struct pending *pd = calloc(1, sizeof(*pd));
+	bool from_main = r->h.flags & FORK_FROM_MAIN;
+
+	if (!pd)
+		return NULL;
+	if (r->threads > 1) {
+		pd->has_orphaned = true;
+		model_event_init(m, &pd->orphaned, EV_ORPHANED_THREADS, SEV_WARNING, r->h.ts,
+				 r->h.pid, r->h.comm);
+		pd->orphaned.orphaned.child_pid = r->child_pid;
+		for (int i = 0; i < parent->nthreads; i++)
+			if (parent->threads[i].alive && parent->threads[i].tid != (int)r->h.tid)
+				thread_list_add(&pd->orphaned.orphaned.threads, &parent->threads[i]);
+	}
+	if (!from_main) {
+		pd->has_fork_in_thread = true;
+		model_event_init(m, &pd->fork_in_thread, EV_FORK_IN_THREAD, SEV_WARNING, r->h.ts,
+				 r->h.pid, r->h.comm);
+		pd->fork_in_thread.fork_in_thread.tid = r->h.tid;
+		pd->fork_in_thread.fork_in_thread.child_pid = r->child_pid;
+	}
+	pd->deadline = r->h.ts + m->opts->grace_ns;
+	return pd;
+}
+
+static void on_fork(struct model *m, const struct rec_fork *r)
+{
+	struct proc *parent = proc_for_record(m, &r->h);
+	struct proc *child;
+	struct pending *pd = NULL;
+	struct event ev;
+	bool from_main = r->h.flags & FORK_FROM_MAIN;
+	bool shares_vm = r->h.flags & FORK_SHARES_VM;
+	int held = 0;
+
+	if (!parent)
+		return;
+	/* the model missed a thread change (attach race): ask /proc */
+	if (threads_alive(parent) != (int)r->threads)
+		threads_from_proc(parent);
+	child = child_new(m, parent, r);
+	if (!child)
+		return;
+	if (m->incoming_child != (int)r->child_pid)
+		m->nincoming = 0;
+	if (r->threads > 1 || !from_main || m->nincoming)
+		pd = pending_new(m, parent, r);
+	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
+	if (pd && r->threads > 1 && !shares_vm && m->opts->locks == LOCKS_SCAN)
+		held = fork_scan(m, parent, child, r->h.tid, r->h.ts, pd);
+	if (pd && m->nincoming) {
+		for (int i = 0; i < m->nincoming; i++)
+			m->incoming[i].fork_ts = r->h.ts;
+		held = fork_add_held(m, parent, child, pd, m->incoming, m->nincoming);
+	}
+	m->nincoming = 0;
+
+	model_event_init(m, &ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
+	ev.fork.tid = r->h.tid;
+	ev.fork.child_pid = r->child_pid;
+	ev.fork.threads = r->threads;
+	ev.fork.main_thread = from_main;
+	ev.fork.held_locks = held;
+	model_emit(m, &ev);
+	if (!pd)
+		return;
+	if (pd->has_scan)
+		model_emit(m, &pd->scan);
+	pd->child = child;
+	child->pending = pd;
+	pd->next = m->pendings;
+	m->pendings = pd;
+	if (shares_vm)
+		pending_resolve(m, pd, SEV_INFO);
+}
+
+static enum lock_type held_type_to_lock(__u32 type)
+{
+	switch (type) {
+	case HELD_MUTEX: return LOCK_MUTEX;
+	case HELD_RWLOCK_READ: return LOCK_RWLOCK_READ;
+	case HELD_RWLOCK_WRITE: return LOCK_RWLOCK_WRITE;
+	case HELD_SEMAPHORE: return LOCK_SEMAPHORE;
+	}
+	return LOCK_UNKNOWN;
+}
+
+/* uprobe mode: a lock held at a fork; its REC_FORK follows. */
+static void on_held_lock(struct model *m, const struct rec_held_lock *r)
+{
+	struct found_lock *l;
+
+	if (m->incoming_child != (int)r->child_pid) {
+		m->incoming_child = r->child_pid;
+		m->nincoming = 0;
+	}
+	if (m->nincoming == m->cap_incoming) {
+		int cap = m->cap_incoming ? m->cap_incoming * 2 : 16;
+		struct found_lock *v = realloc(m->incoming, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		m->incoming = v;
+		m->cap_incoming = cap;
+	}
+	l = &m->incoming[m->nincoming++];
+	l->addr = r->lock;
+	l->type = held_type_to_lock(r->type);
+	l->owner_tid = r->holder_tid;
+	l->forker_tid = r->h.tid;
+	l->fork_ts = r->h.ts;
+	l->held_ns = r->h.ts > r->acquired_ts ? (int64_t)(r->h.ts - r->acquired_ts) : 0;
+	l->by_uprobe = true;
+}
+
+static void on_thread_new(struct model *m, const struct rec_thread *r)
+{
+	struct proc *p = proc_for_record(m, &r->h);
+
+	if (p)
+		thread_set(p, r->h.tid, r->name);
+}
+
+static void on_thread_rename(struct model *m, const struct rec_thread *r)
+{
+	struct proc *p = proc_for_record(m, &r->h);
+
+	if (!p)
+		return;
+	thread_set(p, r->h.tid, r->name);
+	if ((int)r->h.tid == p->pid) {
+		memcpy(p->comm, r->name, EV_COMM_LEN);
+		p->comm[EV_COMM_LEN - 1] = 0;
+	}
+}
+
+static void on_thread_exit(struct model *m, const struct rec_thread *r)
+{
+	struct proc *p = proc_find(m, r->h.pid);
+	struct thread *t;
+
+	if (!p)
+		return;
+	t = thread_find(p, r->h.tid);
+	if (!t)
+		return;
+	if ((r->h.flags & TEXIT_GROUP_EXIT) && !(r->h.flags & TEXIT_INITIATOR) && t->alive)
+		t->killed = true;
+	t->alive = false;
+}
+
+static void on_exec(struct model *m, const struct rec_exec *r)
+{
+	struct proc *p = proc_for_record(m, &r->h);
+	struct event ev;
+
+	if (!p)
+		return;
+	p->execed = true;
+	memcpy(p->comm, r->h.comm, EV_COMM_LEN);
+	/* exec leaves one thread, which takes the process's pid */
+	for (int i = 0; i < p->nthreads; i++)
+		p->threads[i].alive = false;
+	thread_set(p, p->pid, r->h.tcomm);
+
+	model_event_init(m, &ev, EV_EXEC, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
+	memcpy(ev.exec.filename, r->filename, EV_PATH_LEN);
+	ev.exec.filename[EV_PATH_LEN - 1] = 0;
+	ev.exec.since_fork_ns = p->forked && r->h.ts > p->fork_ts ? r->h.ts - p->fork_ts : 0;
+	if (p->pending)
+		pending_resolve(m, p->pending, SEV_INFO);
+	model_emit(m, &ev);
+}
+
+/* As wait(2) tells it: the exit status, or the signal that killed it. */
+static void decode_exit(int32_t raw, int *code, int *sig)
+{
+	*sig = raw & 0x7f;
+	*code = *sig ? 0 : (raw >> 8) & 0xff;
+}
+
+static void on_proc_exit(struct model *m, const struct rec_exit *r)
+{
+	struct proc *p = proc_find(m, r->h.pid);
+	struct event ev;
+	int code, sig;
+
+	if (!p)
+		return;
+	decode_exit(r->exit_code, &code, &sig);
+	/* it ran without exec until its end: the fork's hazards stand */
+	if (p->pending)
+		pending_resolve(m, p->pending, SEV_WARNING);
+
+	model_event_init(m, &ev, EV_EXIT_WITH_THREADS, SEV_INFO, r->h.ts, r->h.pid, p->comm);
+	for (int i = 0; i < p->nthreads; i++)
+		if (p->threads[i].killed && p->threads[i].tid != p->pid)
+			thread_list_add(&ev.exit_with_threads.threads, &p->threads[i]);
+	if (ev.exit_with_threads.threads.total) {
+		ev.severity = p->forked && !p->execed ? SEV_WARNING : SEV_INFO;
+		ev.exit_with_threads.exit_code = code;
+		model_emit(m, &ev);
+	}
+
+	model_event_init(m, &ev, EV_EXIT, SEV_INFO, r->h.ts, r->h.pid, p->comm);
+	ev.exit.exit_code = code;
+	ev.exit.signal = sig;
+	model_emit(m, &ev);
+	proc_remove(m, p);
+}
+
+void model__record(struct model *m, const void *data, size_t size)
+{
+	const struct rec_hdr *h = data;
+
+	if (size < sizeof(*h))
+		return;
+	switch (h->type) {
+	case REC_FORK:
+		if (size >= sizeof(struct rec_fork))
+			on_fork(m, data);
+		break;
+	case REC_THREAD_NEW:
+		if (size >= sizeof(struct rec_thread))
+			on_thread_new(m, data);
+		break;
+	case REC_THREAD_RENAME:
+		if (size >= sizeof(struct rec_thread))
+			on_thread_rename(m, data);
+		break;
+	case REC_THREAD_EXIT:
+		if (size >= sizeof(struct rec_thread))
+			on_thread_exit(m, data);
+		break;
+	case REC_EXEC:
+		if (size >= sizeof(struct rec_exec))
+			on_exec(m, data);
+		break;
+	case REC_EXIT:
+		if (size >= sizeof(struct rec_exit))
+			on_proc_exit(m, data);
+		break;
+	case REC_HELD_LOCK:
+		if (size >= sizeof(struct rec_held_lock))
+			on_held_lock(m, data);
+		break;
+	}
+}
+
+/* ---- lifecycle ---- */
+
+struct model *model__new(const struct options *opts, struct output *out, int64_t mono_to_real)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->opts = opts;
+	m->out = out;
+	m->mono_to_real = mono_to_real;
+	return m;
+}
+
+static void attach_event(struct model *m, enum event_kind kind, int pid, const char *comm,
+			 int threads)
+{
+	struct event ev;
+
+	model_event_init(m, &ev, kind, SEV_INFO, 0, pid, comm);
+	ev.attach.threads = threads;
+	ev.attach.locks = lock_mode_name(m->opts->locks);
+	model_emit(m, &ev);
+}
+
+void model__add_root(struct model *m, int pid)
+{
+	struct proc *p = proc_find(m, pid);
+	char comm[EV_COMM_LEN] = "";
+
+	if (!p) {
+		procfs_thread_comm(pid, pid, comm, sizeof(comm));
+		p = proc_new(m, pid, comm);
+		if (!p)
+			return;
+	}
+	p->root = true;
+	threads_from_proc(p);
+	if (m->nroots < MAX_TARGET_PIDS)
+		m->roots[m->nroots++] = pid;
+	attach_event(m, EV_ATTACH, pid, p->comm, threads_alive(p));
+}
+
+void model__attach_all(struct model *m)
+{
+	attach_event(m, EV_ATTACH, 0, "", 0);
+}
+
+void model__detach(struct model *m)
+{
+	/* we stop watching: what was held back is reported as it stands */
+	while (m->pendings)
+		pending_resolve(m, m->pendings, SEV_WARNING);
+	if (m->opts->target == TARGET_ALL) {
+		attach_event(m, EV_DETACH, 0, "", 0);
+		return;
+	}
+	for (int i = 0; i < m->nroots; i++) {
+		struct proc *p = proc_find(m, m->roots[i]);
+
+		if (p)
+			attach_event(m, EV_DETACH, p->pid, p->comm, threads_alive(p));
+	}
+}
+
+int model__live(const struct model *m)
+{
+	return m->live;
+}
+
+void model__free(struct model *m)
+{
+	if (!m)
+		return;
+	while (m->pendings)
+		pending_unlink(m, m->pendings);
+	free(m->incoming);
+	for (int b = 0; b < NBUCKETS; b++)
+		while (m->buckets[b])
+			proc_remove(m, m->buckets[b]);
+	free(m);
+}

@@ -1,0 +1,144 @@
+/* Event names and the one table of which event carries which field. */
+#include <stdio.h>
+#include "out/event.h"
+
+static const char *const kind_names[EV__COUNT] = {
+	[EV_FORK] = "fork",
+	[EV_HELD_LOCK] = "held_lock",
+	[EV_ORPHANED_THREADS] = "orphaned_threads",
+	[EV_FORK_IN_THREAD] = "fork_in_thread",
+	[EV_CHILD_DEADLOCK] = "child_deadlock",
+	[EV_EXIT_WITH_THREADS] = "exit_with_threads",
+	[EV_INHERITED_EPOLL] = "inherited_epoll",
+	[EV_EXEC] = "exec",
+	[EV_EXIT] = "exit",
+	[EV_ATTACH] = "attach",
+	[EV_DETACH] = "detach",
+	[EV_LOST_EVENTS] = "lost_events",
+	[EV_SCAN] = "scan",
+};
+
+const char *event_kind_name(enum event_kind kind)
+{
+	return kind < EV__COUNT ? kind_names[kind] : "unknown";
+}
+
+const char *severity_name(enum severity sev)
+{
+	switch (sev) {
+	case SEV_INFO: return "info";
+	case SEV_WARNING: return "warning";
+	case SEV_ERROR: return "error";
+	}
+	return "unknown";
+}
+
+const char *lock_type_name(enum lock_type type)
+{
+	switch (type) {
+	case LOCK_MUTEX: return "mutex";
+	case LOCK_RWLOCK_READ: return "rwlock_read";
+	case LOCK_RWLOCK_WRITE: return "rwlock_write";
+	case LOCK_SEMAPHORE: return "semaphore";
+	case LOCK_UNKNOWN: break;
+	}
+	return "unknown";
+}
+
+const char *deadlock_reason_name(enum deadlock_reason reason)
+{
+	switch (reason) {
+	case DL_HELD_AT_FORK: return "held_at_fork";
+	case DL_OWNER_GONE: return "owner_gone";
+	case DL_NO_WAKER: return "no_waker";
+	}
+	return "unknown";
+}
+
+void format_lock_addr(uint64_t addr, char *buf, int size)
+{
+	snprintf(buf, size, "0x%llx", (unsigned long long)addr);
+}
+
+void event_visit(const struct event *ev, const struct event_visitor *v, void *ctx)
+{
+	char lock[32];
+
+	switch (ev->kind) {
+	case EV_FORK:
+		v->int_field(ctx, "tid", ev->fork.tid);
+		v->int_field(ctx, "child_pid", ev->fork.child_pid);
+		v->int_field(ctx, "threads", ev->fork.threads);
+		v->bool_field(ctx, "main_thread", ev->fork.main_thread);
+		v->int_field(ctx, "held_locks", ev->fork.held_locks);
+		break;
+	case EV_HELD_LOCK:
+		format_lock_addr(ev->held_lock.lock, lock, sizeof(lock));
+		v->int_field(ctx, "child_pid", ev->held_lock.child_pid);
+		v->str_field(ctx, "lock", lock);
+		v->str_field(ctx, "lock_type", lock_type_name(ev->held_lock.lock_type));
+		v->int_field(ctx, "holder_tid", ev->held_lock.holder_tid);
+		v->str_field(ctx, "holder_comm", ev->held_lock.holder_comm);
+		v->bool_field(ctx, "holder_is_forker", ev->held_lock.holder_is_forker);
+		if (ev->held_lock.held_ns >= 0)
+			v->int_field(ctx, "held_ns", ev->held_lock.held_ns);
+		v->str_field(ctx, "found_by", ev->held_lock.by_uprobe ? "uprobe" : "scan");
+		if (ev->held_lock.stack)
+			v->stack_field(ctx, "stack", ev->held_lock.stack);
+		break;
+	case EV_ORPHANED_THREADS:
+		v->int_field(ctx, "child_pid", ev->orphaned.child_pid);
+		v->threads_field(ctx, "threads", &ev->orphaned.threads);
+		break;
+	case EV_FORK_IN_THREAD:
+		v->int_field(ctx, "tid", ev->fork_in_thread.tid);
+		v->int_field(ctx, "child_pid", ev->fork_in_thread.child_pid);
+		break;
+	case EV_CHILD_DEADLOCK:
+		format_lock_addr(ev->deadlock.lock, lock, sizeof(lock));
+		v->int_field(ctx, "tid", ev->deadlock.tid);
+		v->str_field(ctx, "lock", lock);
+		v->int_field(ctx, "holder_tid", ev->deadlock.holder_tid);
+		v->str_field(ctx, "holder_comm", ev->deadlock.holder_comm);
+		v->int_field(ctx, "parent_pid", ev->deadlock.parent_pid);
+		v->uint_field(ctx, "since_fork_ns", ev->deadlock.since_fork_ns);
+		v->str_field(ctx, "reason", deadlock_reason_name(ev->deadlock.reason));
+		if (ev->deadlock.lock_type != LOCK_UNKNOWN)
+			v->str_field(ctx, "lock_type", lock_type_name(ev->deadlock.lock_type));
+		break;
+	case EV_EXIT_WITH_THREADS:
+		v->threads_field(ctx, "threads", &ev->exit_with_threads.threads);
+		v->int_field(ctx, "exit_code", ev->exit_with_threads.exit_code);
+		break;
+	case EV_INHERITED_EPOLL:
+		v->int_field(ctx, "tid", ev->epoll.tid);
+		v->int_field(ctx, "fd", ev->epoll.fd);
+		v->int_field(ctx, "parent_pid", ev->epoll.parent_pid);
+		break;
+	case EV_EXEC:
+		v->str_field(ctx, "filename", ev->exec.filename);
+		v->uint_field(ctx, "since_fork_ns", ev->exec.since_fork_ns);
+		break;
+	case EV_EXIT:
+		v->int_field(ctx, "exit_code", ev->exit.exit_code);
+		v->int_field(ctx, "signal", ev->exit.signal);
+		break;
+	case EV_ATTACH:
+	case EV_DETACH:
+		v->int_field(ctx, "threads", ev->attach.threads);
+		v->str_field(ctx, "locks", ev->attach.locks);
+		break;
+	case EV_LOST_EVENTS:
+		v->uint_field(ctx, "count", ev->lost.count);
+		break;
+	case EV_SCAN:
+		v->int_field(ctx, "child_pid", ev->scan.child_pid);
+		v->uint_field(ctx, "bytes", ev->scan.bytes);
+		v->uint_field(ctx, "ns", ev->scan.ns);
+		v->int_field(ctx, "locks_found", ev->scan.locks_found);
+		v->bool_field(ctx, "scan_complete", ev->scan.complete);
+		break;
+	case EV__COUNT:
+		break;
+	}
+}

@@ -1,0 +1,329 @@
+/* Events as InfluxDB line protocol; the schema is in docs/influx.md. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include "out/lineproto.h"
+
+/* An append-only view of the caller's buffer; overflow is sticky. */
+struct lp_out {
+	char *buf;
+	size_t size, len;
+	bool full;
+	int nfields;
+};
+
+/* Which part of a line a string goes into decides what must be escaped. */
+enum lp_part { PART_MEASUREMENT, PART_KEY, PART_STRING };
+
+static void put(struct lp_out *o, const char *s, size_t n)
+{
+	/* keep room for the NUL so the buffer is always a C string */
+	if (o->full || o->len + n + 1 > o->size) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void put_str(struct lp_out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0 if p starts an invalid one. */
+static int utf8_len(const unsigned char *p)
+{
+	int need, k;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 1;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		need = 2;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		need = 3;
+	else
+		return 0;
+	for (k = 1; k <= need; k++)
+		if ((p[k] & 0xc0) != 0x80)   /* also stops at the NUL */
+			return 0;
+	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return need + 1;
+}
+
+/* A byte no part of a line can carry as is, written as visible text. */
+static void put_visible(struct lp_out *o, unsigned char c)
+{
+	char tmp[8];
+
+	switch (c) {
+	case '\n': put_str(o, "\\n"); return;
+	case '\r': put_str(o, "\\r"); return;
+	case '\t': put_str(o, "\\t"); return;
+	}
+	snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+	put_str(o, tmp);
+}
+
+static bool needs_backslash(enum lp_part part, char c)
+{
+	switch (part) {
+	case PART_MEASUREMENT: return c == ',' || c == ' ';
+	case PART_KEY: return c == ',' || c == '=' || c == ' ';
+	case PART_STRING: return c == '"';
+	}
+	return false;
+}
+
+/*
+ * The one place untrusted text enters a line. A backslash in a name is
+ * written as "\x5c" rather than "\\": InfluxDB 1.x reads "\\," as a backslash
+ * and an escaped comma, the 2.x/3.x reference as an escaped backslash and
+ * the end of the tag; and no form of a trailing backslash parses in 1.x.
+ */
+static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	while (*p) {
+		int n = utf8_len(p);
+
+		if (n == 0 || *p < 0x20 || *p == 0x7f) {
+			put_visible(o, *p);
+			n = 1;
+		} else if (*p == '\\') {
+			put_str(o, part == PART_STRING ? "\\\\" : "\\x5c");
+		} else {
+			if (n == 1 && needs_backslash(part, *p))
+				put(o, "\\", 1);
+			put(o, (const char *)p, n);
+		}
+		p += n;
+	}
+}
+
+static int escape_to(const char *s, enum lp_part part, char *buf, size_t size)
+{
+	struct lp_out o = { .buf = buf, .size = size };
+
+	if (size == 0)
+		return -1;
+	buf[0] = '\0';
+	put_escaped(&o, s, part);
+	return o.full ? -1 : (int)o.len;
+}
+
+int lineproto_escape_measurement(const char *s, char *buf, size_t size)
+{
+	return escape_to(s, PART_MEASUREMENT, buf, size);
+}
+
+int lineproto_escape_key(const char *s, char *buf, size_t size)
+{
+	return escape_to(s, PART_KEY, buf, size);
+}
+
+int lineproto_escape_string(const char *s, char *buf, size_t size)
+{
+	return escape_to(s, PART_STRING, buf, size);
+}
+
+/* InfluxDB rejects empty tag values: an empty tag is left out. */
+static void put_tag(struct lp_out *o, const char *key, const char *value)
+{
+	if (!value || !value[0])
+		return;
+	put(o, ",", 1);
+	put_escaped(o, key, PART_KEY);
+	put(o, "=", 1);
+	put_escaped(o, value, PART_KEY);
+}
+
+/* A comm comes from the kernel and may fill its array without a NUL. */
+static void copy_comm(char dst[EV_COMM_LEN + 1], const char *src)
+{
+	memcpy(dst, src, EV_COMM_LEN);
+	dst[EV_COMM_LEN] = '\0';
+}
+
+static void put_field_key(struct lp_out *o, const char *key)
+{
+	if (o->nfields++)
+		put(o, ",", 1);
+	put_escaped(o, key, PART_KEY);
+	put(o, "=", 1);
+}
+
+static void put_int_value(struct lp_out *o, int64_t value)
+{
+	char tmp[32];
+
+	snprintf(tmp, sizeof(tmp), "%" PRId64 "i", value);
+	put_str(o, tmp);
+}
+
+static void lp_int(void *ctx, const char *key, int64_t value)
+{
+	put_field_key(ctx, key);
+	put_int_value(ctx, value);
+}
+
+/* 1.x has no unsigned type ("u" is 2.x only): clamp to the signed range. */
+static void lp_uint(void *ctx, const char *key, uint64_t value)
+{
+	lp_int(ctx, key, value > INT64_MAX ? INT64_MAX : (int64_t)value);
+}
+
+static void lp_bool(void *ctx, const char *key, bool value)
+{
+	put_field_key(ctx, key);
+	put_str(ctx, value ? "true" : "false");
+}
+
+static void lp_str(void *ctx, const char *key, const char *value)
+{
+	put_field_key(ctx, key);
+	put(ctx, "\"", 1);
+	put_escaped(ctx, value, PART_STRING);
+	put(ctx, "\"", 1);
+}
+
+/*
+ * A thread list is two fields: KEY, the number of threads (an integer, like
+ * fork's "threads", so the field keeps one type in the measurement), and
+ * KEY_list, "tid:name,tid:name" with names verbatim.
+ */
+static void lp_threads(void *ctx, const char *key, const struct thread_list *tl)
+{
+	struct lp_out *o = ctx;
+	char list_key[64];
+	int i;
+
+	lp_int(o, key, tl->total > tl->count ? tl->total : tl->count);
+	snprintf(list_key, sizeof(list_key), "%s_list", key);
+	put_field_key(o, list_key);
+	put(o, "\"", 1);
+	for (i = 0; i < tl->count && i < EV_MAX_THREADS; i++) {
+		char tid[16];
+
+		char comm[EV_COMM_LEN + 1];
+
+		snprintf(tid, sizeof(tid), "%s%d:", i ? "," : "", tl->t[i].tid);
+		put_str(o, tid);
+		copy_comm(comm, tl->t[i].comm);
+		put_escaped(o, comm, PART_STRING);
+	}
+	put(o, "\"", 1);
+}
+
+/* Frames joined by "\n" written as text: line protocol has no raw newline in a value. */
+static void lp_stack(void *ctx, const char *key, const struct stack *st)
+{
+	struct lp_out *o = ctx;
+	int i;
+
+	put_field_key(o, key);
+	put(o, "\"", 1);
+	for (i = 0; i < st->count && i < EV_MAX_FRAMES; i++) {
+		if (i)
+			put_str(o, "\\n");
+		put_escaped(o, st->frame[i], PART_STRING);
+	}
+	put(o, "\"", 1);
+}
+
+static const struct event_visitor lp_visitor = {
+	.int_field = lp_int,
+	.uint_field = lp_uint,
+	.bool_field = lp_bool,
+	.str_field = lp_str,
+	.threads_field = lp_threads,
+	.stack_field = lp_stack,
+};
+
+int lineproto_format(const struct event *ev, const char *host, char *buf, size_t size)
+{
+	struct lp_out o = { .buf = buf, .size = size };
+	char comm[EV_COMM_LEN + 1];
+
+	if (size == 0)
+		return -1;
+	buf[0] = '\0';
+	copy_comm(comm, ev->comm);
+
+	put_escaped(&o, LINEPROTO_MEASUREMENT, PART_MEASUREMENT);
+	/* tags sorted by key, as InfluxDB prefers */
+	put_tag(&o, "comm", comm);
+	put_tag(&o, "event", event_kind_name(ev->kind));
+	put_tag(&o, "host", host);
+	put_tag(&o, "severity", severity_name(ev->severity));
+	put(&o, " ", 1);
+
+	lp_int(&o, "pid", ev->pid);
+	event_visit(ev, &lp_visitor, &o);
+
+	/* no timestamp: the server's clock (only for an event never stamped) */
+	if (ev->time_ns) {
+		char ts[32];
+
+		snprintf(ts, sizeof(ts), " %" PRIu64, ev->time_ns);
+		put_str(&o, ts);
+	}
+	put(&o, "\n", 1);
+	if (o.full) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return (int)o.len;
+}
+
+/* FNV-1a, enough to tell series and timestamps apart in a small window. */
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The tags that vary between events; host and measurement are fixed per run. */
+static uint64_t series_of(const struct event *ev)
+{
+	char comm[EV_COMM_LEN + 1];
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	copy_comm(comm, ev->comm);
+	h = fnv(h, &ev->kind, sizeof(ev->kind));
+	h = fnv(h, &ev->severity, sizeof(ev->severity));
+	return fnv(h, comm, strlen(comm));
+}
+
+static bool stamp_seen(const struct lineproto_stamps *st, uint64_t key)
+{
+	for (int i = 0; i < LINEPROTO_STAMPS; i++)
+		if (st->seen[i] == key)
+			return true;
+	return false;
+}
+
+uint64_t lineproto_unique_time(struct lineproto_stamps *st, const struct event *ev)
+{
+	uint64_t series = series_of(ev), t = ev->time_ns, key;
+
+	if (!t)
+		return 0;
+	/* "| 1": an empty slot is 0 */
+	while (stamp_seen(st, key = fnv(series, &t, sizeof(t)) | 1))
+		t++;
+	st->seen[st->next] = key;
+	st->next = (st->next + 1) % LINEPROTO_STAMPS;
+	return t;
+}

@@ -1,0 +1,122 @@
+/* The --json writer: one JSON object per event, one line, written whole. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+#include "out/json.h"
+#include "out/output.h"
+#include "out/strbuf.h"
+
+struct json_ctx {
+	struct strbuf *sb;
+};
+
+static void key(struct strbuf *sb, const char *k)
+{
+	sb_puts(sb, ",\"");
+	sb_puts(sb, k);
+	sb_puts(sb, "\":");
+}
+
+static void j_int(void *c, const char *k, int64_t v)
+{
+	struct strbuf *sb = ((struct json_ctx *)c)->sb;
+
+	key(sb, k);
+	sb_printf(sb, "%" PRId64, v);
+}
+
+static void j_uint(void *c, const char *k, uint64_t v)
+{
+	struct strbuf *sb = ((struct json_ctx *)c)->sb;
+
+	key(sb, k);
+	sb_printf(sb, "%" PRIu64, v);
+}
+
+static void j_bool(void *c, const char *k, bool v)
+{
+	struct strbuf *sb = ((struct json_ctx *)c)->sb;
+
+	key(sb, k);
+	sb_puts(sb, v ? "true" : "false");
+}
+
+static void j_str(void *c, const char *k, const char *v)
+{
+	struct strbuf *sb = ((struct json_ctx *)c)->sb;
+
+	key(sb, k);
+	json_string(sb, v);
+}
+
+static void j_threads(void *c, const char *k, const struct thread_list *tl)
+{
+	struct strbuf *sb = ((struct json_ctx *)c)->sb;
+
+	key(sb, k);
+	sb_putc(sb, '[');
+	for (int i = 0; i < tl->count; i++) {
+		sb_printf(sb, "%s{\"tid\":%d,\"comm\":", i ? "," : "", tl->t[i].tid);
+		json_string(sb, tl->t[i].comm);
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ']');
+}
+
+static void j_stack(void *c, const char *k, const struct stack *st)
+{
+	struct strbuf *sb = ((struct json_ctx *)c)->sb;
+
+	key(sb, k);
+	sb_putc(sb, '[');
+	for (int i = 0; i < st->count; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		json_string(sb, st->frame[i]);
+	}
+	sb_putc(sb, ']');
+}
+
+static const struct event_visitor json_visitor = {
+	.int_field = j_int,
+	.uint_field = j_uint,
+	.bool_field = j_bool,
+	.str_field = j_str,
+	.threads_field = j_threads,
+	.stack_field = j_stack,
+};
+
+void format_rfc3339(uint64_t ns, char *buf, size_t size)
+{
+	time_t secs = (time_t)(ns / 1000000000ULL);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (uint64_t)(ns % 1000000000ULL));
+}
+
+void out_json_format(struct strbuf *sb, const struct event *ev)
+{
+	struct json_ctx ctx = { sb };
+	char when[48];
+
+	format_rfc3339(ev->time_ns, when, sizeof(when));
+	sb_printf(sb, "{\"time\":\"%s\",\"event\":\"%s\",\"severity\":\"%s\",\"pid\":%d,\"comm\":",
+		  when, event_kind_name(ev->kind), severity_name(ev->severity), ev->pid);
+	json_string(sb, ev->comm);
+	event_visit(ev, &json_visitor, &ctx);
+	sb_puts(sb, "}\n");
+}
+
+void out_json_write(FILE *f, const struct event *ev)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	out_json_format(&sb, ev);
+	if (!sb.oom)
+		fwrite(sb.s, 1, sb.len, f);
+	sb_free(&sb);
+}

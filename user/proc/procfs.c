@@ -1,0 +1,138 @@
+/* /proc readers. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "proc/procfs.h"
+
+/* Reads a small /proc file whole into buf (NUL-terminated). */
+static int read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return (int)n;
+}
+
+int procfs_thread_comm(int pid, int tid, char *buf, size_t size)
+{
+	char path[64];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	n = read_small(path, buf, size);
+	if (n < 0)
+		return -1;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+int procfs_tids(int pid, int **tids)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 0, cap = 16, *v;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	v = malloc(cap * sizeof(*v));
+	if (!v) {
+		closedir(d);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+
+		if (*end || tid <= 0)
+			continue;
+		if (n == cap) {
+			int *nv = realloc(v, 2 * cap * sizeof(*v));
+
+			if (!nv)
+				break;
+			v = nv;
+			cap *= 2;
+		}
+		v[n++] = (int)tid;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), cmp_int);
+	*tids = v;
+	return n;
+}
+
+int procfs_ppid(int pid)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "\nPPid:");
+	return p ? atoi(p + 6) : -1;
+}
+
+bool procfs_exists(int pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return stat(path, &st) == 0;
+}
+
+bool procfs_has_thread(int pid, int tid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
+	return stat(path, &st) == 0;
+}
+
+int procfs_ns_tid(int pid, int tid)
+{
+	char path[64], buf[4096], *p;
+	int last = tid;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return tid;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return tid; /* a kernel without NSpid: one namespace */
+	p += 7;
+	while (*p && *p != '\n') {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		last = (int)v;
+		p = end;
+	}
+	return last;
+}

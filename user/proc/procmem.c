@@ -1,0 +1,412 @@
+/* Reading another process's memory without changing it (see procmem.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "proc/procmem.h"
+
+#define PM_PRESENT  (1ULL << 63)
+#define PM_SWAPPED  (1ULL << 62)
+#define PM_FILE     (1ULL << 61)   /* page cache or shared anon, not a private copy */
+#define PM_BATCH    8192           /* pagemap entries per read: 32 MiB of address space */
+#define PM_LOOKS    (64 * PM_BATCH) /* untouched pages looked at per call: 2 GiB */
+
+/* ---------------------------------------------------------------- maps */
+
+/* Parses a hex number ending at a character of `ends`; advances *s past it. */
+static int parse_hex(const char **s, const char *ends, uint64_t *v)
+{
+	const char *p = *s;
+	uint64_t x = 0;
+	int digits = 0;
+
+	for (; *p && !strchr(ends, *p); p++, digits++) {
+		int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else if (*p >= 'A' && *p <= 'F')
+			d = *p - 'A' + 10;
+		else
+			return -1;
+		if (digits >= 16)
+			return -1;
+		x = x << 4 | (uint64_t)d;
+	}
+	if (!digits || !*p)
+		return -1;
+	*v = x;
+	*s = p + 1;
+	return 0;
+}
+
+/* Skips one space-free field and the spaces after it. */
+static int skip_field(const char **s)
+{
+	const char *p = *s;
+
+	if (!*p || *p == ' ')
+		return -1;
+	while (*p && *p != ' ')
+		p++;
+	while (*p == ' ')
+		p++;
+	*s = p;
+	return 0;
+}
+
+int procmem_parse_maps_line(const char *line, struct procmem_map *m)
+{
+	const char *p = line;
+	size_t len;
+
+	memset(m, 0, sizeof(*m));
+	if (parse_hex(&p, "-", &m->start) || parse_hex(&p, " ", &m->end) || m->end <= m->start)
+		return -1;
+	if (strlen(p) < 5 || p[4] != ' ' || !strchr("r-", p[0]) || !strchr("w-", p[1]) ||
+	    !strchr("x-", p[2]) || !strchr("ps", p[3]))
+		return -1;
+	m->readable = p[0] == 'r';
+	m->writable = p[1] == 'w';
+	m->shared = p[3] == 's';
+	p += 5;
+	if (parse_hex(&p, " ", &m->offset))
+		return -1;
+	/* device "fd:01" and inode: not needed, but they must be there */
+	if (skip_field(&p) || skip_field(&p))
+		return -1;
+	len = strcspn(p, "\n");
+	if (len >= sizeof(m->path))
+		len = sizeof(m->path) - 1;
+	memcpy(m->path, p, len);
+	m->path[len] = 0;
+	return 0;
+}
+
+static int maps_push(struct procmem_maps *maps, int *cap, const struct procmem_map *m)
+{
+	if (maps->n == *cap) {
+		int ncap = *cap ? *cap * 2 : 256;
+		struct procmem_map *nv = realloc(maps->v, (size_t)ncap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		maps->v = nv;
+		*cap = ncap;
+	}
+	maps->v[maps->n++] = *m;
+	return 0;
+}
+
+int procmem_maps_read(int pid, struct procmem_maps *maps, char *err, size_t errlen)
+{
+	char path[64], *line = NULL;
+	size_t linecap = 0;
+	struct procmem_map m;
+	int cap = 0, ret = -1, saved;
+	FILE *f;
+
+	maps->v = NULL;
+	maps->n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		saved = errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	errno = 0;
+	while (getline(&line, &linecap, f) > 0) {
+		/* a line we cannot parse is skipped, never trusted */
+		if (procmem_parse_maps_line(line, &m))
+			continue;
+		if (maps_push(maps, &cap, &m)) {
+			snprintf(err, errlen, "cannot read %s: out of memory", path);
+			errno = ENOMEM;
+			goto cleanup;
+		}
+	}
+	if (ferror(f)) {
+		saved = errno;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(saved));
+		errno = saved;
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	saved = errno;
+	free(line);
+	fclose(f);
+	if (ret)
+		procmem_maps_free(maps);
+	errno = saved;
+	return ret;
+}
+
+void procmem_maps_free(struct procmem_maps *maps)
+{
+	free(maps->v);
+	maps->v = NULL;
+	maps->n = 0;
+}
+
+bool procmem_maps_contains(const struct procmem_maps *maps, uint64_t addr)
+{
+	int lo = 0, hi = maps ? maps->n - 1 : -1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		const struct procmem_map *m = &maps->v[mid];
+
+		if (addr < m->start)
+			hi = mid - 1;
+		else if (addr >= m->end)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool procmem_map_scannable(const struct procmem_map *m)
+{
+	if (!m->writable)
+		return false;
+	/* shared anonymous memory is shown as "/dev/zero (deleted)"; POSIX shm lives in /dev/shm */
+	if (starts_with(m->path, "/dev/") && !starts_with(m->path, "/dev/zero") &&
+	    !starts_with(m->path, "/dev/shm/"))
+		return false;
+	if (starts_with(m->path, "[vvar") || starts_with(m->path, "[vsyscall]"))
+		return false;
+	return true;
+}
+
+/* ---------------------------------------------------------------- the process */
+
+int procmem_open(int pid, struct procmem *pm, char *err, size_t errlen)
+{
+	char path[64];
+	int saved;
+
+	pm->pid = pid;
+	pm->pagemap_fd = -1;
+	pm->page_size = sysconf(_SC_PAGESIZE);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	pm->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm->mem_fd < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pm->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm->pagemap_fd < 0)
+		goto fail;
+	return 0;
+fail:
+	saved = errno;
+	snprintf(err, errlen, "cannot open %s: %s", path, strerror(saved));
+	procmem_close(pm);
+	errno = saved;
+	return -1;
+}
+
+void procmem_close(struct procmem *pm)
+{
+	if (pm->mem_fd >= 0)
+		close(pm->mem_fd);
+	if (pm->pagemap_fd >= 0)
+		close(pm->pagemap_fd);
+	pm->mem_fd = pm->pagemap_fd = -1;
+}
+
+ssize_t procmem_read(const struct procmem *pm, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n;
+
+	/* addresses above 2^63 are negative offsets to pread: not user memory on x86_64 */
+	if (addr > (uint64_t)INT64_MAX - len)
+		return errno = EIO, -1;
+	do
+		n = pread(pm->mem_fd, buf, len, (off_t)addr);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* ---------------------------------------------------------------- extents */
+
+int procmem_cursor_open(const struct procmem *pm, const struct procmem_map *m,
+			struct procmem_cursor *c)
+{
+	char path[96];
+	struct stat st;
+
+	memset(c, 0, sizeof(*c));
+	c->map = m;
+	c->pos = m->start;
+	c->file_fd = -1;
+	if (!m->shared)
+		return 0;
+	/* The file behind the mapping, as the process sees it. Needs CAP_SYS_ADMIN. */
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pm->pid,
+		 m->start, m->end);
+	/* only files hold plain memory: even opening a device can have effects (a watchdog) */
+	if (stat(path, &st))
+		return errno == ENOENT ? 1 : -1;
+	if (!S_ISREG(st.st_mode))
+		return 1;
+	c->file_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (c->file_fd < 0)
+		return errno == ENOENT ? 1 : -1;
+	if (fstat(c->file_fd, &st) || !S_ISREG(st.st_mode)) {
+		procmem_cursor_close(c);
+		return 1;   /* replaced since the stat */
+	}
+	return 0;
+}
+
+void procmem_cursor_close(struct procmem_cursor *c)
+{
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	c->file_fd = -1;
+	free(c->pm_buf);
+	c->pm_buf = NULL;
+}
+
+/* The pagemap entry of page addr, reading a batch when it is not cached. */
+static int pagemap_entry(const struct procmem *pm, struct procmem_cursor *c, uint64_t addr,
+			 uint64_t *entry)
+{
+	uint64_t ps = (uint64_t)pm->page_size;
+
+	if (addr < c->pm_start || addr >= c->pm_end) {
+		uint64_t pages = (c->map->end - addr) / ps;
+		ssize_t n;
+
+		if (pages > PM_BATCH)
+			pages = PM_BATCH;
+		if (!c->pm_buf && !(c->pm_buf = malloc(PM_BATCH * sizeof(uint64_t))))
+			return -1;
+		do
+			n = pread(pm->pagemap_fd, c->pm_buf, pages * 8, (off_t)(addr / ps * 8));
+		while (n < 0 && errno == EINTR);
+		if (n < 8) {
+			if (n >= 0)
+				errno = ESRCH;   /* a pagemap without entries: the mm is gone */
+			return -1;
+		}
+		c->pm_start = addr;
+		c->pm_end = addr + (uint64_t)(n / 8) * ps;
+	}
+	*entry = c->pm_buf[(addr - c->pm_start) / ps];
+	return 0;
+}
+
+/* A page the process wrote to (or that holds data it wrote, swapped out). */
+static bool page_touched(uint64_t e)
+{
+	/* a present file page in a private mapping is the file's content: never written */
+	return (e & PM_SWAPPED) || ((e & PM_PRESENT) && !(e & PM_FILE));
+}
+
+static int next_private(const struct procmem *pm, struct procmem_cursor *c, uint64_t *start,
+			uint64_t *end)
+{
+	uint64_t ps = (uint64_t)pm->page_size, e, pos = c->pos;
+	unsigned looks = 0;
+
+	for (; pos < c->map->end; pos += ps) {
+		if (pagemap_entry(pm, c, pos, &e))
+			return -1;
+		if (page_touched(e))
+			break;
+		if (++looks == PM_LOOKS) {
+			/* an empty extent lets the caller check its time limit */
+			*start = *end = c->pos = pos + ps;
+			return 1;
+		}
+	}
+	if (pos >= c->map->end) {
+		c->pos = pos;
+		return 0;
+	}
+	*start = pos;
+	for (pos += ps; pos < c->map->end; pos += ps) {
+		if (pagemap_entry(pm, c, pos, &e))
+			return -1;
+		if (!page_touched(e))
+			break;
+	}
+	*end = c->pos = pos;
+	return 1;
+}
+
+static int next_shared(struct procmem_cursor *c, uint64_t *start, uint64_t *end)
+{
+	const struct procmem_map *m = c->map;
+	off_t off = (off_t)(m->offset + (c->pos - m->start)), data, hole;
+
+	if (c->pos >= m->end)
+		return 0;
+	if (c->no_seek_data)
+		goto all;
+	data = lseek(c->file_fd, off, SEEK_DATA);
+	if (data < 0 && errno == ENXIO)
+		return c->pos = m->end, 0;   /* only holes (or end of file) from here */
+	if (data < 0)
+		goto unsupported;
+	hole = lseek(c->file_fd, data, SEEK_HOLE);
+	if (hole < 0)
+		goto unsupported;
+	*start = m->start + ((uint64_t)data - m->offset);
+	*end = m->start + ((uint64_t)hole - m->offset);
+	if (*start >= m->end)
+		return c->pos = m->end, 0;
+	if (*end > m->end || *end <= *start)
+		*end = m->end;
+	c->pos = *end;
+	return 1;
+unsupported:
+	c->no_seek_data = true;
+all:
+	*start = c->pos;
+	*end = c->pos = m->end;
+	return 1;
+}
+
+int procmem_cursor_next(const struct procmem *pm, struct procmem_cursor *c, uint64_t *start,
+			uint64_t *end)
+{
+	return c->file_fd >= 0 ? next_shared(c, start, end) : next_private(pm, c, start, end);
+}
+
+ssize_t procmem_cursor_read(const struct procmem *pm, const struct procmem_cursor *c,
+			    uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->file_fd < 0)
+		return procmem_read(pm, addr, buf, len);
+	do
+		n = pread(c->file_fd, buf, len, (off_t)(c->map->offset + (addr - c->map->start)));
+	while (n < 0 && errno == EINTR);
+	/* some files (SysV shm) cannot be read(): fall back to the process's view */
+	if (n < 0 && (errno == EINVAL || errno == ESPIPE))
+		return procmem_read(pm, addr, buf, len);
+	if (n == 0) {
+		/* past the end of the file: the process would fault there; nothing to see */
+		memset(buf, 0, len);
+		return (ssize_t)len;
+	}
+	return n;
+}
