@@ -10,13 +10,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "cli/dispatch.h"
 #include "cli/launcher.h"
+#include "cli/trace.h"
 #include "kernel/lock_follow.h"
+#include "kernel/session.h"
 #include "model/model.h"
 #include "out/output.h"
 #include "proc/procfs.h"
-#include "kernel/session.h"
-#include "cli/trace.h"
 
 #define POLL_MS_MAX 100
 
@@ -48,19 +49,26 @@ static uint64_t clock_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-struct trace_ctx {
-	struct model *model;
-	struct lock_follow *follow;   /* --locks=uprobe only */
-};
-
-static int record_cb(void *ctx, void *data, size_t size)
+static void emit_to_output(void *ctx, struct event *ev)
 {
-	struct trace_ctx *t = ctx;
+	output__emit(ctx, ev);
+}
 
-	model__record(t->model, data, size);
-	if (t->follow)
-		lock_follow__record(t->follow, data, size);
-	return 0;
+static void model_config_from(const struct options *o, struct model_config *c)
+{
+	c->trace_all = o->target == TARGET_ALL;
+	c->scan_locks = o->locks == LOCKS_SCAN;
+	c->watch_deadlocks = o->locks != LOCKS_OFF;
+	c->grace_ns = o->grace_ns;
+	c->scan_limit = o->scan_limit;
+	c->lock_mode = lock_mode_name(o->locks);
+}
+
+static void session_config_from(const struct options *o, struct session_config *c)
+{
+	c->trace_all = o->target == TARGET_ALL;
+	c->lock_uprobes = o->locks == LOCKS_UPROBE;
+	c->debug = o->debug;
 }
 
 /* Reports what the kernel side dropped since the last look. */
@@ -93,7 +101,7 @@ static int poll_timeout(const struct model *m, uint64_t end)
 }
 
 static void trace_loop(const struct options *o, struct session *s, struct model *m,
-		       struct output *out, struct trace_ctx *t)
+		       struct output *out, struct dispatch *t)
 {
 	uint64_t end = o->duration_ns ? clock_ns(CLOCK_MONOTONIC) + o->duration_ns : 0;
 	uint64_t dropped = 0;
@@ -177,7 +185,9 @@ int trace_run(const struct options *o)
 	struct output *out = NULL;
 	struct session *s = NULL;
 	struct model *m = NULL;
-	struct trace_ctx ctx = { 0 };
+	struct dispatch ctx = { 0 };
+	struct model_config mc;
+	struct session_config sc;
 	int status = 1;
 
 	if (check_host() || check_targets(o))
@@ -189,14 +199,17 @@ int trace_run(const struct options *o)
 	/* before loading BPF, so the command inherits none of our descriptors */
 	if (o->target == TARGET_COMMAND && launcher_start(o, &launch))
 		goto cleanup;
-	m = model__new(o, out, (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)));
+	model_config_from(o, &mc);
+	m = model__new(&mc, emit_to_output, out,
+		       (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)));
 	if (!m)
 		goto cleanup;
 	ctx.model = m;
-	s = session__open(o, record_cb, &ctx);
+	session_config_from(o, &sc);
+	s = session__open(&sc, dispatch_record, &ctx);
 	if (!s)
 		goto cleanup;
-	if (o->locks == LOCKS_UPROBE && !(ctx.follow = lock_follow__new(s)))
+	if (o->locks == LOCKS_UPROBE && !(ctx.follow = lock_follow__new(session__uprobes(s))))
 		goto cleanup;
 
 	if (o->target == TARGET_ALL) {
@@ -221,6 +234,10 @@ int trace_run(const struct options *o)
 
 	trace_loop(o, s, m, out, &ctx);
 	model__detach(m);
+	if (ctx.unknown)
+		fprintf(stderr, "forktrace: %llu kernel records of an unknown type were ignored —"
+				" rebuild forktrace so that its BPF and user parts match\n",
+			(unsigned long long)ctx.unknown);
 	output__finish(out);
 	status = 0;
 	if (o->target == TARGET_COMMAND) {

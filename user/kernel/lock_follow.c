@@ -1,16 +1,18 @@
 /* --locks=uprobe: keeping the lock probes on the traced processes. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "forktrace.h"
 #include "kernel/lock_follow.h"
+#include "kernel/uprobes.h"
+#include "proc/procfs.h"
 
 #define WAIT_MAX 32
 #define RETRY_MS 2
 #define GIVE_UP_NS (1000ULL * 1000 * 1000)
 
 struct lock_follow {
-	struct session *session;
+	struct uprobes *uprobes;
 	/* processes that just exec'd: the dynamic loader maps their libc a
 	 * moment later, and their probes can only go on once it has */
 	int waiting[WAIT_MAX];
@@ -26,7 +28,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-struct lock_follow *lock_follow__new(struct session *s)
+struct lock_follow *lock_follow__new(struct uprobes *u)
 {
 	struct lock_follow *lf = calloc(1, sizeof(*lf));
 
@@ -34,7 +36,7 @@ struct lock_follow *lock_follow__new(struct session *s)
 		fprintf(stderr, "forktrace: cannot allocate memory\n");
 		return NULL;
 	}
-	lf->session = s;
+	lf->uprobes = u;
 	return lf;
 }
 
@@ -43,10 +45,38 @@ void lock_follow__free(struct lock_follow *lf)
 	free(lf);
 }
 
+/* Probes on pid's libc now. A process without a dynamic libc: said on
+ * stderr; one already gone (a short-lived child) needs no word. */
+static void follow(struct lock_follow *lf, int pid)
+{
+	char err[512];
+	int rc = uprobes__attach_pid(lf->uprobes, pid, err, sizeof(err));
+
+	if (rc == 1 || (rc < 0 && errno != ESRCH))
+		fprintf(stderr, "%s\n", err);
+}
+
+/* The same, silent when the process maps no libc yet: 1 then (try again
+ * later), 0 once followed, -1 after a line on stderr. */
+static int try_follow(struct lock_follow *lf, int pid)
+{
+	char err[512];
+	int rc = uprobes__attach_pid(lf->uprobes, pid, err, sizeof(err)), e = errno;
+
+	/* just after exec the kernel may refuse the probes for a moment (ESRCH)
+	 * although the process lives on: that too is worth another try */
+	if (rc < 0 && e == ESRCH && procfs_exists(pid))
+		return 1;
+	/* gone already (a short-lived worker): nothing to say */
+	if (rc < 0 && e != ESRCH)
+		fprintf(stderr, "%s\n", err);
+	return rc;
+}
+
 void lock_follow__pid(struct lock_follow *lf, int pid)
 {
 	if (lf)
-		session__follow_locks(lf->session, pid);
+		follow(lf, pid);
 }
 
 static void wait_for_libc(struct lock_follow *lf, int pid)
@@ -74,12 +104,12 @@ void lock_follow__tick(struct lock_follow *lf)
 		return;
 	now = mono_ns();
 	for (int i = 0; i < lf->nwaiting; i++) {
-		int rc = session__try_follow_locks(lf->session, lf->waiting[i]);
+		int rc = try_follow(lf, lf->waiting[i]);
 
 		if (rc == 1 && now - lf->since[i] < GIVE_UP_NS)
 			continue;
 		if (rc == 1)
-			session__follow_locks(lf->session, lf->waiting[i]); /* says why not */
+			follow(lf, lf->waiting[i]); /* says why not */
 		drop_waiting(lf, i--);
 	}
 }
@@ -89,31 +119,31 @@ int lock_follow__timeout(const struct lock_follow *lf, int timeout_ms)
 	return lf && lf->nwaiting && timeout_ms > RETRY_MS ? RETRY_MS : timeout_ms;
 }
 
-void lock_follow__record(struct lock_follow *lf, const void *data, size_t size)
+void lock_follow__fork(struct lock_follow *lf, int child_pid, bool shares_vm)
 {
-	const struct rec_hdr *h = data;
+	/* a child sharing the parent's memory runs nothing but exec */
+	if (lf && !shares_vm)
+		follow(lf, child_pid);
+}
 
-	if (!lf || size < sizeof(struct rec_fork))
-		return; /* every record looked at here is at least that long */
-	switch (h->type) {
-	case REC_FORK:
-		/* a child sharing the parent's memory runs nothing but exec */
-		if (!(h->flags & FORK_SHARES_VM))
-			session__follow_locks(lf->session, ((const struct rec_fork *)h)->child_pid);
-		break;
-	case REC_EXEC:
-		/* probes already on this process's libc file keep working in the
-		 * new image, which maps the same file; a process not followed yet
-		 * gets its probes once the loader has mapped its libc */
-		session__exec_locks(lf->session, h->pid);
-		if (session__try_follow_locks(lf->session, h->pid) == 1)
-			wait_for_libc(lf, h->pid);
-		break;
-	case REC_EXIT:
-		for (int i = 0; i < lf->nwaiting; i++)
-			if (lf->waiting[i] == (int)h->pid)
-				drop_waiting(lf, i--);
-		session__unfollow_locks(lf->session, h->pid);
-		break;
-	}
+void lock_follow__exec(struct lock_follow *lf, int pid)
+{
+	if (!lf)
+		return;
+	/* probes already on this process's libc file keep working in the new
+	 * image, which maps the same file; a process not followed yet gets its
+	 * probes once the loader has mapped its libc */
+	uprobes__exec_pid(lf->uprobes, pid);
+	if (try_follow(lf, pid) == 1)
+		wait_for_libc(lf, pid);
+}
+
+void lock_follow__exit(struct lock_follow *lf, int pid)
+{
+	if (!lf)
+		return;
+	for (int i = 0; i < lf->nwaiting; i++)
+		if (lf->waiting[i] == pid)
+			drop_waiting(lf, i--);
+	uprobes__detach_pid(lf->uprobes, pid);
 }

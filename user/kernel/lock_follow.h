@@ -7,18 +7,20 @@
 #ifndef FT_LOCK_FOLLOW_H
 #define FT_LOCK_FOLLOW_H
 
-#include <stddef.h>
-#include "kernel/session.h"
+#include <stdbool.h>
 
 struct lock_follow;
+struct uprobes;
 
 /* NULL after one line on stderr. */
-struct lock_follow *lock_follow__new(struct session *s);
+struct lock_follow *lock_follow__new(struct uprobes *u);
 void lock_follow__free(struct lock_follow *lf);
 /* A root target: probes now. */
 void lock_follow__pid(struct lock_follow *lf, int pid);
-/* One ring-buffer record: forks, execs and exits move the probes. */
-void lock_follow__record(struct lock_follow *lf, const void *data, size_t size);
+/* The records that move probes. */
+void lock_follow__fork(struct lock_follow *lf, int child_pid, bool shares_vm);
+void lock_follow__exec(struct lock_follow *lf, int pid);
+void lock_follow__exit(struct lock_follow *lf, int pid);
 /* Retries the processes waiting for their libc; gives up after a second. */
 void lock_follow__tick(struct lock_follow *lf);
 /* The poll timeout to use: short while a process waits for its libc. */

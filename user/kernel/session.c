@@ -11,7 +11,6 @@
 #include <bpf/bpf.h>
 #include "forktrace.h"
 #include "proc.skel.h"
-#include "proc/procfs.h"
 #include "kernel/session.h"
 #include "kernel/uprobes.h"
 
@@ -61,7 +60,7 @@ static int open_uprobes(struct session *s)
 	return 0;
 }
 
-struct session *session__open(const struct options *opts, ring_buffer_sample_fn on_record,
+struct session *session__open(const struct session_config *cfg, ring_buffer_sample_fn on_record,
 			      void *ctx)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -72,7 +71,7 @@ struct session *session__open(const struct options *opts, ring_buffer_sample_fn 
 		fprintf(stderr, "forktrace: cannot allocate memory\n");
 		return NULL;
 	}
-	debug_log = opts->debug;
+	debug_log = cfg->debug;
 	libbpf_set_print(libbpf_log);
 
 	s->proc = proc_bpf__open();
@@ -80,8 +79,8 @@ struct session *session__open(const struct options *opts, ring_buffer_sample_fn 
 		err = errno;
 		goto fail;
 	}
-	s->proc->rodata->trace_all = opts->target == TARGET_ALL;
-	s->proc->rodata->lock_uprobes = opts->locks == LOCKS_UPROBE;
+	s->proc->rodata->trace_all = cfg->trace_all;
+	s->proc->rodata->lock_uprobes = cfg->lock_uprobes;
 	step = "load";
 	err = -proc_bpf__load(s->proc);
 	if (err)
@@ -90,7 +89,7 @@ struct session *session__open(const struct options *opts, ring_buffer_sample_fn 
 	err = -proc_bpf__attach(s->proc);
 	if (err)
 		goto fail;
-	if (opts->locks == LOCKS_UPROBE && open_uprobes(s))
+	if (cfg->lock_uprobes && open_uprobes(s))
 		goto fail_quiet;
 	step = "set up the ring buffer of";
 	s->rb = ring_buffer__new(bpf_map__fd(s->proc->maps.events), on_record, ctx, NULL);
@@ -143,47 +142,7 @@ void session__close(struct session *s)
 	free(s);
 }
 
-void session__follow_locks(struct session *s, int pid)
+struct uprobes *session__uprobes(struct session *s)
 {
-	char err[512];
-	int rc;
-
-	if (!s->uprobes)
-		return;
-	/* a process without a dynamic libc: say so, go on; one that is gone
-	 * already (a short-lived child) needs no word */
-	rc = uprobes__attach_pid(s->uprobes, pid, err, sizeof(err));
-	if (rc == 1 || (rc < 0 && errno != ESRCH))
-		fprintf(stderr, "%s\n", err);
-}
-
-int session__try_follow_locks(struct session *s, int pid)
-{
-	char err[512];
-	int rc, e;
-
-	if (!s->uprobes)
-		return 0;
-	rc = uprobes__attach_pid(s->uprobes, pid, err, sizeof(err));
-	e = errno;
-	/* just after exec the kernel may refuse the probes for a moment (ESRCH)
-	 * although the process lives on: that too is worth another try */
-	if (rc < 0 && e == ESRCH && procfs_exists(pid))
-		return 1;
-	/* gone already (a short-lived worker): nothing to say */
-	if (rc < 0 && e != ESRCH)
-		fprintf(stderr, "%s\n", err);
-	return rc;
-}
-
-void session__exec_locks(struct session *s, int pid)
-{
-	if (s->uprobes)
-		uprobes__exec_pid(s->uprobes, pid);
-}
-
-void session__unfollow_locks(struct session *s, int pid)
-{
-	if (s->uprobes)
-		uprobes__detach_pid(s->uprobes, pid);
+	return s->uprobes;
 }

@@ -1,15 +1,26 @@
-/* The BPF side of a tracing session: open, load, attach, poll, detach. */
+/*
+ * The BPF side of a tracing session: open, load, attach, poll, detach. The
+ * only part that touches the lifecycle skeleton; records are handed to the
+ * callback it is given, undecoded.
+ */
 #ifndef FT_SESSION_H
 #define FT_SESSION_H
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <bpf/libbpf.h>
-#include "cli/options.h"
 
 struct session;
+struct uprobes;
+
+struct session_config {
+	bool trace_all;      /* -a: every process, no traced-map lookup */
+	bool lock_uprobes;   /* --locks=uprobe: the lock programs too */
+	bool debug;          /* libbpf's own log on stderr */
+};
 
 /* Loads and attaches the programs. NULL after one line on stderr. */
-struct session *session__open(const struct options *opts, ring_buffer_sample_fn on_record,
+struct session *session__open(const struct session_config *cfg, ring_buffer_sample_fn on_record,
 			      void *ctx);
 /* Starts tracing a process (and, through the kernel, its descendants). */
 int session__trace(struct session *s, int pid);
@@ -17,16 +28,8 @@ int session__trace(struct session *s, int pid);
 int session__poll(struct session *s, int timeout_ms);
 /* Records the kernel side could not deliver, so far. */
 uint64_t session__dropped(const struct session *s);
-/* --locks=uprobe: follow the locks of this process (its libc's lock
- * functions get probes for this pid); a notice on stderr if it cannot. */
-void session__follow_locks(struct session *s, int pid);
-/* The same, silent when the process maps no libc yet: returns 1 then
- * (try again later), 0 once followed, -1 after a line on stderr. */
-int session__try_follow_locks(struct session *s, int pid);
-/* At its exec: the old image's held locks are forgotten; probes on the
- * same libc file carry over (session__try_follow_locks says). */
-void session__exec_locks(struct session *s, int pid);
-void session__unfollow_locks(struct session *s, int pid);
+/* The lock probes (--locks=uprobe), NULL in every other mode. */
+struct uprobes *session__uprobes(struct session *s);
 /* Detaches everything; NULL-safe. */
 void session__close(struct session *s);
 

@@ -5,8 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "forktrace.h"
-#include "model/model.h"
 #include "model/model_priv.h"
 #include "proc/procfs.h"
 
@@ -49,7 +47,7 @@ static void proc_remove(struct model *m, struct proc *p)
 		}
 	}
 	m->live--;
-	free(p->held);
+	held_list_free(&p->born_held);
 	free(p->threads);
 	free(p);
 }
@@ -143,7 +141,7 @@ void model_event_init(struct model *m, struct event *ev, enum event_kind kind,
 	ev->comm[EV_COMM_LEN - 1] = 0;
 }
 
-static void thread_list_add(struct thread_list *tl, const struct thread *t)
+void thread_list_add(struct thread_list *tl, const struct thread *t)
 {
 	if (tl->count < EV_MAX_THREADS) {
 		tl->t[tl->count].tid = t->tid;
@@ -153,46 +151,7 @@ static void thread_list_add(struct thread_list *tl, const struct thread *t)
 	tl->total++;
 }
 
-void model_emit(struct model *m, struct event *ev)
-{
-	output__emit(m->out, ev);
-}
-
 /* ---- the grace rule ---- */
-
-static void pending_unlink(struct model *m, struct pending *pd)
-{
-	for (struct pending **pp = &m->pendings; *pp; pp = &(*pp)->next) {
-		if (*pp == pd) {
-			*pp = pd->next;
-			break;
-		}
-	}
-	if (pd->child)
-		pd->child->pending = NULL;
-	free(pd->held);
-	free(pd);
-}
-
-/* Emits a fork's held-back hazards: as info if the child is safe. */
-void pending_resolve(struct model *m, struct pending *pd, enum severity sev)
-{
-	for (int i = 0; i < pd->nheld; i++) {
-		/* a lock the forking thread holds is its own business: info */
-		if (!pd->held[i].held_lock.holder_is_forker)
-			pd->held[i].severity = sev;
-		model_emit(m, &pd->held[i]);
-	}
-	if (pd->has_orphaned) {
-		pd->orphaned.severity = sev;
-		model_emit(m, &pd->orphaned);
-	}
-	if (pd->has_fork_in_thread) {
-		pd->fork_in_thread.severity = sev;
-		model_emit(m, &pd->fork_in_thread);
-	}
-	pending_unlink(m, pd);
-}
 
 void model__tick(struct model *m, uint64_t now)
 {
@@ -203,8 +162,8 @@ void model__tick(struct model *m, uint64_t now)
 		if (pd->deadline <= now)
 			pending_resolve(m, pd, SEV_WARNING);
 	}
-	if (m->opts->locks != LOCKS_OFF)
-		watch_deadlocks(m, now);
+	if (m->cfg.watch_deadlocks)
+		hazards_watch(m, now);
 }
 
 uint64_t model__next_deadline(const struct model *m)
@@ -234,41 +193,11 @@ static struct proc *child_new(struct model *m, struct proc *parent, const struct
 	child->parent_pid = r->h.pid;
 	child->fork_ts = r->h.ts;
 	thread_set(child, r->child_pid, r->h.tcomm);
-	if (parent->nheld && (child->held = malloc(parent->nheld * sizeof(*child->held)))) {
-		memcpy(child->held, parent->held, parent->nheld * sizeof(*child->held));
-		child->nheld = parent->nheld;
-	}
+	held_list_copy(&child->born_held, &parent->born_held);
 	return child;
 }
 
-static struct pending *pending_new(struct model *m, struct proc *parent, const struct rec_fork *r)
-{
-	struct pending *pd = calloc(1, sizeof(*pd));
-	bool from_main = r->h.flags & FORK_FROM_MAIN;
-
-	if (!pd)
-		return NULL;
-	if (r->threads > 1) {
-		pd->has_orphaned = true;
-		model_event_init(m, &pd->orphaned, EV_ORPHANED_THREADS, SEV_WARNING, r->h.ts,
-				 r->h.pid, r->h.comm);
-		pd->orphaned.orphaned.child_pid = r->child_pid;
-		for (int i = 0; i < parent->nthreads; i++)
-			if (parent->threads[i].alive && parent->threads[i].tid != (int)r->h.tid)
-				thread_list_add(&pd->orphaned.orphaned.threads, &parent->threads[i]);
-	}
-	if (!from_main) {
-		pd->has_fork_in_thread = true;
-		model_event_init(m, &pd->fork_in_thread, EV_FORK_IN_THREAD, SEV_WARNING, r->h.ts,
-				 r->h.pid, r->h.comm);
-		pd->fork_in_thread.fork_in_thread.tid = r->h.tid;
-		pd->fork_in_thread.fork_in_thread.child_pid = r->child_pid;
-	}
-	pd->deadline = r->h.ts + m->opts->grace_ns;
-	return pd;
-}
-
-static void on_fork(struct model *m, const struct rec_fork *r)
+void model__fork(struct model *m, const struct rec_fork *r)
 {
 	struct proc *parent = proc_for_record(m, &r->h);
 	struct proc *child;
@@ -291,12 +220,12 @@ static void on_fork(struct model *m, const struct rec_fork *r)
 	if (r->threads > 1 || !from_main || m->nincoming)
 		pd = pending_new(m, parent, r);
 	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
-	if (pd && r->threads > 1 && !shares_vm && m->opts->locks == LOCKS_SCAN)
-		held = fork_scan(m, parent, child, r->h.tid, r->h.ts, pd);
+	if (pd && r->threads > 1 && !shares_vm && m->cfg.scan_locks)
+		held = pending_scan(m, parent, child, r->h.tid, r->h.ts, pd);
 	if (pd && m->nincoming) {
 		for (int i = 0; i < m->nincoming; i++)
 			m->incoming[i].fork_ts = r->h.ts;
-		held = fork_add_held(m, parent, child, pd, m->incoming, m->nincoming);
+		held = pending_add_held(m, parent, child, pd, m->incoming, m->nincoming);
 	}
 	m->nincoming = 0;
 
@@ -331,7 +260,7 @@ static enum lock_type held_type_to_lock(__u32 type)
 }
 
 /* uprobe mode: a lock held at a fork; its REC_FORK follows. */
-static void on_held_lock(struct model *m, const struct rec_held_lock *r)
+void model__held_lock(struct model *m, const struct rec_held_lock *r)
 {
 	struct found_lock *l;
 
@@ -358,7 +287,7 @@ static void on_held_lock(struct model *m, const struct rec_held_lock *r)
 	l->by_uprobe = true;
 }
 
-static void on_thread_new(struct model *m, const struct rec_thread *r)
+void model__thread_new(struct model *m, const struct rec_thread *r)
 {
 	struct proc *p = proc_for_record(m, &r->h);
 
@@ -366,7 +295,7 @@ static void on_thread_new(struct model *m, const struct rec_thread *r)
 		thread_set(p, r->h.tid, r->name);
 }
 
-static void on_thread_rename(struct model *m, const struct rec_thread *r)
+void model__thread_rename(struct model *m, const struct rec_thread *r)
 {
 	struct proc *p = proc_for_record(m, &r->h);
 
@@ -379,7 +308,7 @@ static void on_thread_rename(struct model *m, const struct rec_thread *r)
 	}
 }
 
-static void on_thread_exit(struct model *m, const struct rec_thread *r)
+void model__thread_exit(struct model *m, const struct rec_thread *r)
 {
 	struct proc *p = proc_find(m, r->h.pid);
 	struct thread *t;
@@ -394,7 +323,7 @@ static void on_thread_exit(struct model *m, const struct rec_thread *r)
 	t->alive = false;
 }
 
-static void on_exec(struct model *m, const struct rec_exec *r)
+void model__exec(struct model *m, const struct rec_exec *r)
 {
 	struct proc *p = proc_for_record(m, &r->h);
 	struct event ev;
@@ -424,7 +353,7 @@ static void decode_exit(int32_t raw, int *code, int *sig)
 	*code = *sig ? 0 : (raw >> 8) & 0xff;
 }
 
-static void on_proc_exit(struct model *m, const struct rec_exit *r)
+void model__exit(struct model *m, const struct rec_exit *r)
 {
 	struct proc *p = proc_find(m, r->h.pid);
 	struct event ev;
@@ -454,54 +383,18 @@ static void on_proc_exit(struct model *m, const struct rec_exit *r)
 	proc_remove(m, p);
 }
 
-void model__record(struct model *m, const void *data, size_t size)
-{
-	const struct rec_hdr *h = data;
-
-	if (size < sizeof(*h))
-		return;
-	switch (h->type) {
-	case REC_FORK:
-		if (size >= sizeof(struct rec_fork))
-			on_fork(m, data);
-		break;
-	case REC_THREAD_NEW:
-		if (size >= sizeof(struct rec_thread))
-			on_thread_new(m, data);
-		break;
-	case REC_THREAD_RENAME:
-		if (size >= sizeof(struct rec_thread))
-			on_thread_rename(m, data);
-		break;
-	case REC_THREAD_EXIT:
-		if (size >= sizeof(struct rec_thread))
-			on_thread_exit(m, data);
-		break;
-	case REC_EXEC:
-		if (size >= sizeof(struct rec_exec))
-			on_exec(m, data);
-		break;
-	case REC_EXIT:
-		if (size >= sizeof(struct rec_exit))
-			on_proc_exit(m, data);
-		break;
-	case REC_HELD_LOCK:
-		if (size >= sizeof(struct rec_held_lock))
-			on_held_lock(m, data);
-		break;
-	}
-}
-
 /* ---- lifecycle ---- */
 
-struct model *model__new(const struct options *opts, struct output *out, int64_t mono_to_real)
+struct model *model__new(const struct model_config *cfg, model_emit_fn emit, void *ctx,
+			 int64_t mono_to_real)
 {
 	struct model *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;
-	m->opts = opts;
-	m->out = out;
+	m->cfg = *cfg;
+	m->emit = emit;
+	m->emit_ctx = ctx;
 	m->mono_to_real = mono_to_real;
 	return m;
 }
@@ -513,7 +406,7 @@ static void attach_event(struct model *m, enum event_kind kind, int pid, const c
 
 	model_event_init(m, &ev, kind, SEV_INFO, 0, pid, comm);
 	ev.attach.threads = threads;
-	ev.attach.locks = lock_mode_name(m->opts->locks);
+	ev.attach.locks = m->cfg.lock_mode;
 	model_emit(m, &ev);
 }
 
@@ -530,8 +423,16 @@ void model__add_root(struct model *m, int pid)
 	}
 	p->root = true;
 	threads_from_proc(p);
-	if (m->nroots < MAX_TARGET_PIDS)
-		m->roots[m->nroots++] = pid;
+	if (m->nroots == m->cap_roots) {
+		int cap = m->cap_roots ? m->cap_roots * 2 : 8;
+		int *v = realloc(m->roots, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		m->roots = v;
+		m->cap_roots = cap;
+	}
+	m->roots[m->nroots++] = pid;
 	attach_event(m, EV_ATTACH, pid, p->comm, threads_alive(p));
 }
 
@@ -545,7 +446,7 @@ void model__detach(struct model *m)
 	/* we stop watching: what was held back is reported as it stands */
 	while (m->pendings)
 		pending_resolve(m, m->pendings, SEV_WARNING);
-	if (m->opts->target == TARGET_ALL) {
+	if (m->cfg.trace_all) {
 		attach_event(m, EV_DETACH, 0, "", 0);
 		return;
 	}
@@ -569,6 +470,7 @@ void model__free(struct model *m)
 	while (m->pendings)
 		pending_unlink(m, m->pendings);
 	free(m->incoming);
+	free(m->roots);
 	for (int b = 0; b < NBUCKETS; b++)
 		while (m->buckets[b])
 			proc_remove(m, m->buckets[b]);

@@ -1,20 +1,37 @@
 /*
  * The model of traced processes: their threads (with names), their forks,
- * and the grace rule. Kernel records go in; events come out through the
- * output. It owns no kernel resources, so it can be tested without BPF.
+ * the grace rule, and the hazards each fork left its child. Kernel records
+ * go in, one typed call per record; events come out through the emit
+ * callback it is given. It owns no kernel resources and knows no output,
+ * so it is tested without BPF. It may use locks/ and proc/; nothing else.
  */
 #ifndef FT_MODEL_H
 #define FT_MODEL_H
 
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
-#include "cli/options.h"
-#include "out/output.h"
+#include "forktrace.h"
 
 struct model;
+struct event;
 
-/* mono_to_real: add to a CLOCK_MONOTONIC time to get CLOCK_REALTIME. */
-struct model *model__new(const struct options *opts, struct output *out, int64_t mono_to_real);
+struct model_config {
+	bool trace_all;          /* -a: attach/detach speak for the host (pid 0) */
+	bool scan_locks;         /* read each threaded fork's child for held locks */
+	bool watch_deadlocks;    /* confirm deadlocks of forked children from /proc */
+	uint64_t grace_ns;       /* how long a child may take to exec */
+	uint64_t scan_limit;     /* bytes of a child read per fork; 0: no limit */
+	const char *lock_mode;   /* as attach and detach events name it */
+};
+
+/* Called for every event, in order; the event is the callee's to read only
+ * during the call. */
+typedef void (*model_emit_fn)(void *ctx, struct event *ev);
+
+/* mono_to_real: add to a CLOCK_MONOTONIC time to get CLOCK_REALTIME.
+ * cfg is copied. NULL when out of memory. */
+struct model *model__new(const struct model_config *cfg, model_emit_fn emit, void *ctx,
+			 int64_t mono_to_real);
 void model__free(struct model *m);
 
 /* A root target: its threads are read from /proc now (-p) or it is the
@@ -22,12 +39,21 @@ void model__free(struct model *m);
 void model__add_root(struct model *m, int pid);
 /* -a: emits the attach event (pid 0). */
 void model__attach_all(struct model *m);
-/* Emits the detach events of the roots still alive (pid 0 for -a). */
+/* Resolves what is held back and emits the detach events of the roots
+ * still alive (pid 0 for -a). */
 void model__detach(struct model *m);
 
-/* One ring-buffer record (starts with struct rec_hdr). */
-void model__record(struct model *m, const void *data, size_t size);
-/* Acts on grace periods that ended by now (CLOCK_MONOTONIC ns). */
+/* The records, one call each (the dispatcher checked their size). */
+void model__fork(struct model *m, const struct rec_fork *r);
+void model__held_lock(struct model *m, const struct rec_held_lock *r);
+void model__thread_new(struct model *m, const struct rec_thread *r);
+void model__thread_rename(struct model *m, const struct rec_thread *r);
+void model__thread_exit(struct model *m, const struct rec_thread *r);
+void model__exec(struct model *m, const struct rec_exec *r);
+void model__exit(struct model *m, const struct rec_exit *r);
+
+/* Acts on grace periods that ended by now (CLOCK_MONOTONIC ns) and looks
+ * for deadlocks (rate-limited). */
 void model__tick(struct model *m, uint64_t now_mono);
 /* The earliest pending deadline (CLOCK_MONOTONIC ns), or 0 if none. */
 uint64_t model__next_deadline(const struct model *m);

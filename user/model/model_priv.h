@@ -1,12 +1,15 @@
-/* The model's own types, shared by its parts: model.c (records and the
- * grace rule), fork_locks.c (held locks at a fork), watch.c (deadlocks). */
+/* The model's own types, shared by its two files: model.c (processes,
+ * threads and their records) and hazards.c (what a fork held back: the
+ * grace rule, held locks, deadlocks). Nothing outside model/ includes it. */
 #ifndef FT_MODEL_PRIV_H
 #define FT_MODEL_PRIV_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "out/event.h"
+#include "locks/held.h"
+#include "locks/watch.h"
 #include "model/model.h"
+#include "out/event.h"
 
 #define NBUCKETS 4096
 
@@ -15,19 +18,7 @@ struct thread {
 	char comm[EV_COMM_LEN];
 	bool alive;
 	bool killed;  /* torn down by another thread's exit_group or a signal */
-	/* the deadlock watcher's last look at this thread */
-	uint64_t wait_uaddr;   /* futex it waited on, 0: not waiting */
-	int wait_seen;         /* consecutive looks in that same wait */
-	bool wait_reported;
-};
-
-/* A lock some thread held when this process (or an ancestor) was forked,
- * by a thread that is not in this process. */
-struct held_lock {
-	uint64_t addr;
-	enum lock_type type;
-	int holder_tid;
-	char holder_comm[EV_COMM_LEN];
+	struct wait_watch watch;   /* the deadlock watcher's last look */
 };
 
 /* Hazards of a fork held back until the child exec's or the grace ends. */
@@ -54,8 +45,7 @@ struct proc {
 	uint64_t fork_ts;   /* CLOCK_MONOTONIC ns */
 	struct thread *threads;
 	int nthreads, cap;
-	struct held_lock *held;  /* locks born held (scan), for held_at_fork */
-	int nheld;
+	struct held_list born_held;  /* locks held at the fork by threads not copied */
 	struct pending *pending;
 	struct proc *hnext; /* hash chain */
 };
@@ -72,14 +62,15 @@ struct found_lock {
 };
 
 struct model {
-	const struct options *opts;
-	struct output *out;
+	struct model_config cfg;
+	model_emit_fn emit;
+	void *emit_ctx;
 	int64_t mono_to_real;
 	struct proc *buckets[NBUCKETS];
 	struct pending *pendings;  /* list of every held-back fork */
 	int live;                  /* traced processes alive */
-	int roots[MAX_TARGET_PIDS];
-	int nroots;
+	int *roots;
+	int nroots, cap_roots;
 	uint64_t next_watch;       /* when the deadlock watcher looks next */
 	/* uprobe mode: the locks of the fork whose REC_FORK comes next */
 	struct found_lock *incoming;
@@ -87,24 +78,31 @@ struct model {
 	int incoming_child;
 };
 
+static inline void model_emit(struct model *m, struct event *ev)
+{
+	m->emit(m->emit_ctx, ev);
+}
+
+/* model.c */
 struct proc *proc_find(struct model *m, int pid);
 struct thread *thread_find(struct proc *p, int tid);
 void model_event_init(struct model *m, struct event *ev, enum event_kind kind,
 		      enum severity sev, uint64_t ts, int pid, const char *comm);
-void model_emit(struct model *m, struct event *ev);
+void thread_list_add(struct thread_list *tl, const struct thread *t);
+
+/* hazards.c: a fork's held-back events, built at the fork */
+struct pending *pending_new(struct model *m, struct proc *parent, const struct rec_fork *r);
+/* Adds locks held at the fork to the child's born-held list and the fork's
+ * held-back events. Returns how many were added. */
+int pending_add_held(struct model *m, struct proc *parent, struct proc *child,
+		     struct pending *pd, const struct found_lock *locks, int n);
+/* Scans the child for locks its parent's threads held. Returns how many. */
+int pending_scan(struct model *m, struct proc *parent, struct proc *child, int forker_tid,
+		 uint64_t ts, struct pending *pd);
 /* Emits a fork's held-back hazards with this severity and forgets them. */
 void pending_resolve(struct model *m, struct pending *pd, enum severity sev);
-
-/* fork_locks.c: adds locks held at the fork to the child's list and to the
- * fork's held-back events. Returns how many were added. */
-int fork_add_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
-		  const struct found_lock *locks, int n);
-/* fork_locks.c: scans a new child for locks held by its parent's threads;
- * fills the child's held list and the pending held_lock events. Returns
- * how many locks it found. */
-int fork_scan(struct model *m, struct proc *parent, struct proc *child, int forker_tid,
-	      uint64_t ts, struct pending *pd);
-/* watch.c: looks at the futex waits of forked children (rate-limited). */
-void watch_deadlocks(struct model *m, uint64_t now);
+void pending_unlink(struct model *m, struct pending *pd);
+/* Looks at the futex waits of forked children (rate-limited). */
+void hazards_watch(struct model *m, uint64_t now);
 
 #endif

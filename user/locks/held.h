@@ -1,0 +1,32 @@
+/*
+ * Locks a process was born holding: held at its fork (or an ancestor's) by
+ * a thread that was not copied. A plain list the model keeps per process;
+ * the lookup answers "is this futex wait on one of them?".
+ */
+#ifndef FT_HELD_H
+#define FT_HELD_H
+
+#include <stdint.h>
+#include "out/event.h"
+
+struct held_lock {
+	uint64_t addr;
+	enum lock_type type;
+	int holder_tid;
+	char holder_comm[EV_COMM_LEN];   /* untrusted */
+};
+
+struct held_list {
+	struct held_lock *v;
+	int n;
+};
+
+/* Appends a copy of *l. 0, or -1 when out of memory (the list is unchanged). */
+int held_list_add(struct held_list *hl, const struct held_lock *l);
+/* A copy of src (for a child inheriting its parent's list). 0 or -1. */
+int held_list_copy(struct held_list *dst, const struct held_list *src);
+/* The lock whose bytes contain the futex word at uaddr, or NULL. */
+const struct held_lock *held_list_find(const struct held_list *hl, uint64_t uaddr);
+void held_list_free(struct held_list *hl);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * What a fork leaves its child: the hazards held back by the grace rule
+ * (orphaned threads, fork_in_thread, held locks), the locks the child was
+ * born holding, and the deadlocks its threads then block in. The lock rules
+ * and verdicts are locks/'s; this file keeps the books and emits.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "locks/deadlock_event.h"
+#include "locks/fork_scan.h"
+#include "model/model_priv.h"
+
+/* ---- the grace rule ---- */
+
+struct pending *pending_new(struct model *m, struct proc *parent, const struct rec_fork *r)
+{
+	struct pending *pd = calloc(1, sizeof(*pd));
+	bool from_main = r->h.flags & FORK_FROM_MAIN;
+
+	if (!pd)
+		return NULL;
+	if (r->threads > 1) {
+		pd->has_orphaned = true;
+		model_event_init(m, &pd->orphaned, EV_ORPHANED_THREADS, SEV_WARNING, r->h.ts,
+				 r->h.pid, r->h.comm);
+		pd->orphaned.orphaned.child_pid = r->child_pid;
+		for (int i = 0; i < parent->nthreads; i++)
+			if (parent->threads[i].alive && parent->threads[i].tid != (int)r->h.tid)
+				thread_list_add(&pd->orphaned.orphaned.threads, &parent->threads[i]);
+	}
+	if (!from_main) {
+		pd->has_fork_in_thread = true;
+		model_event_init(m, &pd->fork_in_thread, EV_FORK_IN_THREAD, SEV_WARNING, r->h.ts,
+				 r->h.pid, r->h.comm);
+		pd->fork_in_thread.fork_in_thread.tid = r->h.tid;
+		pd->fork_in_thread.fork_in_thread.child_pid = r->child_pid;
+	}
+	pd->deadline = r->h.ts + m->cfg.grace_ns;
+	return pd;
+}
+
+void pending_unlink(struct model *m, struct pending *pd)
+{
+	for (struct pending **pp = &m->pendings; *pp; pp = &(*pp)->next) {
+		if (*pp == pd) {
+			*pp = pd->next;
+			break;
+		}
+	}
+	if (pd->child)
+		pd->child->pending = NULL;
+	free(pd->held);
+	free(pd);
+}
+
+/* Emits a fork's held-back hazards: as info if the child is safe. */
+void pending_resolve(struct model *m, struct pending *pd, enum severity sev)
+{
+	for (int i = 0; i < pd->nheld; i++) {
+		/* a lock the forking thread holds is its own business: info */
+		if (!pd->held[i].held_lock.holder_is_forker)
+			pd->held[i].severity = sev;
+		model_emit(m, &pd->held[i]);
+	}
+	if (pd->has_orphaned) {
+		pd->orphaned.severity = sev;
+		model_emit(m, &pd->orphaned);
+	}
+	if (pd->has_fork_in_thread) {
+		pd->fork_in_thread.severity = sev;
+		model_emit(m, &pd->fork_in_thread);
+	}
+	pending_unlink(m, pd);
+}
+
+/* ---- locks held at the fork ---- */
+
+/* One lock held at the fork: an event for later, and a note on the child. */
+static void note_held(struct model *m, struct proc *parent, struct proc *child,
+		      struct pending *pd, const struct found_lock *l)
+{
+	struct event *ev = &pd->held[pd->nheld++];
+	bool mine = l->owner_tid == l->forker_tid;
+	struct thread *holder = thread_find(parent, l->owner_tid);
+	struct held_lock h = { .addr = l->addr, .type = l->type, .holder_tid = l->owner_tid };
+
+	model_event_init(m, ev, EV_HELD_LOCK, mine ? SEV_INFO : SEV_WARNING, l->fork_ts,
+			 parent->pid, parent->comm);
+	ev->held_lock.child_pid = child->pid;
+	ev->held_lock.lock = l->addr;
+	ev->held_lock.lock_type = l->type;
+	ev->held_lock.holder_tid = l->owner_tid;
+	if (holder)
+		memcpy(ev->held_lock.holder_comm, holder->comm, EV_COMM_LEN);
+	ev->held_lock.holder_is_forker = mine;
+	ev->held_lock.held_ns = l->held_ns;
+	ev->held_lock.by_uprobe = l->by_uprobe;
+	/* the forking thread exists in the child: its locks are not orphaned */
+	if (mine)
+		return;
+	memcpy(h.holder_comm, ev->held_lock.holder_comm, EV_COMM_LEN);
+	held_list_add(&child->born_held, &h);
+}
+
+int pending_add_held(struct model *m, struct proc *parent, struct proc *child,
+		     struct pending *pd, const struct found_lock *locks, int n)
+{
+	struct event *evs;
+
+	if (n <= 0)
+		return 0;
+	evs = realloc(pd->held, (pd->nheld + n) * sizeof(*evs));
+	if (!evs)
+		return 0;
+	pd->held = evs;
+	for (int i = 0; i < n; i++)
+		note_held(m, parent, child, pd, &locks[i]);
+	return n;
+}
+
+static void note_scan(struct model *m, struct proc *parent, struct proc *child,
+		      const struct scan_result *res, struct event *ev)
+{
+	model_event_init(m, ev, EV_SCAN, res->complete ? SEV_INFO : SEV_WARNING, 0,
+			 parent->pid, parent->comm);
+	ev->scan.child_pid = child->pid;
+	ev->scan.bytes = res->bytes;
+	ev->scan.ns = res->ns;
+	ev->scan.locks_found = res->nlocks;
+	ev->scan.complete = res->complete;
+}
+
+int pending_scan(struct model *m, struct proc *parent, struct proc *child, int forker_tid,
+		 uint64_t ts, struct pending *pd)
+{
+	int *tids = malloc((parent->nthreads + 1) * sizeof(*tids));
+	struct fork_scan_request req = {
+		.parent_pid = parent->pid,
+		.child_pid = child->pid,
+		.forker_tid = forker_tid,
+		.parent_tids = tids,
+		.limit_bytes = m->cfg.scan_limit,
+	};
+	struct scan_result res;
+	int found = 0;
+
+	if (!tids)
+		return 0;
+	for (int i = 0; i < parent->nthreads; i++)
+		if (parent->threads[i].alive)
+			tids[req.nparent_tids++] = parent->threads[i].tid;
+	if (fork_scan(&req, &res)) {
+		free(tids);
+		return 0;
+	}
+	note_scan(m, parent, child, &res, &pd->scan);
+	pd->has_scan = true;
+	for (int i = 0; i < res.nlocks; i++) {
+		struct found_lock l = {
+			.addr = res.locks[i].addr,
+			.type = res.locks[i].type,
+			.owner_tid = res.locks[i].owner_tid,
+			.forker_tid = forker_tid,
+			.fork_ts = ts,
+			.held_ns = -1,
+		};
+
+		found += pending_add_held(m, parent, child, pd, &l, 1);
+	}
+	scan_result_free(&res);
+	free(tids);
+	return found;
+}
+
+/* ---- deadlocks ---- */
+
+/* The holder's name from the model when the examiner could not know it:
+ * the holder was a thread of the parent, or of an earlier ancestor. */
+static void holder_comm(struct model *m, struct proc *p, int tid, char *comm)
+{
+	struct proc *a = p;
+
+	for (int depth = 0; depth < 64 && a && a->forked; depth++) {
+		struct thread *t;
+
+		a = proc_find(m, a->parent_pid);
+		if (a && (t = thread_find(a, tid))) {
+			memcpy(comm, t->comm, EV_COMM_LEN);
+			return;
+		}
+	}
+}
+
+static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
+			    const struct futex_wait *w, struct deadlock_finding *f, uint64_t now)
+{
+	struct deadlock_subject s = {
+		.pid = p->pid,
+		.comm = p->comm,
+		.tid = t->tid,
+		.uaddr = w->uaddr,
+		.parent_pid = p->parent_pid,
+		.since_fork_ns = now > p->fork_ts ? now - p->fork_ts : 0,
+	};
+	struct event ev;
+
+	if (!f->holder_comm[0] && f->holder_tid > 0)
+		holder_comm(m, p, f->holder_tid, f->holder_comm);
+	/* the child blocked: the fork's held-back warnings are due now */
+	if (p->pending)
+		pending_resolve(m, p->pending, SEV_WARNING);
+	deadlock_event(&ev, &s, f);
+	model_emit(m, &ev);
+}
+
+void hazards_watch(struct model *m, uint64_t now)
+{
+	if (now < m->next_watch)
+		return;
+	m->next_watch = now + WATCH_INTERVAL_NS;
+	for (int b = 0; b < NBUCKETS; b++)
+		for (struct proc *p = m->buckets[b]; p; p = p->hnext) {
+			if (!p->forked || p->execed)
+				continue;
+			for (int i = 0; i < p->nthreads; i++) {
+				struct thread *t = &p->threads[i];
+				struct deadlock_finding f;
+				struct futex_wait w;
+
+				if (t->alive && wait_watch_look(&t->watch, p->pid, t->tid,
+								&p->born_held, &w, &f))
+					report_deadlock(m, p, t, &w, &f, now);
+			}
+		}
+}
