@@ -180,9 +180,13 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		bpf_ringbuf_submit(t, 0);
 	}
 
+	/* More than one thread can read live == 0 (it is decremented before
+	 * the tracepoint): only the one that removes the process reports its
+	 * end. Under -a a process that was running before may not be there. */
 	if (!group_dead)
 		return 0;
-	bpf_map_delete_elem(&traced, &tgid);
+	if (bpf_map_delete_elem(&traced, &tgid) && !trace_all)
+		return 0;
 
 	struct rec_exit *r = reserve(sizeof(*r));
 

@@ -262,3 +262,46 @@ TEST(dispatch_counts_unknown_and_short_records)
 	CHECK(f.nevents == 0 && (!out || !*out));
 	free(f.text);
 }
+
+/* exit_group() in a forked child while its second thread runs: the kernel
+ * may report the process's end before that thread's own exit, or never
+ * report that thread at all. The group exit itself decides. */
+TEST(model_exit_group_kills_threads_whose_exit_is_not_seen)
+{
+	struct fixture f;
+	struct rec_thread t;
+	const char *out;
+
+	setup(&f);
+	three_threads(&f);
+	fork_rec(&f, 100, 200, 1000 * MS, true);
+	thread_new(&f, 200, 201, "spinner");
+	memset(&t, 0, sizeof(t));
+	hdr(&t.h, REC_THREAD_EXIT, 200, 200, 1500 * MS, "app");
+	t.h.flags = TEXIT_GROUP_EXIT | TEXIT_INITIATOR;
+	record(&f, &t, sizeof(t));
+	exit_rec(&f, 200, 1501 * MS, 0);
+	t.h.tid = 201;                       /* too late: the process is gone */
+	t.h.flags = TEXIT_GROUP_EXIT;
+	record(&f, &t, sizeof(t));
+	out = finish(&f);
+	CHECK(strstr(out, "\"event\":\"exit_with_threads\",\"severity\":\"warning\",\"pid\":200,"
+			  "\"comm\":\"app\",\"threads\":[{\"tid\":201,\"comm\":\"spinner\"}],"
+			  "\"exit_code\":0}") != NULL);
+	free(f.text);
+}
+
+TEST(model_fatal_signal_kills_every_thread)
+{
+	struct fixture f;
+	const char *out;
+
+	setup(&f);
+	three_threads(&f);
+	exit_rec(&f, 100, 5, 9);             /* no thread exit seen but this one */
+	out = finish(&f);
+	CHECK(strstr(out, "\"event\":\"exit_with_threads\",\"severity\":\"info\",\"pid\":100,"
+			  "\"comm\":\"app\",\"threads\":[{\"tid\":101,\"comm\":\"worker-a\"},"
+			  "{\"tid\":102,\"comm\":\"worker-b\"}],\"exit_code\":0}") != NULL);
+	free(f.text);
+}

@@ -308,6 +308,17 @@ void model__thread_rename(struct model *m, const struct rec_thread *r)
 	}
 }
 
+/* The threads of p other than tid that still ran: killed mid-work. */
+static void kill_others(struct proc *p, int tid)
+{
+	for (int i = 0; i < p->nthreads; i++) {
+		if (p->threads[i].alive && p->threads[i].tid != tid) {
+			p->threads[i].killed = true;
+			p->threads[i].alive = false;
+		}
+	}
+}
+
 void model__thread_exit(struct model *m, const struct rec_thread *r)
 {
 	struct proc *p = proc_find(m, r->h.pid);
@@ -321,6 +332,11 @@ void model__thread_exit(struct model *m, const struct rec_thread *r)
 	if ((r->h.flags & TEXIT_GROUP_EXIT) && !(r->h.flags & TEXIT_INITIATOR) && t->alive)
 		t->killed = true;
 	t->alive = false;
+	/* exit_group(): every other thread still running dies with it, whether
+	 * or not its own exit is seen (the process may be gone from the traced
+	 * map, its exit unreported, by the time that thread reaches its end) */
+	if ((r->h.flags & TEXIT_GROUP_EXIT) && (r->h.flags & TEXIT_INITIATOR))
+		kill_others(p, t->tid);
 }
 
 void model__exec(struct model *m, const struct rec_exec *r)
@@ -362,6 +378,9 @@ void model__exit(struct model *m, const struct rec_exit *r)
 	if (!p)
 		return;
 	decode_exit(r->exit_code, &code, &sig);
+	/* a fatal signal kills every thread: those whose exit was not seen too */
+	if (sig)
+		kill_others(p, r->h.tid);
 	/* it ran without exec until its end: the fork's hazards stand */
 	if (p->pending)
 		pending_resolve(m, p->pending, SEV_WARNING);
