@@ -193,11 +193,13 @@ int trace_run(const struct options *o)
 	if (check_host() || check_targets(o))
 		return 1;
 	install_signals();
+	/* first of all: before the exporter's thread exists (a fork from a
+	 * threaded process is what forktrace warns about) and before BPF is
+	 * loaded, so the command inherits none of our descriptors */
+	if (o->target == TARGET_COMMAND && launcher_start(o, &launch))
+		goto cleanup;
 	out = output__new(o);
 	if (!out)
-		goto cleanup;
-	/* before loading BPF, so the command inherits none of our descriptors */
-	if (o->target == TARGET_COMMAND && launcher_start(o, &launch))
 		goto cleanup;
 	model_config_from(o, &mc);
 	m = model__new(&mc, emit_to_output, out,
