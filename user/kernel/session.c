@@ -118,6 +118,13 @@ int session__trace(struct session *s, int pid)
 	return 0;
 }
 
+void session__untrace(struct session *s, int pid)
+{
+	__u32 key = pid;
+
+	bpf_map_delete_elem(bpf_map__fd(s->proc->maps.traced), &key);
+}
+
 int session__poll(struct session *s, int timeout_ms)
 {
 	int n = ring_buffer__poll(s->rb, timeout_ms);

@@ -24,6 +24,8 @@ struct session *session__open(const struct session_config *cfg, ring_buffer_samp
 			      void *ctx);
 /* Starts tracing a process (and, through the kernel, its descendants). */
 int session__trace(struct session *s, int pid);
+/* Stops tracing a process that is gone (found in a walk, then vanished). */
+void session__untrace(struct session *s, int pid);
 /* Waits up to timeout_ms for records and hands each to on_record. */
 int session__poll(struct session *s, int timeout_ms);
 /* Records the kernel side could not deliver, so far. */

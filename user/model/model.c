@@ -455,6 +455,37 @@ void model__add_root(struct model *m, int pid)
 	attach_event(m, EV_ATTACH, pid, p->comm, threads_alive(p));
 }
 
+void model__add_existing(struct model *m, int pid, int parent_pid, bool forked_not_execed,
+			 uint64_t fork_ts)
+{
+	char comm[EV_COMM_LEN] = "";
+	struct proc *p;
+
+	if (proc_find(m, pid))
+		return;   /* seen twice in the walk, or its fork record came first */
+	procfs_thread_comm(pid, pid, comm, sizeof(comm));
+	p = proc_new(m, pid, comm);
+	if (!p)
+		return;
+	p->parent_pid = parent_pid;
+	/* a child that runs its parent's image: under the deadlock watch at once */
+	p->forked = forked_not_execed;
+	p->fork_ts = fork_ts;
+	threads_from_proc(p);
+	attach_event(m, EV_ATTACH, pid, p->comm, threads_alive(p));
+}
+
+void model__forget(struct model *m, int pid)
+{
+	struct proc *p = proc_find(m, pid);
+
+	if (!p)
+		return;
+	if (p->pending)
+		pending_unlink(m, p->pending);
+	proc_remove(m, p);
+}
+
 void model__attach_all(struct model *m)
 {
 	attach_event(m, EV_ATTACH, 0, "", 0);

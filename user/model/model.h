@@ -37,6 +37,14 @@ void model__free(struct model *m);
 /* A root target: its threads are read from /proc now (-p) or it is the
  * held COMMAND (one thread). Emits its attach event. */
 void model__add_root(struct model *m, int pid);
+/* A descendant a root already had at attach (-p takes the tree as it is).
+ * forked_not_execed: it still runs its parent's image, so the hazards of
+ * its fork apply (its fork time, CLOCK_MONOTONIC ns, from /proc). Emits its
+ * attach event; a pid the model knows already is left alone. */
+void model__add_existing(struct model *m, int pid, int parent_pid, bool forked_not_execed,
+			 uint64_t fork_ts);
+/* A process that vanished while the tree was being read: forgotten, silently. */
+void model__forget(struct model *m, int pid);
 /* -a: emits the attach event (pid 0). */
 void model__attach_all(struct model *m);
 /* Resolves what is held back and emits the detach events of the roots
