@@ -1,8 +1,8 @@
 /*
  * --locks=uprobe, user side: load bpf/locks.bpf.c into the maps the other
  * objects share, find each traced process's glibc, resolve its lock
- * functions (versioned symbols, and a probe point the kernel emulates:
- * elfsym.c) and attach lk_enter at each and lk_exit at the return of each
+ * functions (versioned symbols: elfsym.c; a probe point the kernel emulates:
+ * x86probe.c) and attach lk_enter at each and lk_exit at the return of each
  * that acquires, for that pid only.
  *
  * Links: where the kernel has them (6.6+), uprobe_multi links: two per pid
@@ -31,6 +31,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "kernel/elfsym.h"
+#include "kernel/x86probe.h"
 #include "forktrace.h"
 #include "locks.skel.h"
 #include "kernel/uprobes.h"
@@ -470,12 +471,12 @@ static struct libfile *resolve(struct uprobes *u, const struct mapped *m, const 
 	for (size_t i = 0; i < NSPECS; i++) {
 		struct elfsym s;
 		unsigned keep = (specs[i].cookie >> OP_SHIFT) == OP_COND_WAIT ?
-			ELFSYM_REG_RSI : ELFSYM_REG_RDI;
+			X86PROBE_REG_RSI : X86PROBE_REG_RDI;
 
 		if (elfsym_lookup(ef, specs[i].func, &s) || s.offset == 0)
 			continue;
 		lf->start[i] = s.offset;
-		lf->off[i] = u->at_symbol ? s.offset : elfsym_probe_offset(ef, &s, keep, NULL);
+		lf->off[i] = u->at_symbol ? s.offset : x86probe_offset(ef, &s, keep, NULL);
 	}
 	elfsym_close(ef);
 	lf->next = u->files;
