@@ -36,44 +36,40 @@
 #include "locks.skel.h"
 #include "kernel/uprobes.h"
 
-/* Attach cookies, as in bpf/locks.bpf.c: (operation << 8) | enum held_type */
-#define OP_SHIFT 8
-enum { OP_ACQUIRE = 1, OP_MUTEX_UNLOCK, OP_RELEASE, OP_DESTROY, OP_COND_WAIT };
-#define COOKIE(op, type) (((uint64_t)(op) << OP_SHIFT) | (type))
-
 struct probe_spec {
 	const char *func;
-	uint64_t cookie;
+	enum lock_op op;         /* with type: the attach cookie (LOCK_COOKIE) */
+	unsigned type;           /* enum held_type; 0: not known at the call */
 	bool ret;                /* lk_exit at its return too */
 	bool required;           /* without it the mode makes no sense */
 };
 
 static const struct probe_spec specs[] = {
-	{ "pthread_mutex_lock", COOKIE(OP_ACQUIRE, HELD_MUTEX), true, true },
-	{ "pthread_mutex_trylock", COOKIE(OP_ACQUIRE, HELD_MUTEX), true, true },
-	{ "pthread_mutex_timedlock", COOKIE(OP_ACQUIRE, HELD_MUTEX), true, false },
-	{ "pthread_mutex_clocklock", COOKIE(OP_ACQUIRE, HELD_MUTEX), true, false },
-	{ "pthread_mutex_unlock", COOKIE(OP_MUTEX_UNLOCK, HELD_MUTEX), false, true },
-	{ "pthread_mutex_destroy", COOKIE(OP_DESTROY, HELD_MUTEX), false, false },
-	{ "pthread_rwlock_rdlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_READ), true, false },
-	{ "pthread_rwlock_tryrdlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_READ), true, false },
-	{ "pthread_rwlock_timedrdlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_READ), true, false },
-	{ "pthread_rwlock_clockrdlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_READ), true, false },
-	{ "pthread_rwlock_wrlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_WRITE), true, false },
-	{ "pthread_rwlock_trywrlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_WRITE), true, false },
-	{ "pthread_rwlock_timedwrlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_WRITE), true, false },
-	{ "pthread_rwlock_clockwrlock", COOKIE(OP_ACQUIRE, HELD_RWLOCK_WRITE), true, false },
-	{ "pthread_rwlock_unlock", COOKIE(OP_RELEASE, 0), false, false },
-	{ "pthread_rwlock_destroy", COOKIE(OP_DESTROY, 0), false, false },
-	{ "pthread_cond_wait", COOKIE(OP_COND_WAIT, HELD_MUTEX), true, false },
-	{ "pthread_cond_timedwait", COOKIE(OP_COND_WAIT, HELD_MUTEX), true, false },
-	{ "pthread_cond_clockwait", COOKIE(OP_COND_WAIT, HELD_MUTEX), true, false },
-	{ "sem_wait", COOKIE(OP_ACQUIRE, HELD_SEMAPHORE), true, false },
-	{ "sem_trywait", COOKIE(OP_ACQUIRE, HELD_SEMAPHORE), true, false },
-	{ "sem_timedwait", COOKIE(OP_ACQUIRE, HELD_SEMAPHORE), true, false },
-	{ "sem_clockwait", COOKIE(OP_ACQUIRE, HELD_SEMAPHORE), true, false },
-	{ "sem_post", COOKIE(OP_RELEASE, HELD_SEMAPHORE), false, false },
-	{ "sem_destroy", COOKIE(OP_DESTROY, HELD_SEMAPHORE), false, false },
+	{ "pthread_mutex_lock",         LOCK_OP_ACQUIRE,      HELD_MUTEX,        true,  true },
+	{ "pthread_mutex_trylock",      LOCK_OP_ACQUIRE,      HELD_MUTEX,        true,  true },
+	{ "pthread_mutex_timedlock",    LOCK_OP_ACQUIRE,      HELD_MUTEX,        true,  false },
+	{ "pthread_mutex_clocklock",    LOCK_OP_ACQUIRE,      HELD_MUTEX,        true,  false },
+	{ "pthread_mutex_unlock",       LOCK_OP_MUTEX_UNLOCK, HELD_MUTEX,        false, true },
+	{ "pthread_mutex_destroy",      LOCK_OP_DESTROY,      HELD_MUTEX,        false, false },
+	{ "pthread_rwlock_rdlock",      LOCK_OP_ACQUIRE,      HELD_RWLOCK_READ,  true,  false },
+	{ "pthread_rwlock_tryrdlock",   LOCK_OP_ACQUIRE,      HELD_RWLOCK_READ,  true,  false },
+	{ "pthread_rwlock_timedrdlock", LOCK_OP_ACQUIRE,      HELD_RWLOCK_READ,  true,  false },
+	{ "pthread_rwlock_clockrdlock", LOCK_OP_ACQUIRE,      HELD_RWLOCK_READ,  true,  false },
+	{ "pthread_rwlock_wrlock",      LOCK_OP_ACQUIRE,      HELD_RWLOCK_WRITE, true,  false },
+	{ "pthread_rwlock_trywrlock",   LOCK_OP_ACQUIRE,      HELD_RWLOCK_WRITE, true,  false },
+	{ "pthread_rwlock_timedwrlock", LOCK_OP_ACQUIRE,      HELD_RWLOCK_WRITE, true,  false },
+	{ "pthread_rwlock_clockwrlock", LOCK_OP_ACQUIRE,      HELD_RWLOCK_WRITE, true,  false },
+	{ "pthread_rwlock_unlock",      LOCK_OP_RELEASE,      0,                 false, false },
+	{ "pthread_rwlock_destroy",     LOCK_OP_DESTROY,      0,                 false, false },
+	{ "pthread_cond_wait",          LOCK_OP_COND_WAIT,    HELD_MUTEX,        true,  false },
+	{ "pthread_cond_timedwait",     LOCK_OP_COND_WAIT,    HELD_MUTEX,        true,  false },
+	{ "pthread_cond_clockwait",     LOCK_OP_COND_WAIT,    HELD_MUTEX,        true,  false },
+	{ "sem_wait",                   LOCK_OP_ACQUIRE,      HELD_SEMAPHORE,    true,  false },
+	{ "sem_trywait",                LOCK_OP_ACQUIRE,      HELD_SEMAPHORE,    true,  false },
+	{ "sem_timedwait",              LOCK_OP_ACQUIRE,      HELD_SEMAPHORE,    true,  false },
+	{ "sem_clockwait",              LOCK_OP_ACQUIRE,      HELD_SEMAPHORE,    true,  false },
+	{ "sem_post",                   LOCK_OP_RELEASE,      HELD_SEMAPHORE,    false, false },
+	{ "sem_destroy",                LOCK_OP_DESTROY,      HELD_SEMAPHORE,    false, false },
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 #define MAX_LINKS_PER_PID (2 * NSPECS)
@@ -470,7 +466,7 @@ static struct libfile *resolve(struct uprobes *u, const struct mapped *m, const 
 	lf->ino = m->ino;
 	for (size_t i = 0; i < NSPECS; i++) {
 		struct elfsym s;
-		unsigned keep = (specs[i].cookie >> OP_SHIFT) == OP_COND_WAIT ?
+		unsigned keep = specs[i].op == LOCK_OP_COND_WAIT ?
 			X86PROBE_REG_RSI : X86PROBE_REG_RDI;
 
 		if (elfsym_lookup(ef, specs[i].func, &s) || s.offset == 0)
@@ -570,7 +566,7 @@ static int attach_multi_file(struct uprobes *u, struct pid_links *pl, int pid,
 			if (per_spec[i].lf != t->lf || !t->lf->off[i] || (ret && !specs[i].ret))
 				continue;
 			offs[n] = t->lf->off[i];
-			cookies[n++] = specs[i].cookie;
+			cookies[n++] = LOCK_COOKIE(specs[i].op, specs[i].type);
 		}
 		if (!n)
 			continue;
@@ -623,6 +619,7 @@ static int attach_all(struct uprobes *u, struct pid_links *pl, int pid,
 	} else {
 		for (size_t i = 0; i < NSPECS && !rc; i++) {
 			struct libfile *lf = per_spec[i].lf;
+			uint64_t cookie = LOCK_COOKIE(specs[i].op, specs[i].type);
 
 			if (!lf || !lf->off[i])
 				continue;
@@ -630,11 +627,11 @@ static int attach_all(struct uprobes *u, struct pid_links *pl, int pid,
 				if (ret && !specs[i].ret)
 					continue;
 				rc = attach_perf_one(u, pl, pid, per_spec[i].path, lf->off[i],
-						     specs[i].cookie, ret);
+						     cookie, ret);
 				if (rc && rc != -ESRCH && lf->off[i] != lf->start[i] &&
 				    process_alive(pid)) {
 					rc = attach_perf_one(u, pl, pid, per_spec[i].path,
-							     lf->start[i], specs[i].cookie, ret);
+							     lf->start[i], cookie, ret);
 					if (!rc)
 						lf->off[i] = lf->start[i];
 				}
