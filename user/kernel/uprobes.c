@@ -35,6 +35,7 @@
 #include "forktrace.h"
 #include "locks.skel.h"
 #include "kernel/uprobes.h"
+#include "proc/maps.h"
 
 struct probe_spec {
 	const char *func;
@@ -383,45 +384,49 @@ static bool is_lib(const char *path, const char *stem, const char *soname)
 	       base[n + 1] <= '9' && strstr(base + n, ".so") != NULL;
 }
 
+/* The file's own path: without the kernel's mark of a removed file. */
+static void strip_deleted(struct proc_map *pm)
+{
+	size_t len = strlen(pm->path), n = strlen(PROC_MAP_DELETED);
+
+	if (pm->deleted && len >= n && strcmp(pm->path + len - n, PROC_MAP_DELETED) == 0)
+		pm->path[len - n] = 0;
+}
+
+static void set_mapped(struct mapped *m, const struct proc_map *pm)
+{
+	m->found = true;
+	m->dev = makedev(pm->dev_major, pm->dev_minor);
+	m->ino = (ino_t)pm->inode;
+	m->deleted = pm->deleted;
+	snprintf(m->path, sizeof(m->path), "%s", pm->path);
+	snprintf(m->range, sizeof(m->range), "%s", pm->range);
+}
+
 static int find_libs(int pid, struct mapped *libc, struct mapped *pthr)
 {
-	char maps[64], line[PATH_MAX + 256];
+	struct proc_maps it;
+	struct proc_map *pm = malloc(sizeof(*pm));
 	int lines = 0;
-	FILE *f;
 
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	f = fopen(maps, "re");
-	if (!f)
+	if (!pm)
+		return -ENOMEM;
+	if (proc_maps_open(&it, pid)) {
+		free(pm);
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char range[64], perms[8], path[PATH_MAX];
-		unsigned long long off, ino;
-		unsigned maj, min;
-		struct mapped *m = NULL;
-		size_t len;
-
-		lines++;
-		path[0] = '\0';
-		if (sscanf(line, "%63s %7s %llx %x:%x %llu %4095[^\n]", range, perms, &off, &maj,
-			   &min, &ino, path) < 7 || path[0] != '/')
-			continue;
-		len = strlen(path);
-		if (len > 10 && strcmp(path + len - 10, " (deleted)") == 0)
-			path[len - 10] = '\0';
-		if (!libc->found && is_lib(path, "libc", "libc.so.6"))
-			m = libc;
-		else if (!pthr->found && is_lib(path, "libpthread", "libpthread.so.0"))
-			m = pthr;
-		if (!m)
-			continue;
-		m->found = true;
-		m->dev = makedev(maj, min);
-		m->ino = (ino_t)ino;
-		m->deleted = len != strlen(path);
-		snprintf(m->path, sizeof(m->path), "%s", path);
-		snprintf(m->range, sizeof(m->range), "%s", range);
 	}
-	fclose(f);
+	while (proc_maps_next(&it, pm) > 0) {
+		lines++;
+		if (pm->path[0] != '/')
+			continue;
+		strip_deleted(pm);
+		if (!libc->found && is_lib(pm->path, "libc", "libc.so.6"))
+			set_mapped(libc, pm);
+		else if (!pthr->found && is_lib(pm->path, "libpthread", "libpthread.so.0"))
+			set_mapped(pthr, pm);
+	}
+	proc_maps_close(&it);
+	free(pm);
 	return lines ? 0 : -ESRCH;    /* a zombie */
 }
 
