@@ -141,3 +141,17 @@ void proc_maps_close(struct proc_maps *it)
 	free(it->line);
 	memset(it, 0, sizeof(*it));
 }
+
+bool proc_maps_any(int pid)
+{
+	struct proc_maps it;
+	struct proc_map *m = malloc(sizeof(*m));
+	bool any;
+
+	if (!m)
+		return true;   /* cannot tell: not gone */
+	any = proc_maps_open(&it, pid) == 0 && proc_maps_next(&it, m) > 0;
+	proc_maps_close(&it);
+	free(m);
+	return any;
+}

@@ -47,4 +47,7 @@ int proc_maps_open(struct proc_maps *it, int pid);
 int proc_maps_next(struct proc_maps *it, struct proc_map *m);
 void proc_maps_close(struct proc_maps *it);   /* safe on a failed open */
 
+/* Does PID still have an address space? (A zombie's maps are empty.) */
+bool proc_maps_any(int pid);
+
 #endif /* FT_PROC_MAPS_H */
