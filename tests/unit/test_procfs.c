@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "proc/maps.h"
+#include "proc/syscall.h"
 #include "unit.h"
 
 /* ---------------------------------------------------------------- maps */
@@ -156,4 +158,67 @@ TEST(proc_maps_of_this_process)
 	CHECK(found);   /* this code is in an executable mapping */
 	CHECK(proc_maps_open(&it, 0) == -1 && errno == ENOENT);
 	proc_maps_close(&it);
+}
+
+/* ---------------------------------------------------------------- syscall */
+
+TEST(proc_syscall_in_a_call)
+{
+	struct proc_syscall s;
+
+	CHECK(proc_syscall_parse("202 0x562dde8cf2a0 0x80 0x2 0x0 0x0 0x0 0x7ffd3777c648 "
+				 "0x7efdab0fc12b\n", &s) == 0);
+	CHECK(s.state == PROC_SYSCALL_IN && s.nr == 202);
+	CHECK(s.args[0] == 0x562dde8cf2a0ULL && s.args[1] == 0x80 && s.args[2] == 2);
+	CHECK(s.args[3] == 0 && s.args[5] == 0);
+	/* read(2), and no newline at the end */
+	CHECK(proc_syscall_parse("0 0x3 0x7ffe10 0x1000 0x0 0x0 0xffffffffffffffff", &s) == 0);
+	CHECK(s.state == PROC_SYSCALL_IN && s.nr == 0 && s.args[0] == 3);
+	CHECK(s.args[5] == 0xffffffffffffffffULL);
+}
+
+TEST(proc_syscall_running_or_outside)
+{
+	struct proc_syscall s;
+
+	CHECK(proc_syscall_parse("running\n", &s) == 0);
+	CHECK(s.state == PROC_SYSCALL_RUNNING);
+	CHECK(proc_syscall_parse("-1 0x7ffd3777c648 0x7efdab0fc12b\n", &s) == 0);
+	CHECK(s.state == PROC_SYSCALL_NONE);
+}
+
+TEST(proc_syscall_malformed)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"abc\n",
+		"202\n",                                        /* no arguments */
+		"202 0x5600 0x80\n",                            /* truncated */
+		"7 0x7ffe0 0x1 0x2\n",                          /* truncated, not a futex */
+		"202 5600 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",      /* no 0x */
+		"202 0x 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",        /* no digits */
+		"202 0x56zz 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",    /* not hex */
+		"202x 0x5600 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",   /* not a number */
+		"202 0x1ffffffffffffffff 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",   /* over 64 bits */
+		"99999999999999999999 0x1 0x2 0x3 0x4 0x5 0x6\n",          /* over a long */
+	};
+	struct proc_syscall s;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(why, why_len, "accepted \"%s\"", bad[i]);
+		if (proc_syscall_parse(bad[i], &s) != -1)
+			return;
+	}
+	why[0] = 0;
+}
+
+TEST(proc_syscall_of_this_thread)
+{
+	struct proc_syscall s;
+
+	/* a thread reading its own file is in that read(2) */
+	CHECK(proc_syscall_read(getpid(), getpid(), &s) == 0);
+	CHECK(s.state == PROC_SYSCALL_IN && s.nr == SYS_read);
+	CHECK(proc_syscall_read(getpid(), 0, &s) == -1 && errno == ENOENT);
 }

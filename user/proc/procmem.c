@@ -142,29 +142,46 @@ bool procmem_map_scannable(const struct procmem_map *m)
 
 /* ---------------------------------------------------------------- the process */
 
-int procmem_open(int pid, struct procmem *pm, char *err, size_t errlen)
+static int open_or_say(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
+
+	if (fd < 0) {
+		saved = errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(saved));
+		errno = saved;
+	}
+	return fd;
+}
+
+int procmem_open_mem(int pid, struct procmem *pm, char *err, size_t errlen)
 {
 	char path[64];
-	int saved;
 
 	pm->pid = pid;
 	pm->pagemap_fd = -1;
 	pm->page_size = sysconf(_SC_PAGESIZE);
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	pm->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pm->mem_fd < 0)
-		goto fail;
+	pm->mem_fd = open_or_say(path, err, errlen);
+	return pm->mem_fd < 0 ? -1 : 0;
+}
+
+int procmem_open(int pid, struct procmem *pm, char *err, size_t errlen)
+{
+	char path[64];
+	int saved;
+
+	if (procmem_open_mem(pid, pm, err, errlen))
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	pm->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pm->pagemap_fd < 0)
-		goto fail;
+	pm->pagemap_fd = open_or_say(path, err, errlen);
+	if (pm->pagemap_fd < 0) {
+		saved = errno;
+		procmem_close(pm);
+		errno = saved;
+		return -1;
+	}
 	return 0;
-fail:
-	saved = errno;
-	snprintf(err, errlen, "cannot open %s: %s", path, strerror(saved));
-	procmem_close(pm);
-	errno = saved;
-	return -1;
 }
 
 void procmem_close(struct procmem *pm)

@@ -70,6 +70,9 @@ struct procmem {
  * image. 0, or -1 with errno set and err filled.
  */
 int procmem_open(int pid, struct procmem *pm, char *err, size_t errlen);
+/* Opens only /proc/PID/mem, for procmem_read of a few words (no cursor).
+ * 0, or -1 with errno set and err filled. */
+int procmem_open_mem(int pid, struct procmem *pm, char *err, size_t errlen);
 void procmem_close(struct procmem *pm);
 
 /* One pread of /proc/PID/mem: bytes read, 0 when the process is gone, -1 on error. */
