@@ -383,8 +383,8 @@ static int plan_functions(struct plan *p, int pid, const struct libc_file *libc,
 
 		p->per_func[i] = t1->lf && t1->lf->off[i] ? t1 : &p->files[0];
 		if (!p->per_func[i]->lf->off[i] && lock_funcs[i].required) {
-			snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: %s has "
-				 "no %s — use --locks=scan", pid, libc->path, lock_funcs[i].name);
+			snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: %s "
+				 "has no %s — use --locks=scan", pid, libc->path, lock_funcs[i].name);
 			errno = ENOENT;
 			return -1;
 		}
