@@ -33,6 +33,23 @@ enum held_type {
 	HELD_SEMAPHORE,
 };
 
+/*
+ * uprobe mode: the attach cookie of each lock function's probes says what
+ * the function does (enum lock_op) to which kind of lock (enum held_type,
+ * or 0 when the kind is not known at the call).
+ */
+enum lock_op {
+	LOCK_OP_ACQUIRE = 1,   /* stash the lock; held if the call succeeds */
+	LOCK_OP_MUTEX_UNLOCK,
+	LOCK_OP_RELEASE,       /* rwlock unlock, sem_post: one hold fewer */
+	LOCK_OP_DESTROY,
+	LOCK_OP_COND_WAIT,     /* releases its mutex (2nd argument) until it returns */
+};
+
+#define LOCK_COOKIE(op, type) (((__u32)(op) << 8) | (__u32)(type))
+#define LOCK_COOKIE_OP(cookie) ((__u32)(cookie) >> 8)
+#define LOCK_COOKIE_TYPE(cookie) ((__u32)(cookie) & 0xff)
+
 /* Flags in the traced-process map and in records. */
 enum proc_flag {
 	PROC_FORKED = 1,  /* seen being forked (not a root target) */

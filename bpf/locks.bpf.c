@@ -5,10 +5,10 @@
  * shared held_locks map ({tgid, lock address} -> holder) exact, so that
  * proc.bpf.c can report at each fork which locks the parent held.
  *
- * user/uprobes.c attaches the two programs per traced pid (a uprobe with a
- * pid covers every thread of that process, not its children): lk_enter at
- * every function, lk_exit at the return of those that acquire, each
- * attachment with a cookie saying what the function does. An acquisition
+ * user/kernel/uprobes.c attaches the two programs per traced pid (a uprobe
+ * with a pid covers every thread of that process, not its children):
+ * lk_enter at every function, lk_exit at the return of those that acquire,
+ * each attachment with a cookie saying what the function does. An acquisition
  * counts only once it has succeeded: lk_enter stashes the lock's address
  * in task storage and lk_exit decides on the return value. A release
  * deletes at entry. So in the few instructions around an operation a lock
@@ -20,15 +20,6 @@
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* Attach cookies: (operation << OP_SHIFT) | enum held_type. user/uprobes.c
- * uses the same values. */
-#define OP_SHIFT 8
-#define OP_ACQUIRE 1
-#define OP_MUTEX_UNLOCK 2
-#define OP_RELEASE 3
-#define OP_DESTROY 4
-#define OP_COND_WAIT 5
 
 #define E_PERM 1
 #define E_EXIST 17
@@ -165,8 +156,8 @@ static __always_inline void mutex_unlock(__u32 tgid, void *lock)
 }
 
 /*
- * Every function's entry. The cookie says which operation (OP_*, << 8)
- * on which kind of lock (enum held_type, low byte):
+ * Every function's entry. The cookie (LOCK_COOKIE in forktrace.h) says
+ * which operation on which kind of lock:
  *  acquire          stash the lock for the return
  *  mutex unlock     see mutex_unlock()
  *  release          rwlock unlock, sem_post: one hold fewer
@@ -185,20 +176,20 @@ int BPF_KPROBE(lk_enter, void *lock, void *mutex)
 
 	if (!traced_now(id))
 		return 0;
-	switch (cookie >> OP_SHIFT) {
-	case OP_ACQUIRE:
+	switch (LOCK_COOKIE_OP(cookie)) {
+	case LOCK_OP_ACQUIRE:
 		stash((__u64)lock, cookie);
 		break;
-	case OP_MUTEX_UNLOCK:
+	case LOCK_OP_MUTEX_UNLOCK:
 		mutex_unlock(tgid, lock);
 		break;
-	case OP_RELEASE:
+	case LOCK_OP_RELEASE:
 		release_counted(tgid, (__u64)lock);
 		break;
-	case OP_DESTROY:
+	case LOCK_OP_DESTROY:
 		bpf_map_delete_elem(&held_locks, &k);
 		break;
-	case OP_COND_WAIT:
+	case LOCK_OP_COND_WAIT:
 		k.addr = (__u64)mutex;
 		bpf_map_delete_elem(&held_locks, &k);
 		stash((__u64)mutex, cookie);
@@ -217,13 +208,13 @@ SEC("uretprobe")
 int BPF_KRETPROBE(lk_exit, long ret)
 {
 	__u32 cookie = (__u32)bpf_get_attach_cookie(ctx);
-	__u32 type = cookie & 0xff;
+	__u32 type = LOCK_COOKIE_TYPE(cookie);
 	__u64 addr = unstash(cookie);
 	__u64 id;
 
 	if (!addr)
 		return 0;
-	if ((cookie >> OP_SHIFT) == OP_COND_WAIT) {
+	if (LOCK_COOKIE_OP(cookie) == LOCK_OP_COND_WAIT) {
 		if ((int)ret == E_INVAL || (int)ret == E_PERM)
 			return 0;
 		type = HELD_MUTEX;

@@ -34,7 +34,7 @@
  * Environment (for comparison, and as escape hatches):
  *  FORKTRACE_UPROBE_AT_SYMBOL=1  probe each function's first instruction
  *                                instead of the cheaper point found by
- *                                elfsym_probe_offset
+ *                                x86probe_offset
  *  FORKTRACE_UPROBE_LINKS=perf|multi  force the kind of links
  */
 #ifndef FT_UPROBES_H

@@ -1,14 +1,13 @@
 /* Examining one thread's futex wait (see deadlock.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 #include "locks/deadlock.h"
 #include "proc/procfs.h"
 #include "proc/procmem.h"
+#include "proc/syscall.h"
 #include "locks/scan.h"
 
 #define FUTEX_CMD_MASK         0x7f
@@ -22,7 +21,7 @@
 #define SEM_FUTEX_PRIVATE      128   /* glibc's sem_t.private for a process-private semaphore */
 #define MAX_USERS              65536 /* no parent thread count here: any plausible one */
 
-/* ---------------------------------------------------------------- /proc/PID/task/TID/syscall */
+/* ---------------------------------------------------------------- the futex wait */
 
 static bool futex_op_waits(int op)
 {
@@ -37,72 +36,37 @@ static bool futex_op_waits(int op)
 	return false;
 }
 
-/* One "0x..." field and the space after it. */
-static int parse_arg(const char **s, uint64_t *v)
+/* 1 with w's wait filled when the thread's system call is a futex wait, 0 if not. */
+static int futex_wait_from(const struct proc_syscall *s, struct futex_wait *w)
 {
-	char *end;
-
-	if (strncmp(*s, "0x", 2) != 0)
-		return -1;
-	errno = 0;
-	*v = strtoull(*s, &end, 16);
-	if (errno || end == *s + 2 || (*end != ' ' && *end != '\n' && *end != 0))
-		return -1;
-	*s = *end == ' ' ? end + 1 : end;
-	return 0;
+	if (s->state != PROC_SYSCALL_IN || s->nr != SYS_futex || !futex_op_waits((int)s->args[1]))
+		return 0;
+	w->uaddr = s->args[0];
+	w->op = (int)s->args[1];
+	w->val = (uint32_t)s->args[2];
+	w->has_timeout = s->args[3] != 0;
+	return 1;
 }
 
 int futex_wait_parse(const char *line, struct futex_wait *w)
 {
-	uint64_t a[6];
-	char *end;
-	long nr;
+	struct proc_syscall s;
 
-	if (strncmp(line, "running", 7) == 0)
-		return 0;
-	errno = 0;
-	nr = strtol(line, &end, 10);
-	if (errno || end == line || (*end != ' ' && *end != '\n'))
+	if (proc_syscall_parse(line, &s))
 		return -1;
-	if (nr == -1)
-		return 0;   /* blocked, but not in a system call */
-	if (nr != SYS_futex)
-		return 0;
-	line = end + 1;
-	for (int i = 0; i < 6; i++)
-		if (parse_arg(&line, &a[i]))
-			return -1;
-	if (!futex_op_waits((int)a[1]))
-		return 0;
-	w->uaddr = a[0];
-	w->op = (int)a[1];
-	w->val = (uint32_t)a[2];
-	w->has_timeout = a[3] != 0;
-	return 1;
+	return futex_wait_from(&s, w);
 }
 
 int futex_wait_read(int pid, int tid, struct futex_wait *w)
 {
-	char path[64], line[512];
-	ssize_t n;
-	int fd, ret;
+	struct proc_syscall s;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_syscall_read(pid, tid, &s))
 		return -1;
-	n = read(fd, line, sizeof(line) - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	line[n] = 0;
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
 	w->tid = tid;
-	ret = futex_wait_parse(line, w);
-	if (ret < 0)
-		errno = EINVAL;
-	return ret;
+	return futex_wait_from(&s, w);
 }
 
 /* ---------------------------------------------------------------- the lock's layout */
@@ -148,15 +112,13 @@ static bool looks_like_semaphore(const unsigned char *p)
 }
 
 /* Reads len bytes at addr; false when they are not all there. */
-static bool read_at(int fd, uint64_t addr, unsigned char *buf, size_t len)
+static bool read_at(const struct procmem *pm, uint64_t addr, unsigned char *buf, size_t len)
 {
-	if (addr > (uint64_t)INT64_MAX - len)
-		return false;
-	return pread(fd, buf, len, (off_t)addr) == (ssize_t)len;
+	return procmem_read(pm, addr, buf, len) == (ssize_t)len;
 }
 
 /* A rwlock's writers wait on __writers_futex (+12) or __wrphase_futex (+8). */
-static bool match_rwlock(int fd, uint64_t uaddr, struct futex_lock_info *info)
+static bool match_rwlock(const struct procmem *pm, uint64_t uaddr, struct futex_lock_info *info)
 {
 	static const unsigned offsets[] = { 12, 8 };
 	unsigned char buf[SCAN_RWLOCK_SIZE];
@@ -165,7 +127,7 @@ static bool match_rwlock(int fd, uint64_t uaddr, struct futex_lock_info *info)
 		uint64_t start = uaddr - offsets[i];
 		int owner;
 
-		if (uaddr < offsets[i] || (start & 7) || !read_at(fd, start, buf, sizeof(buf)))
+		if (uaddr < offsets[i] || (start & 7) || !read_at(pm, start, buf, sizeof(buf)))
 			continue;
 		owner = scan_rwlock_writer(buf, MAX_USERS);
 		if (owner) {
@@ -179,7 +141,8 @@ static bool match_rwlock(int fd, uint64_t uaddr, struct futex_lock_info *info)
 }
 
 /* Which lock layout is at the futex word. */
-static void match_layout(int pid, int fd, const struct futex_wait *w, struct futex_lock_info *info)
+static void match_layout(const struct procmem *pm, const struct futex_wait *w,
+			 struct futex_lock_info *info)
 {
 	unsigned char buf[SCAN_MUTEX_SIZE];
 	struct procmem_maps maps = { 0 };
@@ -188,10 +151,11 @@ static void match_layout(int pid, int fd, const struct futex_wait *w, struct fut
 
 	info->type = LOCK_UNKNOWN;
 	info->lock = w->uaddr;
-	if (!(w->uaddr & 7) && read_at(fd, w->uaddr, buf, sizeof(buf))) {
+	if (!(w->uaddr & 7) && read_at(pm, w->uaddr, buf, sizeof(buf))) {
 		owner = scan_mutex_owner(buf, MAX_USERS, NULL);
 		/* a robust mutex points into the process's memory: only then read its maps */
-		if (!owner && scan_mutex_is_robust(buf) && !procmem_maps_read(pid, &maps, err, sizeof(err))) {
+		if (!owner && scan_mutex_is_robust(buf) &&
+		    !procmem_maps_read(pm->pid, &maps, err, sizeof(err))) {
 			owner = scan_mutex_owner(buf, MAX_USERS, &maps);
 			procmem_maps_free(&maps);
 		}
@@ -205,22 +169,20 @@ static void match_layout(int pid, int fd, const struct futex_wait *w, struct fut
 			return;
 		}
 	}
-	match_rwlock(fd, w->uaddr, info);
+	match_rwlock(pm, w->uaddr, info);
 }
 
 int futex_lock_inspect(const struct futex_wait *w, struct futex_lock_info *info)
 {
-	char path[64];
-	int fd;
+	struct procmem pm;
+	char err[256];
 
 	memset(info, 0, sizeof(*info));
 	info->private_futex = (w->op & FUTEX_PRIVATE_FLAG) != 0;
-	snprintf(path, sizeof(path), "/proc/%d/mem", w->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (procmem_open_mem(w->pid, &pm, err, sizeof(err)))
 		return -1;
-	match_layout(w->pid, fd, w, info);
-	close(fd);
+	match_layout(&pm, w, info);
+	procmem_close(&pm);
 	find_owner(w->pid, info);
 	return info->nthreads > 0 ? 0 : -1;
 }

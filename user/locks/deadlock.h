@@ -20,12 +20,13 @@ struct futex_wait {
 };
 
 /*
- * Reads /proc/PID/task/TID/syscall: 1 if the thread is in a futex wait
- * (fills w), 0 if not (running, another syscall, a non-wait futex op),
- * -1 on error (errno: the thread is gone, or not permitted).
+ * The thread's current system call (proc/syscall.h): 1 if it is a futex
+ * wait (fills w), 0 if not (running, another syscall, a non-wait futex
+ * op), -1 on error (errno: the thread is gone, or not permitted).
  */
 int futex_wait_read(int pid, int tid, struct futex_wait *w);
-/* The pure part: parses one syscall line ("202 0x7f.. 0x80 0x2 0x0 ...", "running", "-1 ..."). */
+/* The same on one syscall line ("202 0x7f.. 0x80 0x2 0x0 ...", "running", "-1 ..."):
+ * -1 when malformed. Pure. */
 int futex_wait_parse(const char *line, struct futex_wait *w);
 
 /* What the futex word belongs to, read from the process's memory. */

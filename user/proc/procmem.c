@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "proc/maps.h"
 #include "proc/procmem.h"
 
 #define PM_PRESENT  (1ULL << 63)
@@ -17,75 +18,30 @@
 
 /* ---------------------------------------------------------------- maps */
 
-/* Parses a hex number ending at a character of `ends`; advances *s past it. */
-static int parse_hex(const char **s, const char *ends, uint64_t *v)
+/* procmem's compact view of a mapping. */
+static void to_procmem_map(const struct proc_map *pm, struct procmem_map *m)
 {
-	const char *p = *s;
-	uint64_t x = 0;
-	int digits = 0;
+	size_t len;
 
-	for (; *p && !strchr(ends, *p); p++, digits++) {
-		int d;
-
-		if (*p >= '0' && *p <= '9')
-			d = *p - '0';
-		else if (*p >= 'a' && *p <= 'f')
-			d = *p - 'a' + 10;
-		else if (*p >= 'A' && *p <= 'F')
-			d = *p - 'A' + 10;
-		else
-			return -1;
-		if (digits >= 16)
-			return -1;
-		x = x << 4 | (uint64_t)d;
-	}
-	if (!digits || !*p)
-		return -1;
-	*v = x;
-	*s = p + 1;
-	return 0;
-}
-
-/* Skips one space-free field and the spaces after it. */
-static int skip_field(const char **s)
-{
-	const char *p = *s;
-
-	if (!*p || *p == ' ')
-		return -1;
-	while (*p && *p != ' ')
-		p++;
-	while (*p == ' ')
-		p++;
-	*s = p;
-	return 0;
+	memset(m, 0, sizeof(*m));
+	m->start = pm->start;
+	m->end = pm->end;
+	m->offset = pm->offset;
+	m->readable = pm->readable;
+	m->writable = pm->writable;
+	m->shared = pm->shared;
+	len = strnlen(pm->path, sizeof(m->path) - 1);
+	memcpy(m->path, pm->path, len);
+	m->path[len] = 0;
 }
 
 int procmem_parse_maps_line(const char *line, struct procmem_map *m)
 {
-	const char *p = line;
-	size_t len;
+	struct proc_map pm;
 
-	memset(m, 0, sizeof(*m));
-	if (parse_hex(&p, "-", &m->start) || parse_hex(&p, " ", &m->end) || m->end <= m->start)
+	if (proc_maps_parse_line(line, &pm))
 		return -1;
-	if (strlen(p) < 5 || p[4] != ' ' || !strchr("r-", p[0]) || !strchr("w-", p[1]) ||
-	    !strchr("x-", p[2]) || !strchr("ps", p[3]))
-		return -1;
-	m->readable = p[0] == 'r';
-	m->writable = p[1] == 'w';
-	m->shared = p[3] == 's';
-	p += 5;
-	if (parse_hex(&p, " ", &m->offset))
-		return -1;
-	/* device "fd:01" and inode: not needed, but they must be there */
-	if (skip_field(&p) || skip_field(&p))
-		return -1;
-	len = strcspn(p, "\n");
-	if (len >= sizeof(m->path))
-		len = sizeof(m->path) - 1;
-	memcpy(m->path, p, len);
-	m->path[len] = 0;
+	to_procmem_map(&pm, m);
 	return 0;
 }
 
@@ -106,44 +62,35 @@ static int maps_push(struct procmem_maps *maps, int *cap, const struct procmem_m
 
 int procmem_maps_read(int pid, struct procmem_maps *maps, char *err, size_t errlen)
 {
-	char path[64], *line = NULL;
-	size_t linecap = 0;
+	struct proc_maps it;
+	struct proc_map pm;
 	struct procmem_map m;
-	int cap = 0, ret = -1, saved;
-	FILE *f;
+	int cap = 0, ret = -1, saved, more;
 
 	maps->v = NULL;
 	maps->n = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f) {
+	if (proc_maps_open(&it, pid)) {
 		saved = errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(saved));
+		snprintf(err, errlen, "cannot open /proc/%d/maps: %s", pid, strerror(saved));
 		errno = saved;
 		return -1;
 	}
-	errno = 0;
-	while (getline(&line, &linecap, f) > 0) {
-		/* a line we cannot parse is skipped, never trusted */
-		if (procmem_parse_maps_line(line, &m))
-			continue;
+	while ((more = proc_maps_next(&it, &pm)) > 0) {
+		to_procmem_map(&pm, &m);
 		if (maps_push(maps, &cap, &m)) {
-			snprintf(err, errlen, "cannot read %s: out of memory", path);
+			snprintf(err, errlen, "cannot read /proc/%d/maps: out of memory", pid);
 			errno = ENOMEM;
 			goto cleanup;
 		}
 	}
-	if (ferror(f)) {
-		saved = errno;
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(saved));
-		errno = saved;
+	if (more < 0) {
+		snprintf(err, errlen, "cannot read /proc/%d/maps: %s", pid, strerror(errno));
 		goto cleanup;
 	}
 	ret = 0;
 cleanup:
 	saved = errno;
-	free(line);
-	fclose(f);
+	proc_maps_close(&it);
 	if (ret)
 		procmem_maps_free(maps);
 	errno = saved;
@@ -195,29 +142,46 @@ bool procmem_map_scannable(const struct procmem_map *m)
 
 /* ---------------------------------------------------------------- the process */
 
-int procmem_open(int pid, struct procmem *pm, char *err, size_t errlen)
+static int open_or_say(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
+
+	if (fd < 0) {
+		saved = errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(saved));
+		errno = saved;
+	}
+	return fd;
+}
+
+int procmem_open_mem(int pid, struct procmem *pm, char *err, size_t errlen)
 {
 	char path[64];
-	int saved;
 
 	pm->pid = pid;
 	pm->pagemap_fd = -1;
 	pm->page_size = sysconf(_SC_PAGESIZE);
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	pm->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pm->mem_fd < 0)
-		goto fail;
+	pm->mem_fd = open_or_say(path, err, errlen);
+	return pm->mem_fd < 0 ? -1 : 0;
+}
+
+int procmem_open(int pid, struct procmem *pm, char *err, size_t errlen)
+{
+	char path[64];
+	int saved;
+
+	if (procmem_open_mem(pid, pm, err, errlen))
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	pm->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pm->pagemap_fd < 0)
-		goto fail;
+	pm->pagemap_fd = open_or_say(path, err, errlen);
+	if (pm->pagemap_fd < 0) {
+		saved = errno;
+		procmem_close(pm);
+		errno = saved;
+		return -1;
+	}
 	return 0;
-fail:
-	saved = errno;
-	snprintf(err, errlen, "cannot open %s: %s", path, strerror(saved));
-	procmem_close(pm);
-	errno = saved;
-	return -1;
 }
 
 void procmem_close(struct procmem *pm)

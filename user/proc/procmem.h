@@ -37,13 +37,13 @@ struct procmem_maps {
 };
 
 /*
- * Parses one maps line ("start-end perms offset dev inode   path").
- * The path may contain spaces and end in " (deleted)"; it is kept as is.
+ * One maps line (proc_maps_parse_line) in this compact form: the path kept
+ * as is (spaces, " (deleted)"), truncated to PROCMEM_PATH_LEN - 1.
  * Returns 0, or -1 when the line is malformed.
  */
 int procmem_parse_maps_line(const char *line, struct procmem_map *m);
 
-/* Reads /proc/PID/maps. 0, or -1 with errno set and err filled. */
+/* Reads /proc/PID/maps (proc/maps.h) whole. 0, or -1 with errno set and err filled. */
 int procmem_maps_read(int pid, struct procmem_maps *maps, char *err, size_t errlen);
 void procmem_maps_free(struct procmem_maps *maps);
 /* Is addr inside any mapping (of any protection)? maps must be sorted. */
@@ -70,6 +70,9 @@ struct procmem {
  * image. 0, or -1 with errno set and err filled.
  */
 int procmem_open(int pid, struct procmem *pm, char *err, size_t errlen);
+/* Opens only /proc/PID/mem, for procmem_read of a few words (no cursor).
+ * 0, or -1 with errno set and err filled. */
+int procmem_open_mem(int pid, struct procmem *pm, char *err, size_t errlen);
 void procmem_close(struct procmem *pm);
 
 /* One pread of /proc/PID/mem: bytes read, 0 when the process is gone, -1 on error. */
