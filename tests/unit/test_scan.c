@@ -49,7 +49,7 @@ static void put64(unsigned char *p, uint64_t v)
 
 static void mutex_bytes(const struct mutex_img *m, unsigned char *p)
 {
-	memset(p, 0, SCAN_MUTEX_SIZE);
+	memset(p, 0, GLIBC_MUTEX_SIZE);
 	put32(p, m->lock);
 	put32(p + 4, m->count);
 	put32(p + 8, m->owner);
@@ -64,7 +64,7 @@ static void mutex_bytes(const struct mutex_img *m, unsigned char *p)
 static int mutex_owner(const struct mutex_img *m)
 {
 	struct scan_rules r;
-	unsigned char p[SCAN_MUTEX_SIZE];
+	unsigned char p[GLIBC_MUTEX_SIZE];
 	int owner = 0;
 
 	if (scan_rules_init(&r, tids, 3, &maps))
@@ -152,7 +152,7 @@ TEST(scan_mutex_near_misses)
 
 TEST(scan_mutex_shape_without_tids)
 {
-	unsigned char p[SCAN_MUTEX_SIZE];
+	unsigned char p[GLIBC_MUTEX_SIZE];
 
 	/* deadlock.c asks about any owner: a robust mutex still needs the maps */
 	mutex_bytes(&held[8], p);
@@ -171,7 +171,7 @@ struct rw_img {
 
 static int rwlock_owner(const struct rw_img *w)
 {
-	unsigned char p[SCAN_RWLOCK_SIZE];
+	unsigned char p[GLIBC_RWLOCK_SIZE];
 	struct scan_rules r;
 	int owner = 0;
 

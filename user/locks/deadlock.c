@@ -121,7 +121,7 @@ static bool read_at(const struct procmem *pm, uint64_t addr, unsigned char *buf,
 static bool match_rwlock(const struct procmem *pm, uint64_t uaddr, struct futex_lock_info *info)
 {
 	static const unsigned offsets[] = { 12, 8 };
-	unsigned char buf[SCAN_RWLOCK_SIZE];
+	unsigned char buf[GLIBC_RWLOCK_SIZE];
 
 	for (unsigned i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
 		uint64_t start = uaddr - offsets[i];
@@ -144,7 +144,7 @@ static bool match_rwlock(const struct procmem *pm, uint64_t uaddr, struct futex_
 static void match_layout(const struct procmem *pm, const struct futex_wait *w,
 			 struct futex_lock_info *info)
 {
-	unsigned char buf[SCAN_MUTEX_SIZE];
+	unsigned char buf[GLIBC_MUTEX_SIZE];
 	struct procmem_maps maps = { 0 };
 	char err[256];
 	int owner;

@@ -516,7 +516,7 @@ static int lock_rank(const struct scan_lock *l)
 
 static size_t lock_size(const struct scan_lock *l)
 {
-	return l->type == LOCK_RWLOCK_WRITE ? SCAN_RWLOCK_SIZE : SCAN_MUTEX_SIZE;
+	return l->type == LOCK_RWLOCK_WRITE ? GLIBC_RWLOCK_SIZE : GLIBC_MUTEX_SIZE;
 }
 
 static int cmp_lock(const void *a, const void *b)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "locks/glibc.h"
 #include "out/event.h"
 #include "proc/procmem.h"
 
@@ -56,8 +57,6 @@ void scan_result_free(struct scan_result *res);
 
 /* ---------------------------------------------------------------- the rules (pure) */
 
-#define SCAN_MUTEX_SIZE 40     /* sizeof(pthread_mutex_t), glibc x86_64 */
-#define SCAN_RWLOCK_SIZE 56    /* sizeof(pthread_rwlock_t) */
 
 /* Who may own a lock: the parent's tids, and what memory exists (for robust lists). */
 struct scan_rules {
@@ -74,14 +73,14 @@ void scan_rules_free(struct scan_rules *r);
 bool scan_rules_has_tid(const struct scan_rules *r, int tid);
 
 /*
- * Does p (SCAN_MUTEX_SIZE bytes, any alignment) look like a locked glibc
+ * Does p (GLIBC_MUTEX_SIZE bytes, any alignment) look like a locked glibc
  * mutex? Returns its __owner (> 0) or 0. Checks everything but who the owner
  * is: __nusers <= max_users, robust list pointers inside maps.
  */
 int scan_mutex_owner(const unsigned char *p, unsigned max_users, const struct procmem_maps *maps);
 /* Does p claim to be a robust mutex (whose check needs the maps)? */
 bool scan_mutex_is_robust(const unsigned char *p);
-/* Does p (SCAN_RWLOCK_SIZE bytes) look like a write-locked rwlock? __cur_writer or 0. */
+/* Does p (GLIBC_RWLOCK_SIZE bytes) look like a write-locked rwlock? __cur_writer or 0. */
 int scan_rwlock_writer(const unsigned char *p, unsigned max_users);
 
 /* The same, with the owner required to be one of the rules' tids. */
