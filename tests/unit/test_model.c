@@ -32,7 +32,7 @@ static void setup(struct fixture *f)
 	f->opts.grace_ns = 100 * MS;
 	f->opts.target = TARGET_ALL;
 	f->opts.locks = LOCKS_OFF;
-	f->out = output__new(&f->opts);
+	f->out = output__new(&(struct output_config){ .format = FORMAT_JSON, .path = f->path });
 	f->m = model__new(&f->opts, f->out, 0);
 }
 

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "cli/configs.h"
 #include "cli/launcher.h"
 #include "kernel/lock_follow.h"
 #include "model/model.h"
@@ -174,6 +175,7 @@ static int check_host(void)
 int trace_run(const struct options *o)
 {
 	struct launch launch = { .pid = -1, .release_fd = -1, .error_fd = -1 };
+	struct output_config out_cfg;
 	struct output *out = NULL;
 	struct session *s = NULL;
 	struct model *m = NULL;
@@ -183,7 +185,8 @@ int trace_run(const struct options *o)
 	if (check_host() || check_targets(o))
 		return 1;
 	install_signals();
-	out = output__new(o);
+	output_config_from(o, &out_cfg);
+	out = output__new(&out_cfg);
 	if (!out)
 		goto cleanup;
 	/* before loading BPF, so the command inherits none of our descriptors */

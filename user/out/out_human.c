@@ -5,9 +5,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "out/output.h"
+#include <unistd.h>
 #include "out/human.h"
 #include "out/strbuf.h"
 
@@ -16,6 +17,18 @@
 #define C_DIM "\033[2m"
 #define C_RED "\033[31m"
 #define C_YELLOW "\033[33m"
+
+bool human_wants_color(FILE *f)
+{
+	const char *no = getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+
+	if (no && *no)
+		return false;
+	if (term && strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(fileno(f));
+}
 
 void sanitize(const char *in, char *out, size_t size)
 {
