@@ -133,6 +133,8 @@ def test_owner_gone_explained_in_human_output():
         expect(f"thread {worker}, does not exist in this process" in r.stdout,
                f"the explanation does not say the owner {worker} is gone:\n{r.stdout}")
         expect("deadlock confirmed" in r.stdout, f"no verdict in:\n{r.stdout}")
+        expect(r.stdout.rstrip().endswith("deadlock confirmed: 1 thread can never proceed"),
+               f"the verdict is not the last line:\n{r.stdout}")
         expect(f"parent {t.report.int('pid')}" in r.stdout, f"no parent pid in:\n{r.stdout}")
 
 
