@@ -74,6 +74,15 @@ def test_command_gets_no_extra_descriptors():
     expect_eq("descriptors of the command", _fds(there), _fds(here))
 
 
+def test_command_starts_with_default_signals():
+    """-- COMMAND starts with every signal at its default and none blocked: not with the
+    SIGPIPE that forktrace ignores for itself (a `yes | head -1` in it would never end)."""
+    r = trace("signal_state")
+    r.expect_rc(0)
+    expect_eq("signals the command ignores", r.report.get("ignored"), "")
+    expect_eq("signals the command blocks", r.report.get("blocked"), "")
+
+
 def test_command_runs_as_sudo_user():
     """Under sudo, COMMAND runs as the user who ran sudo, not as root."""
     out = os.path.join(workdir(), "id.txt")
