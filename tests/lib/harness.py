@@ -247,8 +247,8 @@ SCHEMA = {  # event: (fields, optional fields, allowed severities)
     "attach": ({"threads": int, "locks": str}, {}, {"info"}),
     "detach": ({"threads": int, "locks": str}, {}, {"info"}),
     "lost_events": ({"count": int}, {}, {"error"}),
-    "scan": ({"child_pid": int, "bytes": int, "ns": int, "locks_found": int, "scan_complete": bool}, {},
-             {"info", "warning"}),
+    "scan": ({"child_pid": int, "bytes": int, "ns": int, "locks_found": int, "scan_complete": bool},
+             {"reason": str}, {"info", "warning"}),
 }
 TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})(Z|\+00:00)$")
 

@@ -65,6 +65,33 @@ static const char *sev_label(enum severity s)
 	return s == SEV_ERROR ? "ERROR" : s == SEV_WARNING ? "WARN " : "info ";
 }
 
+/* Why a scan is incomplete, in words. */
+static const char *scan_reason_text(enum scan_reason reason)
+{
+	switch (reason) {
+	case SCAN_REASON_NONE:
+	case SCAN_REASON_LIMIT: return "limit reached";
+	case SCAN_REASON_TIME: return "time limit reached";
+	case SCAN_REASON_BUSY: return "busy";
+	case SCAN_REASON_EXEC: return "the child exec'd";
+	case SCAN_REASON_EXIT: return "the child exited";
+	case SCAN_REASON_UNREADABLE: return "memory unreadable";
+	}
+	return "limit reached";
+}
+
+/* What dropped kernel records, in words; "" when not known. */
+static const char *lost_what_text(enum lost_what what)
+{
+	switch (what) {
+	case LOST_RING_BUFFER: return " (ring buffer full)";
+	case LOST_TRACED_MAP: return " (traced-process map full)";
+	case LOST_LOCK_MAP: return " (lock map full)";
+	case LOST_NONE: break;
+	}
+	return "";
+}
+
 static void format_ns(uint64_t ns, char *buf, size_t size)
 {
 	if (ns < 10000)
@@ -168,14 +195,16 @@ static void describe(struct strbuf *sb, const struct event *ev)
 			  ev->attach.threads, ev->attach.threads == 1 ? "" : "s", ev->attach.locks);
 		break;
 	case EV_LOST_EVENTS:
-		sb_printf(sb, "LOST %" PRIu64 " kernel records: the report above is incomplete", ev->lost.count);
+		sb_printf(sb, "LOST %" PRIu64 " kernel records%s: the report above is incomplete",
+			  ev->lost.count, lost_what_text(ev->lost.what));
 		break;
 	case EV_SCAN:
 		format_ns(ev->scan.ns, dur, sizeof(dur));
-		sb_printf(sb, "scanned child %d: %.1f MiB in %s, %d held lock%s%s", ev->scan.child_pid,
+		sb_printf(sb, "scanned child %d: %.1f MiB in %s, %d held lock%s", ev->scan.child_pid,
 			  ev->scan.bytes / 1048576.0, dur, ev->scan.locks_found,
-			  ev->scan.locks_found == 1 ? "" : "s",
-			  ev->scan.complete ? "" : " (INCOMPLETE: limit reached)");
+			  ev->scan.locks_found == 1 ? "" : "s");
+		if (!ev->scan.complete)
+			sb_printf(sb, " (INCOMPLETE: %s)", scan_reason_text(ev->scan.reason));
 		break;
 	case EV__COUNT:
 		break;
