@@ -7,8 +7,6 @@ shows the futex wait), then runs diagnose and compares its events with the
 facts the trigger reported.
 """
 import contextlib
-import os
-import signal
 
 import harness
 from harness import expect, expect_eq
@@ -25,11 +23,7 @@ def running(name, *args):
     try:
         yield target
     finally:
-        try:
-            os.killpg(target.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        target.proc.wait()
+        harness.kill_group(target.proc)
 
 
 @contextlib.contextmanager
@@ -39,11 +33,7 @@ def running_python(script):
     try:
         yield target
     finally:
-        try:
-            os.killpg(target.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        target.proc.wait()
+        harness.kill_group(target.proc)
 
 
 def syscall_of(pid, tid=None):
