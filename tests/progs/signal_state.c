@@ -16,10 +16,12 @@ int main(void)
 	for (int sig = 1; sig < NSIG; sig++) {
 		struct sigaction sa;
 
+		const char *sep_i = ni ? "," : "", *sep_b = nb ? "," : "";
+
 		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-			ni += snprintf(ignored + ni, sizeof(ignored) - ni, "%s%d", ni ? "," : "", sig);
+			ni += snprintf(ignored + ni, sizeof(ignored) - ni, "%s%d", sep_i, sig);
 		if (sigismember(&mask, sig) == 1)
-			nb += snprintf(blocked + nb, sizeof(blocked) - nb, "%s%d", nb ? "," : "", sig);
+			nb += snprintf(blocked + nb, sizeof(blocked) - nb, "%s%d", sep_b, sig);
 	}
 	report("ignored=%s", ignored);
 	report("blocked=%s", blocked);

@@ -19,26 +19,29 @@ struct check {
 
 enum { CHECK_ROOT, CHECK_BTF, CHECK_LOAD, CHECK_UPROBE, CHECK_PROC_MEM, CHECK__COUNT };
 
+static void set(struct check *c, const char *name, const char *label, bool ok, const char *detail)
+{
+	*c = (struct check){ .name = name, .label = label, .ok = ok };
+	snprintf(c->detail, sizeof(c->detail), "%s", detail);
+}
+
 /* Tries everything; true when tracing can work (root, BTF, and the programs load). */
 static bool run_checks(struct check *c)
 {
-	c[CHECK_ROOT] = (struct check){ "root", "root", host_is_root(), "" };
-	snprintf(c[CHECK_ROOT].detail, sizeof(c[CHECK_ROOT].detail), "%s",
-		 c[CHECK_ROOT].ok ? "yes" : "no: run 'sudo forktrace check'");
-	c[CHECK_BTF] = (struct check){ "kernel_btf", "kernel BTF", host_has_btf(), "" };
-	snprintf(c[CHECK_BTF].detail, sizeof(c[CHECK_BTF].detail), "%s",
-		 c[CHECK_BTF].ok ? HOST_BTF_PATH : "missing: needs CONFIG_DEBUG_INFO_BTF=y");
-	c[CHECK_LOAD] = (struct check){ "bpf_load", "tp_btf tracepoints + ringbuf", false, "needs root" };
-	if (c[CHECK_ROOT].ok && c[CHECK_BTF].ok)
-		c[CHECK_LOAD].ok = host_try_load(c[CHECK_LOAD].detail, sizeof(c[CHECK_LOAD].detail)) == 0;
-	if (c[CHECK_LOAD].ok)
-		snprintf(c[CHECK_LOAD].detail, sizeof(c[CHECK_LOAD].detail), "fork, exec, exit, task_rename load");
-	c[CHECK_UPROBE] = (struct check){ "uprobes", "uprobes (--locks=uprobe)", host_has_uprobes(), "" };
-	snprintf(c[CHECK_UPROBE].detail, sizeof(c[CHECK_UPROBE].detail), "%s",
-		 c[CHECK_UPROBE].ok ? "uprobe PMU present" : "no uprobe PMU: --locks=uprobe unavailable");
-	c[CHECK_PROC_MEM] = (struct check){ "proc_mem", "/proc/PID/mem (scan mode)", true,
-					    "read with pread; needs root" };
-	return c[CHECK_ROOT].ok && c[CHECK_BTF].ok && c[CHECK_LOAD].ok;
+	bool root = host_is_root(), btf = host_has_btf(), uprobe = host_has_uprobes();
+	struct check *load = &c[CHECK_LOAD];
+
+	set(&c[CHECK_ROOT], "root", "root", root, root ? "yes" : "no: run 'sudo forktrace check'");
+	set(&c[CHECK_BTF], "kernel_btf", "kernel BTF", btf,
+	    btf ? HOST_BTF_PATH : "missing: needs CONFIG_DEBUG_INFO_BTF=y");
+	set(load, "bpf_load", "tp_btf tracepoints + ringbuf", false, "needs root");
+	if (root && btf && host_try_load(load->detail, sizeof(load->detail)) == 0)
+		set(load, load->name, load->label, true, "fork, exec, exit, task_rename load");
+	set(&c[CHECK_UPROBE], "uprobes", "uprobes (--locks=uprobe)", uprobe,
+	    uprobe ? "uprobe PMU present" : "no uprobe PMU: --locks=uprobe unavailable");
+	set(&c[CHECK_PROC_MEM], "proc_mem", "/proc/PID/mem (scan mode)", true,
+	    "read with pread; needs root");
+	return root && btf && load->ok;
 }
 
 static void print_human(const struct utsname *u, const struct check *c)

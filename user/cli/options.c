@@ -165,7 +165,7 @@ static bool given(const char *s)
 	return s && s[0];
 }
 
-/* --influx=URL and the API it implies: everything the exporter needs, and nothing of the other API. */
+/* --influx=URL and the API it implies: all the exporter needs, nothing of the other API. */
 static int check_influx(const struct influx_options *x)
 {
 	bool v2 = given(x->org) || given(x->bucket);
