@@ -53,6 +53,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import harness  # noqa: E402  (tests/lib: workdir() and the Skip/Failure of influxd.py)
 import influxd as influxd_lib  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procs import kill_group  # noqa: E402
 from stats import fmt_num, interleave, median, ratio_noise, render, spread  # noqa: E402
 
 STORM_SRC = os.path.join(ROOT, "bench", "progs", "forkstorm.c")
@@ -87,18 +88,6 @@ def popen(argv, **kw):
         raise RunFailed(f"cannot run {argv[0]}: {e.strerror}")
     POPENS.append(p)
     return p
-
-
-def kill_group(p):
-    if p.returncode is None:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            p.wait(timeout=10)
-        except (subprocess.TimeoutExpired, ChildProcessError):
-            pass
 
 
 def kill_all():

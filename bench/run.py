@@ -43,6 +43,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procs import kill_group  # noqa: E402
 from stats import fmt_num, interleave, median, ratio_noise, render, spread  # noqa: E402
 
 COLS = ["benchmark", "baseline", "traced", "ratio", "target", "notes"]
@@ -107,22 +108,10 @@ class Procs:
     def note_pid(self, pid):
         self.pids.append(pid)
 
-    @staticmethod
-    def kill(p):
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-
     def kill_all(self):
         for p in self.popens:
             if p.returncode is None:
-                self.kill(p)
+                kill_group(p)
         for pid in self.pids:
             # only a process still running one of our benchmark programs
             try:
@@ -257,10 +246,10 @@ def run_plain(argv, report, timeout):
     try:
         p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        PROCS.kill(p)
+        kill_group(p)
         raise RunFailed(f"{os.path.basename(argv[0])} did not finish within {timeout}s")
     finally:
-        PROCS.kill(p)
+        kill_group(p)
     if p.returncode != 0:
         raise RunFailed(f"{os.path.basename(argv[0])} exited {p.returncode}: "
                         f"{first_line(read_text(err))}")
@@ -288,7 +277,7 @@ def run_traced(ft_args, argv, report, out, timeout):
             raise hung(f"forktrace did not exit within {timeout}s (the program {what}); "
                        "killed")
     finally:
-        PROCS.kill(p)
+        kill_group(p)
     wall = time.monotonic() - t0
     rep = read_report(report)
     if p.returncode != 0:
@@ -329,7 +318,7 @@ def start_forktrace_p(pid, extra, out):
         return any(e.get("event") == "attach" for e in read_events(out))
     if not wait_for(attached, 30, alive=p):
         rc = p.poll()
-        PROCS.kill(p)
+        kill_group(p)
         if rc is not None:
             raise RunFailed(forktrace_failure(rc, err))
         raise hung("forktrace -p: no attach line within 30 s")
@@ -348,7 +337,7 @@ def stop_forktrace(p, err):
             HUNG[CURRENT] = note
     if not note and p.returncode != 0:
         note = forktrace_failure(p.returncode, err)
-    PROCS.kill(p)
+    kill_group(p)
     return note
 
 
@@ -936,7 +925,7 @@ def bench_scan(reps):
                 failures.append(str(e))
             finally:
                 if p is not None:
-                    PROCS.kill(p)
+                    kill_group(p)
                 PROCS.kill_all()
 
     name = f"scan of a forked child, {SCAN_MIB} MiB touched heap, 2-thread parent"

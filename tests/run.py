@@ -86,6 +86,17 @@ def run_unit_tests(tally, pattern):
                    + ("" if seen else ", and no PASS/FAIL line"), p.stderr.splitlines()[-10:])
 
 
+def run_layer_check(tally, pattern):
+    """tests/check_layers.py: no include crosses a forbidden arrow."""
+    if pattern and pattern not in "layers":
+        return
+    sys.path.insert(0, HERE)
+    import check_layers
+    found = check_layers.violations(harness.ROOT)
+    tally.line("FAIL" if found else "PASS", "layers",
+               f"{len(found)} include(s) cross a forbidden arrow" if found else "", found)
+
+
 # ---------------------------------------------------------------- scenarios
 
 def discover(pattern):
@@ -281,6 +292,7 @@ def main():
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     try:
         run_unit_tests(tally, args.k)
+        run_layer_check(tally, args.k)
         if not os.access(harness.FORKTRACE, os.X_OK):
             tally.line("FAIL", "forktrace", f"{harness.FORKTRACE} is missing (run make)")
         elif os.geteuid() != 0:

@@ -74,6 +74,15 @@ def test_command_gets_no_extra_descriptors():
     expect_eq("descriptors of the command", _fds(there), _fds(here))
 
 
+def test_command_starts_with_default_signals():
+    """-- COMMAND starts with every signal at its default and none blocked: not with the
+    SIGPIPE that forktrace ignores for itself (a `yes | head -1` in it would never end)."""
+    r = trace("signal_state")
+    r.expect_rc(0)
+    expect_eq("signals the command ignores", r.report.get("ignored"), "")
+    expect_eq("signals the command blocks", r.report.get("blocked"), "")
+
+
 def test_command_runs_as_sudo_user():
     """Under sudo, COMMAND runs as the user who ran sudo, not as root."""
     out = os.path.join(workdir(), "id.txt")
@@ -99,6 +108,31 @@ def test_check_reports_support():
     r.expect_rc(0)
     for what in ("kernel BTF", "tp_btf tracepoints", "uprobes"):
         expect(what in r.stdout, f"check says nothing of {what}:\n{r.stdout}")
+
+
+def test_check_json_is_one_object():
+    """check --json: one JSON object, each check with name, ok and detail, and the overall verdict."""
+    import json
+    import subprocess
+    r = run_forktrace(["check", "--json"], check=False)   # not events: no event schema
+    r.expect_rc(0)
+    lines = r.stdout.splitlines()
+    expect_eq("lines on stdout", len(lines), 1)
+    doc = json.loads(lines[0])
+    expect(doc.get("ok") is True, f"overall ok is not true: {doc}")
+    checks = {c["name"]: c for c in doc["checks"]}
+    for c in doc["checks"]:
+        expect(set(c) == {"name", "ok", "detail"} and type(c["ok"]) is bool and isinstance(c["detail"], str),
+               f"malformed check: {c}")
+    for name in ("root", "kernel_btf", "bpf_load", "uprobes"):
+        expect(name in checks and checks[name]["ok"] is True, f"check {name} missing or failing: {doc}")
+    # not root: the same object, saying so, and the human form's exit status
+    p = subprocess.run(["/usr/sbin/runuser", "-u", "nobody", "--", harness.FORKTRACE, "check", "--json"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15)
+    expect_eq("exit status as nobody", p.returncode, 1)
+    doc = json.loads(p.stdout)
+    expect(doc["ok"] is False, f"overall ok is not false as nobody: {doc}")
+    expect(not {c["name"]: c for c in doc["checks"]}["root"]["ok"], f"root said ok as nobody: {doc}")
 
 
 def test_not_root_is_one_clear_line():

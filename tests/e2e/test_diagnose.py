@@ -7,8 +7,6 @@ shows the futex wait), then runs diagnose and compares its events with the
 facts the trigger reported.
 """
 import contextlib
-import os
-import signal
 
 import harness
 from harness import expect, expect_eq
@@ -25,11 +23,7 @@ def running(name, *args):
     try:
         yield target
     finally:
-        try:
-            os.killpg(target.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        target.proc.wait()
+        harness.kill_group(target.proc)
 
 
 @contextlib.contextmanager
@@ -39,11 +33,7 @@ def running_python(script):
     try:
         yield target
     finally:
-        try:
-            os.killpg(target.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        target.proc.wait()
+        harness.kill_group(target.proc)
 
 
 def syscall_of(pid, tid=None):
@@ -133,6 +123,8 @@ def test_owner_gone_explained_in_human_output():
         expect(f"thread {worker}, does not exist in this process" in r.stdout,
                f"the explanation does not say the owner {worker} is gone:\n{r.stdout}")
         expect("deadlock confirmed" in r.stdout, f"no verdict in:\n{r.stdout}")
+        expect(r.stdout.rstrip().endswith("deadlock confirmed: 1 thread can never proceed"),
+               f"the verdict is not the last line:\n{r.stdout}")
         expect(f"parent {t.report.int('pid')}" in r.stdout, f"no parent pid in:\n{r.stdout}")
 
 

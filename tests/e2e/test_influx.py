@@ -320,3 +320,14 @@ def test_influx_format_stdout_is_line_protocol():
         # one point per series (tags) and timestamp
         keys = {(re.match(r"(?:[^ \\]|\\.)*", line).group(0), line.rsplit(" ", 1)[1]) for line in lines}
         expect_eq("points stored", len(db.points("ft")), len(keys))
+
+
+def test_influx_bad_url_is_a_usage_error():
+    """A URL that is not http(s), or 1.x and 2.x options mixed: exit 2 and one line, before anything runs."""
+    r = run_forktrace(["--json", "--influx=localhost:8086", "--influx-db=ft", "--", "/bin/true"])
+    r.expect_one_line_error(2)
+    expect("http://" in r.stderr, f"unclear message: {r.stderr}")
+    r = run_forktrace(["--json", "--influx=http://127.0.0.1:9", "--influx-db=ft", "--influx-bucket=b",
+                       "--", "/bin/true"])
+    r.expect_one_line_error(2)
+    expect("one or the other" in r.stderr, f"unclear message: {r.stderr}")

@@ -62,13 +62,6 @@ def expect_hazards(r, want):
              + "".join("\n  " + str(e) for e in bad[:8]))
 
 
-def kill_group(pgid):
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def our_links(pid):
     """{link id: link type} of the BPF links that process pid holds."""
     return {i: kind for i, (kind, _) in harness.bpf_links_of(pid).items()}
@@ -133,7 +126,7 @@ def finish_killed(ft, during=None):
         if during:
             during(ft)
     finally:
-        kill_group(ft.report.int("pgid"))
+        harness.kill_group(ft.report.int("pgid"))
     r = ft.finish(timeout=10)
     r.expect_rc(128 + signal.SIGKILL)
     expect_eq("the child took the inherited lock", r.report.values("child_took_lock"), [])
@@ -281,8 +274,7 @@ def attached_after_lock(locks):
     try:
         ft.wait_for("child_deadlock", pid=child, timeout=5)
     finally:
-        kill_group(target.pid)
-        target.proc.wait(timeout=10)
+        harness.kill_group(target.proc, timeout=10)
     r = ft.finish(timeout=10)
     r.expect_rc(0)
     rep = target.report

@@ -92,13 +92,19 @@ def _popen(argv, **kw):
     return p
 
 
-def _kill_group(p):
+def kill_group(p, timeout=5):
+    """SIGKILL a process group: p is a Popen started in its own session (which is then
+    reaped, within timeout seconds) or a process-group id. What is left of a group
+    whose leader already exited is killed too."""
+    pgid = p if isinstance(p, int) else p.pid
     try:
-        os.killpg(p.pid, signal.SIGKILL)
+        os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    if isinstance(p, int):
+        return
     try:
-        p.wait(timeout=5)
+        p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         pass
 
@@ -106,7 +112,7 @@ def _kill_group(p):
 def cleanup():
     """Kill every process group a test started (the runner also sweeps strays)."""
     for p in _procs:
-        _kill_group(p)
+        kill_group(p)
 
 
 def wait_until(cond, timeout, what, alive=None):
@@ -247,8 +253,8 @@ SCHEMA = {  # event: (fields, optional fields, allowed severities)
     "attach": ({"threads": int, "locks": str}, {}, {"info"}),
     "detach": ({"threads": int, "locks": str}, {}, {"info"}),
     "lost_events": ({"count": int}, {}, {"error"}),
-    "scan": ({"child_pid": int, "bytes": int, "ns": int, "locks_found": int, "scan_complete": bool}, {},
-             {"info", "warning"}),
+    "scan": ({"child_pid": int, "bytes": int, "ns": int, "locks_found": int, "scan_complete": bool},
+             {"reason": str}, {"info", "warning"}),
 }
 TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})(Z|\+00:00)$")
 
@@ -417,10 +423,10 @@ class Forktrace(Events):
         try:
             rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(self.proc)
+            kill_group(self.proc)
             fail(f"forktrace did not exit within {timeout}s")
         finally:
-            _kill_group(self.proc)
+            kill_group(self.proc)
         with open(self.out_path.replace(".out", ".rc"), "w") as f:
             f.write(f"{rc}\n")
         with open(self.out_path, errors="replace") as f:
@@ -480,7 +486,7 @@ class Target:
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(self.proc)
+            kill_group(self.proc)
             fail(f"target {self.pid} did not exit within {timeout}s")
 
 

@@ -134,3 +134,124 @@ TEST(human_line_has_no_raw_control_bytes)
 		CHECK(sb.s[i] == '\n' || (sb.s[i] >= 0x20 && sb.s[i] < 0x7f));
 	sb_free(&sb);
 }
+
+static struct event scan_event(bool complete, enum scan_reason reason)
+{
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_SCAN;
+	ev.severity = complete ? SEV_INFO : SEV_WARNING;
+	ev.time_ns = 1764072000123456789ULL;
+	ev.pid = 10;
+	strcpy(ev.comm, "app");
+	ev.scan.child_pid = 12;
+	ev.scan.bytes = 4096;
+	ev.scan.ns = 1000;
+	ev.scan.locks_found = 1;
+	ev.scan.complete = complete;
+	ev.scan.reason = reason;
+	return ev;
+}
+
+/* reason comes last, and only for an incomplete scan whose reason is known. */
+TEST(json_scan_reason_only_when_incomplete)
+{
+	static const char *const names[] = { NULL, "limit", "time", "busy", "exec", "exit", "unreadable" };
+	struct strbuf sb;
+	struct event ev = scan_event(false, SCAN_REASON_TIME);
+	char want[64];
+
+	sb_init(&sb);
+	out_json_format(&sb, &ev);
+	CHECK_STR(sb.s, "{\"time\":\"2025-11-25T12:00:00.123456789Z\",\"event\":\"scan\","
+			"\"severity\":\"warning\",\"pid\":10,\"comm\":\"app\",\"child_pid\":12,"
+			"\"bytes\":4096,\"ns\":1000,\"locks_found\":1,\"scan_complete\":false,"
+			"\"reason\":\"time\"}\n");
+	sb_free(&sb);
+	for (int r = SCAN_REASON_LIMIT; r <= SCAN_REASON_UNREADABLE; r++) {
+		ev = scan_event(false, r);
+		sb_init(&sb);
+		out_json_format(&sb, &ev);
+		snprintf(want, sizeof(want), ",\"scan_complete\":false,\"reason\":\"%s\"}\n", names[r]);
+		CHECK(strstr(sb.s, want) != NULL);
+		sb_free(&sb);
+	}
+	ev = scan_event(false, SCAN_REASON_NONE);
+	sb_init(&sb);
+	out_json_format(&sb, &ev);
+	CHECK(strstr(sb.s, "\"scan_complete\":false}\n") != NULL);
+	sb_free(&sb);
+	ev = scan_event(true, SCAN_REASON_LIMIT);
+	sb_init(&sb);
+	out_json_format(&sb, &ev);
+	CHECK(strstr(sb.s, "\"scan_complete\":true}\n") != NULL);
+	sb_free(&sb);
+}
+
+TEST(json_lost_events_what)
+{
+	struct strbuf sb;
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_LOST_EVENTS;
+	ev.severity = SEV_ERROR;
+	ev.lost.count = 3;
+	ev.lost.what = LOST_TRACED_MAP;
+	sb_init(&sb);
+	out_json_format(&sb, &ev);
+	CHECK(strstr(sb.s, ",\"count\":3,\"what\":\"traced_map\"}\n") != NULL);
+	sb_free(&sb);
+	ev.lost.what = LOST_RING_BUFFER;
+	sb_init(&sb);
+	out_json_format(&sb, &ev);
+	CHECK(strstr(sb.s, ",\"count\":3,\"what\":\"ring_buffer\"}\n") != NULL);
+	sb_free(&sb);
+	ev.lost.what = LOST_LOCK_MAP;
+	sb_init(&sb);
+	out_json_format(&sb, &ev);
+	CHECK(strstr(sb.s, ",\"count\":3,\"what\":\"lock_map\"}\n") != NULL);
+	sb_free(&sb);
+	ev.lost.what = LOST_NONE;
+	sb_init(&sb);
+	out_json_format(&sb, &ev);
+	CHECK(strstr(sb.s, ",\"count\":3}\n") != NULL);
+	sb_free(&sb);
+}
+
+/* The human lines say why a scan is incomplete and what lost the records. */
+TEST(human_scan_reason_and_lost_what)
+{
+	struct strbuf sb;
+	struct event ev = scan_event(false, SCAN_REASON_EXIT);
+
+	sb_init(&sb);
+	out_human_format(&sb, &ev, false);
+	CHECK(strstr(sb.s, "1 held lock (INCOMPLETE: the child exited)\n") != NULL);
+	sb_free(&sb);
+	ev = scan_event(false, SCAN_REASON_NONE);
+	sb_init(&sb);
+	out_human_format(&sb, &ev, false);
+	CHECK(strstr(sb.s, "1 held lock (INCOMPLETE: limit reached)\n") != NULL);
+	sb_free(&sb);
+	ev = scan_event(true, SCAN_REASON_NONE);
+	sb_init(&sb);
+	out_human_format(&sb, &ev, false);
+	CHECK(strstr(sb.s, "1 held lock\n") != NULL);
+	sb_free(&sb);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_LOST_EVENTS;
+	ev.severity = SEV_ERROR;
+	ev.lost.count = 7;
+	ev.lost.what = LOST_RING_BUFFER;
+	sb_init(&sb);
+	out_human_format(&sb, &ev, false);
+	CHECK(strstr(sb.s, "LOST 7 kernel records (ring buffer full): the report above is incomplete\n") != NULL);
+	sb_free(&sb);
+	ev.lost.what = LOST_NONE;
+	sb_init(&sb);
+	out_human_format(&sb, &ev, false);
+	CHECK(strstr(sb.s, "LOST 7 kernel records: the report above is incomplete\n") != NULL);
+	sb_free(&sb);
+}

@@ -275,3 +275,27 @@ TEST(lineproto_unique_time_per_series)
 	a.time_ns = 0;
 	CHECK(lineproto_unique_time(&st, &a) == 0);        /* unstamped: the server's clock */
 }
+
+/* scan's reason and lost_events' what: strings after the other fields, only when known. */
+TEST(lineproto_scan_reason_and_lost_what)
+{
+	struct event ev = base_event(EV_SCAN);
+
+	ev.severity = SEV_WARNING;
+	ev.scan.child_pid = 43;
+	ev.scan.bytes = 8192;
+	ev.scan.ns = 500;
+	ev.scan.reason = SCAN_REASON_UNREADABLE;
+	CHECK_STR(line_of(&ev, "h"),
+		  "forktrace,comm=py,event=scan,host=h,severity=warning "
+		  "pid=42i,child_pid=43i,bytes=8192i,ns=500i,locks_found=0i,scan_complete=false,"
+		  "reason=\"unreadable\" 1700000000123456789\n");
+	ev.scan.complete = true;
+	ev.severity = SEV_INFO;
+	CHECK(strstr(line_of(&ev, "h"), "scan_complete=true 1700000000123456789\n") != NULL);
+	ev = base_event(EV_LOST_EVENTS);
+	ev.severity = SEV_ERROR;
+	ev.lost.count = 5;
+	ev.lost.what = LOST_LOCK_MAP;
+	CHECK(strstr(line_of(&ev, "h"), " pid=42i,count=5i,what=\"lock_map\" 1700000000123456789\n") != NULL);
+}

@@ -7,7 +7,7 @@
 #include "forktrace.h"
 #include "model/model.h"
 #include "out/event.h"
-#include "out/output.h"
+#include "out/json.h"
 #include "unit.h"
 
 #define MS 1000000ULL

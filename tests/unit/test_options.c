@@ -1,6 +1,8 @@
 /* Option, duration and size parsing. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include "cli/options.h"
 #include "unit.h"
 
@@ -106,4 +108,82 @@ TEST(diagnose_and_check)
 	CHECK(parse(&o, 4, d) == 0);
 	CHECK(o.command == CMD_DIAGNOSE && o.diagnose_pid == 4321 && o.format == FORMAT_JSON);
 	CHECK(parse(&o, 2, c) == 0 && o.command == CMD_CHECK);
+}
+
+/* options_parse() on argv (NULL-terminated); its stderr, if any, into said. */
+static int parse_said(struct options *o, char **argv, char *said, size_t size)
+{
+	FILE *saved = stderr;
+	int argc = 0, rc;
+	size_t n;
+
+	while (argv[argc])
+		argc++;
+	stderr = tmpfile();
+	rc = options_parse(argc, argv, o);
+	fflush(stderr);
+	rewind(stderr);
+	n = fread(said, 1, size - 1, stderr);
+	said[n] = '\0';
+	fclose(stderr);
+	stderr = saved;
+	return rc;
+}
+
+/* A usage error: status 2 and one line "forktrace: ... — what to do" naming want. */
+static bool refused(char **argv, const char *want)
+{
+	struct options o;
+	char said[1024];
+	char *nl;
+
+	if (parse_said(&o, argv, said, sizeof(said)) != 2)
+		return false;
+	nl = strchr(said, '\n');
+	return !strncmp(said, "forktrace: ", 11) && strstr(said, " — ") && strstr(said, want) &&
+	       nl && !nl[1];
+}
+
+TEST(influx_options_are_checked_at_parse)
+{
+	char *no_db[] = { "forktrace", "--influx=http://h:8086", "-a", NULL };
+	char *no_scheme[] = { "forktrace", "--influx=localhost:8086", "--influx-db=d", "-a", NULL };
+	char *query[] = { "forktrace", "--influx=http://h:8086/write?db=x", "--influx-db=d", "-a", NULL };
+	char *empty[] = { "forktrace", "--influx=", "--influx-db=d", "-a", NULL };
+	char *both[] = { "forktrace", "--influx=http://h:8086", "--influx-db=d", "--influx-org=o",
+			 "--influx-bucket=b", "-a", NULL };
+	char *v2_user[] = { "forktrace", "--influx=http://h:8086", "--influx-user=u",
+			    "--influx-bucket=b", "-a", NULL };
+	char *no_bucket[] = { "forktrace", "--influx=http://h:8086", "--influx-org=o", "-a", NULL };
+	char *no_url[] = { "forktrace", "--influx-db=d", "-a", NULL };
+
+	CHECK(refused(no_db, "--influx-db=NAME"));
+	CHECK(refused(no_scheme, "http://"));
+	CHECK(refused(query, "base URL"));
+	CHECK(refused(empty, "--influx=http://HOST:8086"));
+	CHECK(refused(both, "one or the other"));
+	CHECK(refused(v2_user, "INFLUX_TOKEN"));
+	CHECK(refused(no_bucket, "--influx-bucket"));
+	CHECK(refused(no_url, "--influx=URL"));
+}
+
+TEST(influx_options_complete_are_accepted)
+{
+	struct options o;
+	char said[256];
+	char *v1[] = { "forktrace", "--influx=HTTP://h:8086/", "--influx-db=d", "--influx-user=u",
+		       "-a", NULL };
+	char *v2[] = { "forktrace", "--influx=https://h", "--influx-org=o", "--influx-bucket=b", "-a",
+		       NULL };
+	char *v3[] = { "forktrace", "--influx=http://h:8181", "--influx-bucket=db3", "-a", NULL };
+
+	CHECK(parse_said(&o, v1, said, sizeof(said)) == 0 && !said[0]);
+	CHECK_STR(o.influx.url, "HTTP://h:8086/");
+	CHECK_STR(o.influx.db, "d");
+	CHECK_STR(o.influx.user, "u");
+	CHECK(parse_said(&o, v2, said, sizeof(said)) == 0 && !said[0]);
+	CHECK_STR(o.influx.org, "o");
+	CHECK_STR(o.influx.bucket, "b");
+	CHECK(parse_said(&o, v3, said, sizeof(said)) == 0 && !said[0]);
+	CHECK(!o.influx.org);
 }

@@ -4,7 +4,11 @@
 
 #include "cli/options.h"
 
-/* Prints one line per capability; 0 when tracing can work, 1 if not. */
+/*
+ * Prints one line per capability, or with --json one JSON object (each
+ * check's name, ok and detail, and an overall ok); 0 when tracing can
+ * work, 1 if not.
+ */
 int check_run(const struct options *opts);
 
 #endif

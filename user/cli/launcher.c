@@ -59,6 +59,26 @@ static int drop_privileges(const struct identity *id)
 	return 0;
 }
 
+/*
+ * The command starts as if from a shell: every signal at its default and
+ * none blocked. Our own choices (SIGPIPE ignored, the handlers of the
+ * tracing loop) are not its, and an ignored signal or a mask survives exec.
+ * Async-signal-safe calls only: this runs in the child after fork.
+ */
+static void reset_signals(void)
+{
+	struct sigaction dfl;
+	sigset_t none;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	/* SIGKILL, SIGSTOP and the C library's own signals refuse: harmless */
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* In the child: wait for the release, become the user, exec. Never returns. */
 static void child_run(const struct options *o, const struct identity *id, int release_rd,
 		      int error_wr)
@@ -77,6 +97,7 @@ static void child_run(const struct options *o, const struct identity *id, int re
 			_exit(126);
 		_exit(126);
 	}
+	reset_signals();
 	execvp(o->argv[0], o->argv);
 	err = errno;
 	if (write(error_wr, &err, sizeof(err)) < 0)

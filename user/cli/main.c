@@ -1,15 +1,20 @@
 /* forktrace: which locks and threads each forked child was born without. */
 #include <stdio.h>
 #include "cli/check.h"
+#include "cli/configs.h"
 #include "cli/diagnose.h"
 #include "cli/options.h"
-#include "out/output.h"
 #include "cli/trace.h"
+#include "out/output.h"
 
 static int run_diagnose(const struct options *o)
 {
-	struct output *out = output__new(o);
+	struct output_config cfg;
+	struct output *out;
 	int status;
+
+	output_config_from(o, &cfg);
+	out = output__new(&cfg);
 
 	if (!out)
 		return 1;

@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "cli/options.h"
 
 #define DEFAULT_GRACE_NS (100ULL * 1000 * 1000)
@@ -142,6 +144,53 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, " — see 'forktrace --help'\n");
 	return 2;
+}
+
+/* A usage error whose message already says what to do. */
+static int usage_fix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_fix(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "forktrace: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+static bool given(const char *s)
+{
+	return s && s[0];
+}
+
+/* --influx=URL and the API it implies: all the exporter needs, nothing of the other API. */
+static int check_influx(const struct influx_options *x)
+{
+	bool v2 = given(x->org) || given(x->bucket);
+	const char *url = x->url;
+
+	if (!url) {
+		if (x->db || x->user || x->org || x->bucket)
+			return usage_error("%s", "--influx-db/-user/-org/-bucket need --influx=URL");
+		return 0;
+	}
+	if (!given(url))
+		return usage_fix("bad --influx '': no URL — give --influx=http://HOST:8086");
+	if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
+		return usage_fix("bad --influx '%s': not an http:// or https:// URL — give the server's base URL, e.g. --influx=http://localhost:8086", url);
+	if (strpbrk(url, "?#"))
+		return usage_fix("bad --influx '%s': the URL has a query — give the server's base URL only, e.g. --influx=http://localhost:8086, and the database with --influx-db", url);
+	if (v2 && given(x->db))
+		return usage_fix("--influx-db is for InfluxDB 1.x, --influx-org/--influx-bucket for 2.x and 3.x — give one or the other");
+	if (v2 && given(x->user))
+		return usage_fix("InfluxDB 2.x/3.x authenticate with a token, not --influx-user — drop --influx-user and export INFLUX_TOKEN");
+	if (v2 && !given(x->bucket))
+		return usage_fix("InfluxDB 2.x/3.x need a bucket — add --influx-bucket=NAME");
+	if (!v2 && !given(x->db))
+		return usage_fix("InfluxDB needs a database — add --influx-db=NAME (1.x), or --influx-org and --influx-bucket (2.x/3.x)");
+	return 0;
 }
 
 /* "123,456" → pids; every entry a positive number. */
@@ -326,7 +375,5 @@ int options_parse(int argc, char **argv, struct options *o)
 		return usage_error("%s", "--locks=uprobe probes each traced process: use -p or -- COMMAND, not -a");
 	if (o->run_as && o->target != TARGET_COMMAND)
 		return usage_error("%s", "-u USER only applies to -- COMMAND");
-	if ((o->influx.db || o->influx.user || o->influx.org || o->influx.bucket) && !o->influx.url)
-		return usage_error("%s", "--influx-db/-user/-org/-bucket need --influx=URL");
-	return 0;
+	return check_influx(&o->influx);
 }

@@ -6,12 +6,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "out/event.h"
+#include "out/output.h"
 
 enum ft_command { CMD_TRACE, CMD_DIAGNOSE, CMD_CHECK, CMD_HELP, CMD_VERSION };
 enum target_mode { TARGET_PIDS, TARGET_COMMAND, TARGET_ALL };
 enum lock_mode { LOCKS_SCAN, LOCKS_UPROBE, LOCKS_FUTEX, LOCKS_OFF };
-enum out_format { FORMAT_HUMAN, FORMAT_JSON, FORMAT_INFLUX };
-enum verbosity { VERB_QUIET, VERB_NORMAL, VERB_VERBOSE };
 
 #define MAX_TARGET_PIDS 64
 

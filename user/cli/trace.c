@@ -10,14 +10,17 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "cli/configs.h"
 #include "cli/dispatch.h"
 #include "cli/launcher.h"
 #include "cli/trace.h"
+#include "kernel/host.h"
 #include "kernel/lock_follow.h"
 #include "kernel/session.h"
 #include "model/model.h"
 #include "out/output.h"
 #include "proc/procfs.h"
+#include "util/clock.h"
 
 #define POLL_MS_MAX 100
 
@@ -39,14 +42,6 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-static uint64_t clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void emit_to_output(void *ctx, struct event *ev)
@@ -165,32 +160,24 @@ static int check_targets(const struct options *o)
 	return 0;
 }
 
-static int check_host(void)
-{
-	if (geteuid() != 0) {
-		fprintf(stderr, "forktrace: must run as root to load BPF programs — use sudo\n");
-		return 1;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		fprintf(stderr, "forktrace: this kernel exposes no BTF (/sys/kernel/btf/vmlinux) —"
-				" forktrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y\n");
-		return 1;
-	}
-	return 0;
-}
-
 int trace_run(const struct options *o)
 {
 	struct launch launch = { .pid = -1, .release_fd = -1, .error_fd = -1 };
+	struct output_config out_cfg;
 	struct output *out = NULL;
 	struct session *s = NULL;
 	struct model *m = NULL;
 	struct dispatch ctx = { 0 };
 	struct model_config mc;
 	struct session_config sc;
+	char why[256];
 	int status = 1;
 
-	if (check_host() || check_targets(o))
+	if (host_check(why, sizeof(why))) {
+		fprintf(stderr, "forktrace: %s\n", why);
+		return 1;
+	}
+	if (check_targets(o))
 		return 1;
 	install_signals();
 	/* first of all: before the exporter's thread exists (a fork from a
@@ -198,7 +185,8 @@ int trace_run(const struct options *o)
 	 * loaded, so the command inherits none of our descriptors */
 	if (o->target == TARGET_COMMAND && launcher_start(o, &launch))
 		goto cleanup;
-	out = output__new(o);
+	output_config_from(o, &out_cfg);
+	out = output__new(&out_cfg);
 	if (!out)
 		goto cleanup;
 	model_config_from(o, &mc);

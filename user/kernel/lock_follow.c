@@ -6,6 +6,7 @@
 #include "kernel/lock_follow.h"
 #include "kernel/uprobes.h"
 #include "proc/procfs.h"
+#include "util/clock.h"
 
 #define WAIT_MAX 32
 #define RETRY_MS 2
@@ -19,14 +20,6 @@ struct lock_follow {
 	uint64_t since[WAIT_MAX];
 	int nwaiting;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 struct lock_follow *lock_follow__new(struct uprobes *u)
 {

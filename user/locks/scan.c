@@ -12,6 +12,7 @@
 #include <emmintrin.h>
 #endif
 #include "locks/scan.h"
+#include "util/clock.h"
 
 #define CHUNK (4u << 20)      /* pread size: 1-4 MiB reads ~3 GiB/s (measured) */
 #define PID_MAX_LIMIT (1u << 22)
@@ -408,14 +409,6 @@ int scan_buffer(struct scan_buffer_state *st, uint64_t addr, const unsigned char
 }
 
 /* ---------------------------------------------------------------- the scan */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 struct scan_ctx {
 	const struct scan_request *req;

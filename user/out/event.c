@@ -55,6 +55,31 @@ const char *deadlock_reason_name(enum deadlock_reason reason)
 	return "unknown";
 }
 
+const char *scan_reason_name(enum scan_reason reason)
+{
+	switch (reason) {
+	case SCAN_REASON_LIMIT: return "limit";
+	case SCAN_REASON_TIME: return "time";
+	case SCAN_REASON_BUSY: return "busy";
+	case SCAN_REASON_EXEC: return "exec";
+	case SCAN_REASON_EXIT: return "exit";
+	case SCAN_REASON_UNREADABLE: return "unreadable";
+	case SCAN_REASON_NONE: break;
+	}
+	return NULL;
+}
+
+const char *lost_what_name(enum lost_what what)
+{
+	switch (what) {
+	case LOST_RING_BUFFER: return "ring_buffer";
+	case LOST_TRACED_MAP: return "traced_map";
+	case LOST_LOCK_MAP: return "lock_map";
+	case LOST_NONE: break;
+	}
+	return NULL;
+}
+
 void format_lock_addr(uint64_t addr, char *buf, int size)
 {
 	snprintf(buf, size, "0x%llx", (unsigned long long)addr);
@@ -130,6 +155,8 @@ void event_visit(const struct event *ev, const struct event_visitor *v, void *ct
 		break;
 	case EV_LOST_EVENTS:
 		v->uint_field(ctx, "count", ev->lost.count);
+		if (lost_what_name(ev->lost.what))
+			v->str_field(ctx, "what", lost_what_name(ev->lost.what));
 		break;
 	case EV_SCAN:
 		v->int_field(ctx, "child_pid", ev->scan.child_pid);
@@ -137,6 +164,8 @@ void event_visit(const struct event *ev, const struct event_visitor *v, void *ct
 		v->uint_field(ctx, "ns", ev->scan.ns);
 		v->int_field(ctx, "locks_found", ev->scan.locks_found);
 		v->bool_field(ctx, "scan_complete", ev->scan.complete);
+		if (!ev->scan.complete && scan_reason_name(ev->scan.reason))
+			v->str_field(ctx, "reason", scan_reason_name(ev->scan.reason));
 		break;
 	case EV__COUNT:
 		break;

@@ -34,6 +34,20 @@ enum lock_type { LOCK_MUTEX, LOCK_RWLOCK_READ, LOCK_RWLOCK_WRITE, LOCK_SEMAPHORE
 
 enum deadlock_reason { DL_HELD_AT_FORK, DL_OWNER_GONE, DL_NO_WAKER };
 
+/* Why a scan is incomplete; NONE: not known, the field is left out. */
+enum scan_reason {
+	SCAN_REASON_NONE,
+	SCAN_REASON_LIMIT,       /* --scan-limit bytes read */
+	SCAN_REASON_TIME,        /* the time bound passed */
+	SCAN_REASON_BUSY,        /* no scan could be made then */
+	SCAN_REASON_EXEC,        /* the child exec'd during the scan */
+	SCAN_REASON_EXIT,        /* the child exited during the scan */
+	SCAN_REASON_UNREADABLE,  /* the child's memory could not be read */
+};
+
+/* What dropped the lost records; NONE: not known, the field is left out. */
+enum lost_what { LOST_NONE, LOST_RING_BUFFER, LOST_TRACED_MAP, LOST_LOCK_MAP };
+
 struct thread_ref {
 	int tid;
 	char comm[EV_COMM_LEN];
@@ -106,12 +120,14 @@ struct event {
 		} attach;             /* also detach */
 		struct {
 			uint64_t count;
+			enum lost_what what;
 		} lost;
 		struct {
 			int child_pid;
 			uint64_t bytes, ns;
 			int locks_found;
 			bool complete;
+			enum scan_reason reason;   /* said only when !complete */
 		} scan;
 	};
 };
@@ -120,6 +136,10 @@ const char *event_kind_name(enum event_kind kind);
 const char *severity_name(enum severity sev);
 const char *lock_type_name(enum lock_type type);
 const char *deadlock_reason_name(enum deadlock_reason reason);
+/* "limit", "time", "busy", "exec", "exit", "unreadable"; NULL for NONE. */
+const char *scan_reason_name(enum scan_reason reason);
+/* "ring_buffer", "traced_map", "lock_map"; NULL for NONE. */
+const char *lost_what_name(enum lost_what what);
 
 /*
  * The fields of an event beyond the common five (time, event, severity,

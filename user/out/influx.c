@@ -18,6 +18,7 @@
 #include <zlib.h>
 #include "out/influx.h"
 #include "out/lineproto.h"
+#include "util/clock.h"
 
 #ifndef FT_VERSION
 #define FT_VERSION "dev"
@@ -58,7 +59,7 @@ struct influx {
 	bool v2;
 	char host[256];
 	char *write_url;
-	char *shown_url;        /* opts->url without any user:password@ */
+	char *shown_url;        /* cfg->url without any user:password@ */
 	char *user, *password;  /* 1.x basic auth; NULL: none */
 	struct curl_slist *headers;
 	CURL *curl;             /* used by the sender thread only */
@@ -77,21 +78,11 @@ struct influx {
 	/* counters, updated with atomics so influx__stats() needs no lock */
 	uint64_t delivered, retried, dropped, failed_batches;
 
-	struct lineproto_stamps stamps;   /* the tracing thread's own */
-
 	/* the sender thread's own */
 	struct batch batch;
 	bool reported_rejected, in_outage;
 	unsigned seed;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void count(uint64_t *c, uint64_t n)
 {
@@ -123,47 +114,10 @@ void influx_tuning_defaults(struct influx_tuning *t)
 	};
 }
 
-/* ---- options ---------------------------------------------------------- */
-
-/* Which API, and whether everything it needs was given. */
-static int check_options(const struct influx_options *o, char *err, size_t errlen)
-{
-	bool v2 = given(o->org) || given(o->bucket);
-	const char *url = o->url;
-
-	if (!given(url)) {
-		snprintf(err, errlen, "forktrace: cannot export to InfluxDB: no URL — give --influx=http://HOST:8086");
-		return -1;
-	}
-	if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)) {
-		snprintf(err, errlen, "forktrace: cannot use --influx=%s: not an http:// or https:// URL — give the server's base URL, e.g. --influx=http://localhost:8086", url);
-		return -1;
-	}
-	if (strpbrk(url, "?#")) {
-		snprintf(err, errlen, "forktrace: cannot use --influx=%s: the URL has a query — give the server's base URL only, e.g. --influx=http://localhost:8086, and the database with --influx-db", url);
-		return -1;
-	}
-	if (v2 && given(o->db)) {
-		snprintf(err, errlen, "forktrace: cannot export to InfluxDB: --influx-db is for 1.x, --influx-org/--influx-bucket for 2.x and 3.x — give one or the other");
-		return -1;
-	}
-	if (v2 && given(o->user)) {
-		snprintf(err, errlen, "forktrace: cannot export to InfluxDB 2.x/3.x with --influx-user: they authenticate with a token — drop --influx-user and export INFLUX_TOKEN");
-		return -1;
-	}
-	if (v2 && !given(o->bucket)) {
-		snprintf(err, errlen, "forktrace: cannot export to InfluxDB 2.x/3.x: no bucket — add --influx-bucket=NAME");
-		return -1;
-	}
-	if (!v2 && !given(o->db)) {
-		snprintf(err, errlen, "forktrace: cannot export to InfluxDB: no database — add --influx-db=NAME (1.x), or --influx-org and --influx-bucket (2.x/3.x)");
-		return -1;
-	}
-	return 0;
-}
+/* ---- configuration ------------------------------------------------------ */
 
 /* Secrets come from the environment only, never from argv (ps shows argv). */
-static int read_secrets(struct influx *ix, const struct influx_options *o, char *err, size_t errlen)
+static int read_secrets(struct influx *ix, const struct influx_config *o, char *err, size_t errlen)
 {
 	const char *token = getenv("INFLUX_TOKEN");
 	const char *password = getenv("INFLUX_PASSWORD");
@@ -199,7 +153,7 @@ nomem:
 }
 
 /* URL/write?db=... or URL/api/v2/write?org=...&bucket=..., values escaped. */
-static char *write_url(const struct influx_options *o, bool v2)
+static char *write_url(const struct influx_config *o, bool v2)
 {
 	size_t n = strlen(o->url);
 	char *db = NULL, *org = NULL, *bucket = NULL, *url = NULL;
@@ -270,7 +224,7 @@ static void enqueue(struct influx *ix, char *text, size_t len)
 	while (ix->count && (ix->count >= t->capacity_lines || ix->bytes + len > t->capacity_bytes))
 		drop_oldest(ix);
 	if (!ix->count)
-		ix->first_ms = now_ms();
+		ix->first_ms = mono_ms();
 	l = slot(ix, ix->count);
 	l->text = text;
 	l->len = len;
@@ -289,13 +243,10 @@ static void enqueue(struct influx *ix, char *text, size_t len)
 void influx__push(struct influx *ix, const struct event *ev)
 {
 	char buf[LINEPROTO_MAX_LINE];
-	struct event e = *ev;
 	char *text;
 	int len;
 
-	/* a point that shares series and timestamp with another would replace it */
-	e.time_ns = lineproto_unique_time(&ix->stamps, ev);
-	len = lineproto_format(&e, ix->host, buf, sizeof(buf));
+	len = lineproto_format(ev, ix->host, buf, sizeof(buf));
 	text = len > 0 ? malloc(len) : NULL;
 	if (!text) {
 		/* too long to encode, or no memory: still never silent */
@@ -363,7 +314,7 @@ static bool take_batch(struct influx *ix, struct batch *b)
 	enum due due;
 
 	pthread_mutex_lock(&ix->lock);
-	while ((due = queue_due(ix, now_ms())) == DUE_WAIT)
+	while ((due = queue_due(ix, mono_ms())) == DUE_WAIT)
 		wait_until(ix, ix->count ? ix->first_ms + ix->tune.interval_ms : 0);
 	if (due == DUE_SEND)
 		move_lines(ix, b);
@@ -533,7 +484,7 @@ static bool past_deadline(struct influx *ix)
 	bool late;
 
 	pthread_mutex_lock(&ix->lock);
-	late = ix->closing && now_ms() >= ix->deadline_ms;
+	late = ix->closing && mono_ms() >= ix->deadline_ms;
 	pthread_mutex_unlock(&ix->lock);
 	return late;
 }
@@ -550,7 +501,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 static long request_timeout_ms(struct influx *ix)
 {
 	long ms = ix->tune.request_ms;
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 
 	pthread_mutex_lock(&ix->lock);
 	if (ix->closing)
@@ -654,12 +605,12 @@ static unsigned retry_delay_ms(struct influx *ix, const struct response *r, unsi
 /* Sleeps ms before a retry (less once closing); false when the close deadline is near. */
 static bool wait_retry(struct influx *ix, unsigned ms)
 {
-	uint64_t until = now_ms() + ms;
+	uint64_t until = mono_ms() + ms;
 	bool ok;
 
 	pthread_mutex_lock(&ix->lock);
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = mono_ms();
 
 		if (ix->closing) {
 			if (now + ix->tune.backoff_min_ms >= ix->deadline_ms) {
@@ -863,11 +814,11 @@ static int init_base(struct influx *ix, const struct influx_tuning *t)
 {
 	ix->tune = *t;
 	fix_tuning(&ix->tune);
-	ix->seed = (unsigned)now_ms() ^ (unsigned)getpid();
+	ix->seed = (unsigned)mono_ms() ^ (unsigned)getpid();
 	if (t->host)
 		snprintf(ix->host, sizeof(ix->host), "%s", t->host);
-	else if (gethostname(ix->host, sizeof(ix->host) - 1) < 0)
-		ix->host[0] = '\0';
+	else
+		lineproto_host_tag(ix->host, sizeof(ix->host));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -1;
 	ix->curl_global = true;
@@ -877,24 +828,22 @@ static int init_base(struct influx *ix, const struct influx_tuning *t)
 	return 0;
 }
 
-struct influx *influx__new_tuned(const struct influx_options *opts, const struct influx_tuning *t,
+struct influx *influx__new_tuned(const struct influx_config *cfg, const struct influx_tuning *t,
 				 char *err, size_t errlen)
 {
 	struct influx *ix;
 	int rc;
 
-	if (check_options(opts, err, errlen) < 0)
-		return NULL;
 	ix = calloc(1, sizeof(*ix));
 	if (!ix || init_base(ix, t) < 0) {
 		snprintf(err, errlen, "forktrace: cannot start the InfluxDB exporter: libcurl or thread setup failed — check the libcurl installation and free memory");
 		goto cleanup;
 	}
-	ix->v2 = given(opts->org) || given(opts->bucket);
-	if (read_secrets(ix, opts, err, errlen) < 0)
+	ix->v2 = given(cfg->org) || given(cfg->bucket);
+	if (read_secrets(ix, cfg, err, errlen) < 0)
 		goto cleanup;
-	ix->write_url = write_url(opts, ix->v2);
-	ix->shown_url = shown_url(opts->url);
+	ix->write_url = write_url(cfg, ix->v2);
+	ix->shown_url = shown_url(cfg->url);
 	ix->ring = calloc(ix->tune.capacity_lines, sizeof(*ix->ring));
 	ix->batch.lines = calloc(ix->tune.batch_lines, sizeof(*ix->batch.lines));
 	if (!ix->write_url || !ix->shown_url || !ix->ring || !ix->batch.lines || setup_curl(ix) < 0) {
@@ -912,7 +861,7 @@ cleanup:
 	return NULL;
 }
 
-struct influx *influx__new(const struct influx_options *opts, char *err, size_t errlen)
+struct influx *influx__new(const struct influx_config *cfg, char *err, size_t errlen)
 {
 	const char *knob = getenv("FORKTRACE_INFLUX_BUFFER");
 	struct influx_tuning t;
@@ -928,7 +877,7 @@ struct influx *influx__new(const struct influx_options *opts, char *err, size_t 
 		}
 		t.capacity_lines = n;
 	}
-	return influx__new_tuned(opts, &t, err, errlen);
+	return influx__new_tuned(cfg, &t, err, errlen);
 }
 
 void influx__stats(const struct influx *ix, struct influx_stats *st)
@@ -952,7 +901,7 @@ void influx__close_stats(struct influx *ix, struct influx_stats *st)
 		return;
 	pthread_mutex_lock(&ix->lock);
 	ix->closing = true;
-	ix->deadline_ms = now_ms() + ix->tune.close_ms;
+	ix->deadline_ms = mono_ms() + ix->tune.close_ms;
 	pthread_cond_signal(&ix->wake);
 	pthread_mutex_unlock(&ix->lock);
 	if (ix->thread_started)

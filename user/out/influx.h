@@ -11,7 +11,7 @@
  * are counted as dropped and tracing goes on.
  *
  * InfluxDB 1.x:     POST URL/write?db=DB&precision=ns, basic auth with
- *                   opts->user and $INFLUX_PASSWORD.
+ *                   cfg->user and $INFLUX_PASSWORD.
  * InfluxDB 2.x/3.x: (org or bucket given) POST URL/api/v2/write?org=ORG&
  *                   bucket=BUCKET&precision=ns, "Authorization: Token
  *                   $INFLUX_TOKEN". Secrets come only from the environment.
@@ -22,7 +22,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "out/event.h"
-#include "cli/options.h"
+
+/* Where to export; the option parser has checked that it is complete. */
+struct influx_config {
+	const char *url;     /* http:// or https:// base URL, no query */
+	const char *db;      /* 1.x: database */
+	const char *user;    /* 1.x: user; password from INFLUX_PASSWORD */
+	const char *org;     /* 2.x: org; token from INFLUX_TOKEN */
+	const char *bucket;  /* 2.x/3.x: bucket (required when org is given) */
+};
 
 struct influx;
 
@@ -44,7 +52,7 @@ struct influx_tuning {
 	unsigned backoff_max_ms;
 	unsigned request_ms;     /* timeout of one HTTP request */
 	unsigned close_ms;       /* how long influx__close() may spend flushing */
-	const char *host;        /* host tag; NULL: gethostname() */
+	const char *host;        /* host tag; NULL: lineproto_host_tag() */
 };
 
 /*
@@ -55,21 +63,23 @@ struct influx_tuning {
 void influx_tuning_defaults(struct influx_tuning *t);
 
 /*
- * Validates opts, reads INFLUX_TOKEN / INFLUX_PASSWORD from the environment
- * and starts the sender thread. Makes no request: a server that is down at
- * start is retried like one that goes away later. Returns NULL after
- * writing one line "forktrace: cannot ...: ... — what to do" into err.
- * opts' strings are copied.
+ * Reads INFLUX_TOKEN / INFLUX_PASSWORD from the environment and starts the
+ * sender thread. cfg must be complete: 1.x (db, maybe user) or 2.x/3.x
+ * (bucket, maybe org), as options_parse() accepts it. Makes no request: a
+ * server that is down at start is retried like one that goes away later.
+ * Returns NULL after writing one line "forktrace: cannot ...: ... — what to
+ * do" into err. cfg's strings are copied.
  */
-struct influx *influx__new(const struct influx_options *opts, char *err, size_t errlen);
-struct influx *influx__new_tuned(const struct influx_options *opts, const struct influx_tuning *t,
+struct influx *influx__new(const struct influx_config *cfg, char *err, size_t errlen);
+struct influx *influx__new_tuned(const struct influx_config *cfg, const struct influx_tuning *t,
 				 char *err, size_t errlen);
 
 /*
  * Encodes ev and queues it. Never blocks on the network: when the buffer is
- * full the oldest line is dropped and counted. An event whose series and
- * timestamp an earlier one already used is sent 1 ns later, so InfluxDB
- * keeps both (see lineproto_unique_time). Call from one thread at a time.
+ * full the oldest line is dropped and counted. ev->time_ns is sent as it is:
+ * the caller gives each event of a series its own nanosecond, or InfluxDB
+ * keeps only the last (output__emit does, see lineproto_unique_time). Call
+ * from one thread at a time.
  */
 void influx__push(struct influx *ix, const struct event *ev);
 

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "out/strbuf.h"
 
 struct event;
@@ -16,6 +17,8 @@ struct event;
  */
 void json_string(struct strbuf *sb, const char *s);
 void out_json_format(struct strbuf *sb, const struct event *ev);
+/* One event as one JSON line, written whole. */
+void out_json_write(FILE *f, const struct event *ev);
 void format_rfc3339(uint64_t ns, char *buf, size_t size);
 
 #endif

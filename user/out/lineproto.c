@@ -3,7 +3,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "out/lineproto.h"
+#include "out/utf8.h"
 
 /* An append-only view of the caller's buffer; overflow is sticky. */
 struct lp_out {
@@ -31,31 +33,6 @@ static void put(struct lp_out *o, const char *s, size_t n)
 static void put_str(struct lp_out *o, const char *s)
 {
 	put(o, s, strlen(s));
-}
-
-/* Length of the valid UTF-8 sequence at p, or 0 if p starts an invalid one. */
-static int utf8_len(const unsigned char *p)
-{
-	int need, k;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		need = 1;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		need = 2;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		need = 3;
-	else
-		return 0;
-	for (k = 1; k <= need; k++)
-		if ((p[k] & 0xc0) != 0x80)   /* also stops at the NUL */
-			return 0;
-	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
-		return 0;
-	return need + 1;
 }
 
 /* A byte no part of a line can carry as is, written as visible text. */
@@ -93,7 +70,7 @@ static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 
 	while (*p) {
-		int n = utf8_len(p);
+		int n = utf8_seq_len(p);
 
 		if (n == 0 || *p < 0x20 || *p == 0x7f) {
 			put_visible(o, *p);
@@ -282,6 +259,16 @@ int lineproto_format(const struct event *ev, const char *host, char *buf, size_t
 		return -1;
 	}
 	return (int)o.len;
+}
+
+void lineproto_host_tag(char *buf, size_t size)
+{
+	/* gethostname() need not terminate a name it had to cut */
+	if (size == 0)
+		return;
+	if (gethostname(buf, size - 1) < 0)
+		buf[0] = '\0';
+	buf[size - 1] = '\0';
 }
 
 /* FNV-1a, enough to tell series and timestamps apart in a small window. */

@@ -28,6 +28,9 @@
  */
 int lineproto_format(const struct event *ev, const char *host, char *buf, size_t size);
 
+/* The host tag: this host's name, or "" (the tag left out) if it has none. */
+void lineproto_host_tag(char *buf, size_t size);
+
 /*
  * InfluxDB keeps one point per series (measurement and tags) and timestamp:
  * two held_lock events of one fork share the fork's timestamp, so the second

@@ -5,9 +5,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "out/output.h"
+#include <unistd.h>
 #include "out/human.h"
 #include "out/strbuf.h"
 
@@ -16,6 +17,18 @@
 #define C_DIM "\033[2m"
 #define C_RED "\033[31m"
 #define C_YELLOW "\033[33m"
+
+bool human_wants_color(FILE *f)
+{
+	const char *no = getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+
+	if (no && *no)
+		return false;
+	if (term && strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(fileno(f));
+}
 
 void sanitize(const char *in, char *out, size_t size)
 {
@@ -50,6 +63,33 @@ static const char *sev_color(enum severity s)
 static const char *sev_label(enum severity s)
 {
 	return s == SEV_ERROR ? "ERROR" : s == SEV_WARNING ? "WARN " : "info ";
+}
+
+/* Why a scan is incomplete, in words. */
+static const char *scan_reason_text(enum scan_reason reason)
+{
+	switch (reason) {
+	case SCAN_REASON_NONE:
+	case SCAN_REASON_LIMIT: return "limit reached";
+	case SCAN_REASON_TIME: return "time limit reached";
+	case SCAN_REASON_BUSY: return "busy";
+	case SCAN_REASON_EXEC: return "the child exec'd";
+	case SCAN_REASON_EXIT: return "the child exited";
+	case SCAN_REASON_UNREADABLE: return "memory unreadable";
+	}
+	return "limit reached";
+}
+
+/* What dropped kernel records, in words; "" when not known. */
+static const char *lost_what_text(enum lost_what what)
+{
+	switch (what) {
+	case LOST_RING_BUFFER: return " (ring buffer full)";
+	case LOST_TRACED_MAP: return " (traced-process map full)";
+	case LOST_LOCK_MAP: return " (lock map full)";
+	case LOST_NONE: break;
+	}
+	return "";
 }
 
 static void format_ns(uint64_t ns, char *buf, size_t size)
@@ -155,14 +195,16 @@ static void describe(struct strbuf *sb, const struct event *ev)
 			  ev->attach.threads, ev->attach.threads == 1 ? "" : "s", ev->attach.locks);
 		break;
 	case EV_LOST_EVENTS:
-		sb_printf(sb, "LOST %" PRIu64 " kernel records: the report above is incomplete", ev->lost.count);
+		sb_printf(sb, "LOST %" PRIu64 " kernel records%s: the report above is incomplete",
+			  ev->lost.count, lost_what_text(ev->lost.what));
 		break;
 	case EV_SCAN:
 		format_ns(ev->scan.ns, dur, sizeof(dur));
-		sb_printf(sb, "scanned child %d: %.1f MiB in %s, %d held lock%s%s", ev->scan.child_pid,
+		sb_printf(sb, "scanned child %d: %.1f MiB in %s, %d held lock%s", ev->scan.child_pid,
 			  ev->scan.bytes / 1048576.0, dur, ev->scan.locks_found,
-			  ev->scan.locks_found == 1 ? "" : "s",
-			  ev->scan.complete ? "" : " (INCOMPLETE: limit reached)");
+			  ev->scan.locks_found == 1 ? "" : "s");
+		if (!ev->scan.complete)
+			sb_printf(sb, " (INCOMPLETE: %s)", scan_reason_text(ev->scan.reason));
 		break;
 	case EV__COUNT:
 		break;

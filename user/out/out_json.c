@@ -2,8 +2,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
+#include "out/event.h"
 #include "out/json.h"
-#include "out/output.h"
 #include "out/strbuf.h"
 
 struct json_ctx {

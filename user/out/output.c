@@ -1,24 +1,17 @@
 /*
- * Where events go: the chosen writer, the InfluxDB exporter, the summary
- * and the --fail-on verdict. Every event passes through output__emit().
+ * The fan-out: every event passes through output__emit() and goes to the
+ * chosen writer, the InfluxDB exporter and the run's summary.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include "out/human.h"
 #include "out/influx.h"
+#include "out/json.h"
 #include "out/lineproto.h"
 #include "out/output.h"
-
-#define SUMMARY_PROCS 32
-
-struct proc_tally {
-	int pid;
-	char comm[EV_COMM_LEN];
-	int hazards;
-};
+#include "out/summary.h"
+#include "util/clock.h"
 
 struct output {
 	FILE *f;
@@ -28,40 +21,13 @@ struct output {
 	enum verbosity verbosity;
 	bool fail_on_set;
 	enum severity fail_on;
-	bool failed;
 	struct influx *influx;
 	struct lineproto_stamps stamps;
 	char host[256];
-	/* the summary */
-	uint64_t by_kind[EV__COUNT];
-	uint64_t hazards_by_kind[EV__COUNT];
-	uint64_t lost;
-	struct proc_tally procs[SUMMARY_PROCS];
-	int nprocs;
-	uint64_t other_proc_hazards;
+	struct summary summary;
 };
 
-uint64_t now_realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static bool want_color(FILE *f)
-{
-	const char *no = getenv("NO_COLOR");
-	const char *term = getenv("TERM");
-
-	if (no && *no)
-		return false;
-	if (term && strcmp(term, "dumb") == 0)
-		return false;
-	return isatty(fileno(f));
-}
-
-struct output *output__new(const struct options *opts)
+struct output *output__new(const struct output_config *cfg)
 {
 	struct output *out = calloc(1, sizeof(*out));
 	char err[512];
@@ -71,25 +37,24 @@ struct output *output__new(const struct options *opts)
 		return NULL;
 	}
 	out->f = stdout;
-	if (opts->output_path) {
-		out->f = fopen(opts->output_path, "we");
+	if (cfg->path) {
+		out->f = fopen(cfg->path, "we");
 		if (!out->f) {
 			fprintf(stderr, "forktrace: cannot open %s: %s — check the path and permissions\n",
-				opts->output_path, strerror(errno));
+				cfg->path, strerror(errno));
 			free(out);
 			return NULL;
 		}
 		out->close_f = true;
 	}
-	out->format = opts->format;
-	out->verbosity = opts->verbosity;
-	out->fail_on_set = opts->fail_on_set;
-	out->fail_on = opts->fail_on;
-	out->color = out->format == FORMAT_HUMAN && want_color(out->f);
-	if (gethostname(out->host, sizeof(out->host) - 1))
-		strcpy(out->host, "unknown");
-	if (opts->influx.url) {
-		out->influx = influx__new(&opts->influx, err, sizeof(err));
+	out->format = cfg->format;
+	out->verbosity = cfg->verbosity;
+	out->fail_on_set = cfg->fail_on_set;
+	out->fail_on = cfg->fail_on;
+	out->color = out->format == FORMAT_HUMAN && human_wants_color(out->f);
+	lineproto_host_tag(out->host, sizeof(out->host));
+	if (cfg->influx.url) {
+		out->influx = influx__new(&cfg->influx, err, sizeof(err));
 		if (!out->influx) {
 			fprintf(stderr, "%s\n", err);
 			output__free(out);
@@ -97,34 +62,6 @@ struct output *output__new(const struct options *opts)
 		}
 	}
 	return out;
-}
-
-static bool is_hazard(const struct event *ev)
-{
-	return ev->severity != SEV_INFO && ev->kind != EV_LOST_EVENTS && ev->kind != EV_SCAN;
-}
-
-static void tally(struct output *out, const struct event *ev)
-{
-	out->by_kind[ev->kind]++;
-	if (ev->kind == EV_LOST_EVENTS)
-		out->lost += ev->lost.count;
-	if (!is_hazard(ev))
-		return;
-	out->hazards_by_kind[ev->kind]++;
-	for (int i = 0; i < out->nprocs; i++) {
-		if (out->procs[i].pid == ev->pid) {
-			out->procs[i].hazards++;
-			return;
-		}
-	}
-	if (out->nprocs == SUMMARY_PROCS) {
-		out->other_proc_hazards++;
-		return;
-	}
-	out->procs[out->nprocs].pid = ev->pid;
-	memcpy(out->procs[out->nprocs].comm, ev->comm, EV_COMM_LEN);
-	out->procs[out->nprocs++].hazards = 1;
 }
 
 static bool human_shows(const struct output *out, const struct event *ev)
@@ -145,13 +82,12 @@ void output__emit(struct output *out, struct event *ev)
 	int n;
 
 	if (!ev->time_ns)
-		ev->time_ns = now_realtime_ns();
+		ev->time_ns = realtime_ns();
 	/* events of one series at one instant (a fork's held locks) would
-	 * overwrite each other in InfluxDB: each gets its own nanosecond */
+	 * overwrite each other in InfluxDB: each gets its own nanosecond, the
+	 * same in every sink */
 	ev->time_ns = lineproto_unique_time(&out->stamps, ev);
-	tally(out, ev);
-	if (out->fail_on_set && ev->severity >= out->fail_on)
-		out->failed = true;
+	summary_add(&out->summary, ev);
 
 	switch (out->format) {
 	case FORMAT_JSON:
@@ -173,63 +109,25 @@ void output__emit(struct output *out, struct event *ev)
 		influx__push(out->influx, ev);
 }
 
-static void print_summary(struct output *out)
-{
-	FILE *f = out->f;
-	uint64_t hazards = 0;
-	char comm[EV_COMM_LEN * 4 + 1];
-
-	for (int k = 0; k < EV__COUNT; k++)
-		hazards += out->hazards_by_kind[k];
-	fprintf(f, "\n%sforktrace summary%s: %llu fork%s, %llu exec%s, %llu hazard%s, %llu lost record%s\n",
-		out->color ? "\033[1m" : "", out->color ? "\033[0m" : "",
-		(unsigned long long)out->by_kind[EV_FORK], out->by_kind[EV_FORK] == 1 ? "" : "s",
-		(unsigned long long)out->by_kind[EV_EXEC], out->by_kind[EV_EXEC] == 1 ? "" : "s",
-		(unsigned long long)hazards, hazards == 1 ? "" : "s",
-		(unsigned long long)out->lost, out->lost == 1 ? "" : "s");
-	for (int k = 0; k < EV__COUNT; k++)
-		if (out->hazards_by_kind[k])
-			fprintf(f, "  %-18s %llu\n", event_kind_name(k),
-				(unsigned long long)out->hazards_by_kind[k]);
-	if (out->nprocs)
-		fprintf(f, "  by process:\n");
-	for (int i = 0; i < out->nprocs; i++) {
-		sanitize(out->procs[i].comm, comm, sizeof(comm));
-		fprintf(f, "    %-16s pid %-8d %d\n", comm, out->procs[i].pid, out->procs[i].hazards);
-	}
-	if (out->other_proc_hazards)
-		fprintf(f, "    (other processes)       %llu\n", (unsigned long long)out->other_proc_hazards);
-}
-
-static void print_influx_summary(struct output *out, const struct influx_stats *st0)
-{
-	const struct influx_stats st = *st0;
-	/* the export tally goes to stderr in machine formats, stdout stays parseable */
-	FILE *f = out->format == FORMAT_HUMAN ? out->f : stderr;
-
-	fprintf(f, "influx: %llu point%s delivered, %llu retried, %llu dropped\n",
-		(unsigned long long)st.delivered, st.delivered == 1 ? "" : "s",
-		(unsigned long long)st.retried, (unsigned long long)st.dropped);
-}
-
 void output__finish(struct output *out)
 {
 	struct influx_stats st;
 
 	if (out->format == FORMAT_HUMAN)
-		print_summary(out);
+		summary_print(&out->summary, out->f, out->color);
 	if (out->influx) {
 		/* flushes what is buffered, within the exporter's deadline */
 		influx__close_stats(out->influx, &st);
 		out->influx = NULL;
-		print_influx_summary(out, &st);
+		/* the export tally goes to stderr in machine formats, stdout stays parseable */
+		summary_print_influx(&st, out->format == FORMAT_HUMAN ? out->f : stderr);
 	}
 	fflush(out->f);
 }
 
 bool output__failed(const struct output *out)
 {
-	return out->failed;
+	return out->fail_on_set && summary_saw(&out->summary, out->fail_on);
 }
 
 void output__free(struct output *out)

@@ -1,30 +1,39 @@
-/* Where events go: the chosen writer (human, JSON, line protocol), the
- * InfluxDB exporter, the end-of-run summary and the --fail-on verdict. */
+/* Where events go: the chosen writer (human, JSON, line protocol) and the
+ * InfluxDB exporter; at the end, the summary and the --fail-on verdict. */
 #ifndef FT_OUTPUT_H
 #define FT_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "out/event.h"
-#include "cli/options.h"
+#include "out/influx.h"
+
+enum out_format { FORMAT_HUMAN, FORMAT_JSON, FORMAT_INFLUX };
+enum verbosity { VERB_QUIET, VERB_NORMAL, VERB_VERBOSE };
+
+struct output_config {
+	enum out_format format;
+	enum verbosity verbosity;   /* shapes the human output only */
+	const char *path;           /* NULL: stdout */
+	bool fail_on_set;
+	enum severity fail_on;      /* with fail_on_set: the severity that fails the run */
+	struct influx_config influx;   /* influx.url NULL: no export */
+};
 
 struct output;
 
-/* Opens -o FILE (or stdout) and the exporter. NULL after one line on stderr. */
-struct output *output__new(const struct options *opts);
-/* Writes one event to every sink. ev->time_ns 0 means "now". */
+/* Opens cfg->path (or stdout) and the exporter; cfg's strings must outlive
+ * the output. NULL after one line on stderr. */
+struct output *output__new(const struct output_config *cfg);
+/* Writes one event to every sink. ev->time_ns 0 means "now"; on return it
+ * holds the time every sink was given. */
 void output__emit(struct output *out, struct event *ev);
 /* Flushes sinks; prints the human summary (human format only). */
 void output__finish(struct output *out);
 /* True when --fail-on was given and an event that bad was emitted. */
 bool output__failed(const struct output *out);
 void output__free(struct output *out);
-/* The stream the chosen writer writes to (stdout or -o FILE). */
+/* The stream the chosen writer writes to (stdout or the -o file). */
 FILE *output__stream(struct output *out);
-
-/* Writers: one per format, each a pure function of the event. */
-void out_json_write(FILE *f, const struct event *ev);
-void out_human_write(FILE *f, const struct event *ev, bool color);
-/* Current CLOCK_REALTIME in ns. */
-uint64_t now_realtime_ns(void);
 
 #endif /* FT_OUTPUT_H */
