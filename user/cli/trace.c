@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "cli/configs.h"
 #include "cli/dispatch.h"
 #include "cli/launcher.h"
+#include "cli/targets.h"
 #include "cli/trace.h"
 #include "kernel/host.h"
 #include "kernel/lock_follow.h"
@@ -148,18 +150,6 @@ static int reap_command(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
-static int check_targets(const struct options *o)
-{
-	for (int i = 0; i < o->npids; i++) {
-		if (!procfs_exists(o->pids[i])) {
-			fprintf(stderr, "forktrace: no process with pid %d — check the pid (ps -p %d)\n",
-				o->pids[i], o->pids[i]);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 int trace_run(const struct options *o)
 {
 	struct launch launch = { .pid = -1, .release_fd = -1, .error_fd = -1 };
@@ -170,6 +160,7 @@ int trace_run(const struct options *o)
 	struct dispatch ctx = { 0 };
 	struct model_config mc;
 	struct session_config sc;
+	int *roots = NULL, nroots = 0;
 	char why[256];
 	int status = 1;
 
@@ -177,7 +168,7 @@ int trace_run(const struct options *o)
 		fprintf(stderr, "forktrace: %s\n", why);
 		return 1;
 	}
-	if (check_targets(o))
+	if (o->target == TARGET_PIDS && (nroots = targets_resolve(o->pids, o->npids, &roots)) < 0)
 		return 1;
 	install_signals();
 	/* first of all: before the exporter's thread exists (a fork from a
@@ -213,13 +204,8 @@ int trace_run(const struct options *o)
 		lock_follow__pid(ctx.follow, launch.pid);
 		if (launcher_release(&launch, o->argv[0]))
 			goto cleanup;
-	} else {
-		for (int i = 0; i < o->npids; i++) {
-			if (session__trace(s, o->pids[i]))
-				goto cleanup;
-			model__add_root(m, o->pids[i]);
-			lock_follow__pid(ctx.follow, o->pids[i]);
-		}
+	} else if (targets_attach(roots, nroots, s, m, ctx.follow)) {
+		goto cleanup;
 	}
 
 	trace_loop(o, s, m, out, &ctx);
@@ -238,6 +224,7 @@ int trace_run(const struct options *o)
 		status = 3;
 cleanup:
 	launcher_abort(&launch);
+	free(roots);
 	lock_follow__free(ctx.follow);
 	session__close(s);
 	model__free(m);

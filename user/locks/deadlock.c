@@ -36,8 +36,7 @@ static bool futex_op_waits(int op)
 	return false;
 }
 
-/* 1 with w's wait filled when the thread's system call is a futex wait, 0 if not. */
-static int futex_wait_from(const struct proc_syscall *s, struct futex_wait *w)
+int futex_wait_from(const struct proc_syscall *s, struct futex_wait *w)
 {
 	if (s->state != PROC_SYSCALL_IN || s->nr != SYS_futex || !futex_op_waits((int)s->args[1]))
 		return 0;

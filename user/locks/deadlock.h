@@ -28,6 +28,10 @@ int futex_wait_read(int pid, int tid, struct futex_wait *w);
 /* The same on one syscall line ("202 0x7f.. 0x80 0x2 0x0 ...", "running", "-1 ..."):
  * -1 when malformed. Pure. */
 int futex_wait_parse(const char *line, struct futex_wait *w);
+/* The same for a system call already read (proc/syscall.h): 1 with the
+ * wait's fields filled (not pid and tid), 0 if it is not a futex wait. */
+struct proc_syscall;
+int futex_wait_from(const struct proc_syscall *s, struct futex_wait *w);
 
 /* What the futex word belongs to, read from the process's memory. */
 struct futex_lock_info {

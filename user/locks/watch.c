@@ -1,11 +1,13 @@
 /*
- * Watching a thread for a deadlock (see watch.h). Reading a few /proc files
- * a few times a second costs the traced program nothing; a syscall
+ * Watching a thread of a forked child (see watch.h). Reading a few /proc
+ * files a few times a second costs the traced program nothing; a syscall
  * tracepoint would tax every syscall on the host (measured: 1.8x on a
  * getppid loop of an untraced process).
  */
 #include <string.h>
 #include "locks/watch.h"
+#include "proc/epoll.h"
+#include "proc/syscall.h"
 
 /* held_at_fork when the wait is on a lock the child was born holding,
  * otherwise what the lock itself says. 1 when it is a deadlock. */
@@ -27,21 +29,58 @@ static int judge(const struct futex_wait *w, const struct held_list *born_held,
 	return 1;
 }
 
-int wait_watch_look(struct wait_watch *ww, int pid, int tid, const struct held_list *born_held,
-		    struct futex_wait *w, struct deadlock_finding *f)
+static enum watch_verdict look_futex(struct wait_watch *ww, const struct watch_subject *s,
+				     struct futex_wait *w, struct deadlock_finding *f)
 {
-	if (futex_wait_read(pid, tid, w) != 1) {
-		memset(ww, 0, sizeof(*ww));
-		return 0;
-	}
 	if (w->uaddr != ww->uaddr) {
 		ww->uaddr = w->uaddr;
 		ww->seen = 1;
 		ww->reported = false;
-		return 0;
+		return WATCH_NOTHING;
 	}
-	if (++ww->seen < 2 || ww->reported || !judge(w, born_held, f))
-		return 0;
+	if (++ww->seen < 2 || ww->reported || !judge(w, s->born_held, f))
+		return WATCH_NOTHING;
 	ww->reported = true;
-	return 1;
+	return WATCH_DEADLOCK;
+}
+
+/* An event loop waits, wakes and waits again: one look in the wait is
+ * enough, and the verdict holds for as long as the fd does. */
+static enum watch_verdict look_epoll(struct wait_watch *ww, const struct watch_subject *s,
+				     int fd, int *epoll_fd)
+{
+	if (ww->epoll_known && ww->epoll_fd == fd)
+		return WATCH_NOTHING;
+	if (epoll_shared_with(s->pid, fd, s->parent_pid) != 1)
+		return WATCH_NOTHING;   /* its own loop, or the parent is gone: look again later */
+	ww->epoll_known = true;
+	ww->epoll_fd = fd;
+	*epoll_fd = fd;
+	return WATCH_INHERITED_EPOLL;
+}
+
+enum watch_verdict wait_watch_look(struct wait_watch *ww, const struct watch_subject *s,
+				   struct futex_wait *w, struct deadlock_finding *f,
+				   int *epoll_fd)
+{
+	struct proc_syscall sc;
+	int fd;
+
+	memset(w, 0, sizeof(*w));
+	if (proc_syscall_read(s->pid, s->tid, &sc) == 0) {
+		w->pid = s->pid;
+		w->tid = s->tid;
+		if (futex_wait_from(&sc, w) == 1)
+			return look_futex(ww, s, w, f);
+		ww->uaddr = 0;
+		ww->seen = 0;
+		ww->reported = false;
+		if (s->parent_pid > 0 && epoll_wait_fd(&sc, &fd) == 1)
+			return look_epoll(ww, s, fd, epoll_fd);
+		return WATCH_NOTHING;
+	}
+	ww->uaddr = 0;
+	ww->seen = 0;
+	ww->reported = false;
+	return WATCH_NOTHING;
 }

@@ -213,6 +213,41 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 	model_emit(m, &ev);
 }
 
+static void report_epoll(struct model *m, struct proc *p, struct thread *t, int fd)
+{
+	struct event ev;
+
+	model_event_init(m, &ev, EV_INHERITED_EPOLL, SEV_WARNING, 0, p->pid, p->comm);
+	ev.epoll.tid = t->tid;
+	ev.epoll.fd = fd;
+	ev.epoll.parent_pid = p->parent_pid;
+	model_emit(m, &ev);
+}
+
+static void watch_thread(struct model *m, struct proc *p, struct thread *t, uint64_t now)
+{
+	struct watch_subject s = {
+		.pid = p->pid,
+		.tid = t->tid,
+		.parent_pid = p->parent_pid,
+		.born_held = &p->born_held,
+	};
+	struct deadlock_finding f;
+	struct futex_wait w;
+	int fd;
+
+	switch (wait_watch_look(&t->watch, &s, &w, &f, &fd)) {
+	case WATCH_DEADLOCK:
+		report_deadlock(m, p, t, &w, &f, now);
+		break;
+	case WATCH_INHERITED_EPOLL:
+		report_epoll(m, p, t, fd);
+		break;
+	case WATCH_NOTHING:
+		break;
+	}
+}
+
 void hazards_watch(struct model *m, uint64_t now)
 {
 	if (now < m->next_watch)
@@ -222,14 +257,8 @@ void hazards_watch(struct model *m, uint64_t now)
 		for (struct proc *p = m->buckets[b]; p; p = p->hnext) {
 			if (!p->forked || p->execed)
 				continue;
-			for (int i = 0; i < p->nthreads; i++) {
-				struct thread *t = &p->threads[i];
-				struct deadlock_finding f;
-				struct futex_wait w;
-
-				if (t->alive && wait_watch_look(&t->watch, p->pid, t->tid,
-								&p->born_held, &w, &f))
-					report_deadlock(m, p, t, &w, &f, now);
-			}
+			for (int i = 0; i < p->nthreads; i++)
+				if (p->threads[i].alive)
+					watch_thread(m, p, &p->threads[i], now);
 		}
 }

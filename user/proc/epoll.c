@@ -10,94 +10,43 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
+#include "proc/procfs.h"
 #include "proc/epoll.h"
+#include "proc/syscall.h"
 
 /* fdinfo beyond this (~3,000 registrations) is not read: the id is of the part before it */
 #define FDINFO_MAX (256 << 10)
 #define EVENTPOLL_LINK "anon_inode:[eventpoll]"
 
-/* Reads a /proc file into buf, NUL-terminated: its length, or -1. */
-static int read_text(const char *path, char *buf, size_t size)
+int epoll_wait_fd(const struct proc_syscall *s, int *fd)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
-	size_t len = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	while (len < size - 1) {
-		n = read(fd, buf + len, size - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = 0;
-	return (int)len;
-}
-
-/*
- * The system call number and first argument of a syscall line
- * ("232 0x3 0x7f.. 0x3ff 0x1388 0x0 0x0 0x7ffd.. 0x7f.."): 1, 0 for a
- * thread not in a system call ("running", "-1 sp pc"), -1 for garbage.
- */
-static int syscall_line_first_arg(const char *line, long *nr, unsigned long long *arg0)
-{
-	const char *p = line;
-	char *end;
-
-	if (strncmp(p, "running", 7) == 0)
+	if (s->state != PROC_SYSCALL_IN)
 		return 0;
-	errno = 0;
-	*nr = strtol(p, &end, 10);
-	if (end == p || errno || (*end != ' ' && *end != '\n' && *end))
-		return -1;
-	if (*nr < 0)
+	if (s->nr != EPOLL_NR_WAIT && s->nr != EPOLL_NR_PWAIT && s->nr != EPOLL_NR_PWAIT2)
 		return 0;
-	p = end;
-	while (*p == ' ')
-		p++;
-	if (strncmp(p, "0x", 2) != 0)
-		return -1;
-	*arg0 = strtoull(p + 2, &end, 16);
-	if (end == p + 2 || errno || (*end != ' ' && *end != '\n' && *end))
-		return -1;
+	/* the kernel takes an int: only the low 32 bits of the register count */
+	if ((unsigned int)s->args[0] > INT_MAX)
+		return 0;
+	*fd = (int)(unsigned int)s->args[0];
 	return 1;
 }
 
 int epoll_parse_wait(const char *line, int *fd)
 {
-	unsigned long long arg0;
-	long nr;
-	int r = syscall_line_first_arg(line, &nr, &arg0);
+	struct proc_syscall s;
 
-	if (r <= 0)
-		return r;
-	if (nr != EPOLL_NR_WAIT && nr != EPOLL_NR_PWAIT && nr != EPOLL_NR_PWAIT2)
-		return 0;
-	/* the kernel takes an int: only the low 32 bits of the register count */
-	if ((unsigned int)arg0 > INT_MAX)
-		return 0;
-	*fd = (int)(unsigned int)arg0;
-	return 1;
+	if (proc_syscall_parse(line, &s))
+		return -1;
+	return epoll_wait_fd(&s, fd);
 }
 
 int epoll_waiting_fd(int pid, int tid, int *fd)
 {
-	char path[64], line[256];
+	struct proc_syscall s;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
-	if (read_text(path, line, sizeof(line)) < 0)
+	if (proc_syscall_read(pid, tid, &s))
 		return -1;
-	return epoll_parse_wait(line, fd);
+	return epoll_wait_fd(&s, fd);
 }
 
 int epoll_is_instance(int pid, int fd)
@@ -165,7 +114,7 @@ int epoll_instance_id(int pid, int fd, uint64_t *id)
 	if (!text)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-	r = read_text(path, text, FDINFO_MAX);
+	r = procfs_read_text(path, text, FDINFO_MAX);
 	if (r >= 0) {
 		r = epoll_fdinfo_id(text, id);
 		if (r < 0)

@@ -37,6 +37,9 @@
  * thread blocked outside a system call), -1 if the line is garbage.
  */
 int epoll_parse_wait(const char *line, int *fd);
+/* The same for a syscall already read (proc/syscall.h). */
+struct proc_syscall;
+int epoll_wait_fd(const struct proc_syscall *s, int *fd);
 /* Reads the line of one thread: as epoll_parse_wait, -1 also when the thread is gone. */
 int epoll_waiting_fd(int pid, int tid, int *fd);
 

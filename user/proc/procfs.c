@@ -9,20 +9,32 @@
 #include <unistd.h>
 #include "proc/procfs.h"
 
-/* Reads a small /proc file whole into buf (NUL-terminated). */
-static int read_small(const char *path, char *buf, size_t size)
+int procfs_read_text(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
 	ssize_t n;
 
 	if (fd < 0)
 		return -1;
-	n = read(fd, buf, size - 1);
+	while (len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
 	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return (int)n;
+	buf[len] = 0;
+	return (int)len;
 }
 
 int procfs_thread_comm(int pid, int tid, char *buf, size_t size)
@@ -31,7 +43,7 @@ int procfs_thread_comm(int pid, int tid, char *buf, size_t size)
 	int n;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
-	n = read_small(path, buf, size);
+	n = procfs_read_text(path, buf, size);
 	if (n < 0)
 		return -1;
 	if (n > 0 && buf[n - 1] == '\n')
@@ -89,7 +101,7 @@ int procfs_ppid(int pid)
 	char path[64], buf[4096], *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (procfs_read_text(path, buf, sizeof(buf)) < 0)
 		return -1;
 	p = strstr(buf, "\nPPid:");
 	return p ? atoi(p + 6) : -1;
@@ -119,7 +131,7 @@ int procfs_ns_tid(int pid, int tid)
 	int last = tid;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (procfs_read_text(path, buf, sizeof(buf)) < 0)
 		return tid;
 	p = strstr(buf, "\nNSpid:");
 	if (!p)

@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Reads a small /proc file whole (up to size - 1 bytes), NUL-terminated:
+ * its length, or -1 with errno set. */
+int procfs_read_text(const char *path, char *buf, size_t size);
 /* Thread name from /proc/PID/task/TID/comm, trailing newline removed. */
 int procfs_thread_comm(int pid, int tid, char *buf, size_t size);
 /* Every tid of PID, sorted; *tids is malloc'd. Returns the count or -1. */

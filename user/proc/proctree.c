@@ -9,41 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "proc/procfs.h"
 #include "proc/proctree.h"
 
 /* A children file longer than this is cut: ~90,000 children of one thread. */
 #define CHILDREN_TEXT_MAX (1 << 20)
 /* More processes than this on the host: the scan stops (pid_max is at most 4M). */
 #define SCAN_MAX (1 << 22)
-
-/* Reads a small /proc file into buf, NUL-terminated: its length, or -1. */
-static int read_text(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	while (len < size - 1) {
-		n = read(fd, buf + len, size - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = 0;
-	return (int)len;
-}
 
 /* A whole file of unknown length, up to max bytes: malloc'd, NUL-terminated. */
 static char *read_all(const char *path, size_t max, bool *cut)
@@ -234,7 +206,7 @@ int proctree_read_stat(int pid, struct proctree_stat *st)
 	char path[64], buf[2048];
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_text(path, buf, sizeof(buf)) < 0)
+	if (procfs_read_text(path, buf, sizeof(buf)) < 0)
 		return -1;
 	if (proctree_parse_stat(buf, st) < 0) {
 		errno = EINVAL;
@@ -273,7 +245,7 @@ int proctree_tgid(int tid)
 	char path[64], buf[4096];
 
 	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (read_text(path, buf, sizeof(buf)) < 0)
+	if (procfs_read_text(path, buf, sizeof(buf)) < 0)
 		return -1;
 	return proctree_parse_tgid(buf);
 }

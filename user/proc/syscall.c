@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "proc/procfs.h"
 #include "proc/syscall.h"
 
 /* One "0x..." field and the space after it. */
@@ -48,18 +49,10 @@ int proc_syscall_parse(const char *line, struct proc_syscall *s)
 int proc_syscall_read(int pid, int tid, struct proc_syscall *s)
 {
 	char path[64], line[512];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (procfs_read_text(path, line, sizeof(line)) < 0)
 		return -1;
-	n = read(fd, line, sizeof(line) - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	line[n] = 0;
 	if (proc_syscall_parse(line, s)) {
 		errno = EINVAL;
 		return -1;
