@@ -118,6 +118,15 @@ int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
 	return 0;
 }
 
+/* An exec ends the old image: the locks it held are gone with it. */
+static long forget_held(struct bpf_map *map, struct held_lock_key *key,
+			struct held_lock_val *val, __u32 *tgid)
+{
+	if (key->tgid == *tgid)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
@@ -129,6 +138,10 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
 		return 0;
 	if (tp)
 		tp->flags |= PROC_EXECED;
+	/* here, at the instant of the exec: the new image may take locks
+	 * before user space has read this record */
+	if (lock_uprobes)
+		bpf_for_each_map_elem(&held_locks, forget_held, &tgid, 0);
 
 	struct rec_exec *r = reserve(sizeof(*r));
 

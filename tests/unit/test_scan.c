@@ -5,7 +5,10 @@
  * those glibc 2.36 wrote for real locks on the build host.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "proc/procmem.h"
 #include "locks/scan.h"
 #include "unit.h"
@@ -442,4 +445,43 @@ TEST(maps_contains)
 	CHECK(!procmem_maps_contains(&ms, 0xa000));
 	CHECK(!procmem_maps_contains(&ms, 0));
 	CHECK(!procmem_maps_contains(NULL, 0x1000));
+}
+
+/* A child whose memory cannot be read is a result that says so, never
+ * silence: scanned by a process without the right to (an unprivileged
+ * user reading root's memory), the scan is incomplete and unreadable. */
+TEST(scan_unreadable_child_is_a_result)
+{
+	int fds[2], parent = getpid(), status = 0;
+	struct { int rc, complete, reason; } got = { -2, -1, -1 };
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP("needs root, to become another user");
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct scan_request req = { .child_pid = parent, .parent_tids = &parent,
+					    .nparent_tids = 1, .forker_tid = parent };
+		struct scan_result res;
+		char err[128];
+
+		close(fds[0]);
+		if (setgid(65534) || setuid(65534))
+			_exit(1);
+		got.rc = scan_child(&req, &res, err, sizeof(err));
+		got.complete = res.complete;
+		got.reason = res.reason;
+		if (write(fds[1], &got, sizeof(got)) != sizeof(got))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	CHECK(read(fds[0], &got, sizeof(got)) == sizeof(got));
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	CHECK(got.rc == 0);
+	CHECK(got.complete == 0);
+	CHECK(got.reason == SCAN_REASON_UNREADABLE);
 }

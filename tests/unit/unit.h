@@ -1,6 +1,7 @@
 /*
  * A tiny unit-test harness: TEST(name) defines and registers a test;
- * CHECK(cond) and CHECK_STR(a, b) record a failure and return.
+ * CHECK(cond) and CHECK_STR(a, b) record a failure and return; SKIP(reason)
+ * says why the test cannot run here and returns.
  * The runner prints "PASS name" or "FAIL name: reason" per test.
  */
 #ifndef FT_UNIT_H
@@ -33,6 +34,12 @@ void unit_register(struct unit_test *t);
 				 __LINE__, #cond);                          \
 			return;                                             \
 		}                                                           \
+	} while (0)
+
+#define SKIP(reason)                                                        \
+	do {                                                                \
+		snprintf(why, why_len, "SKIP %s", reason);                  \
+		return;                                                     \
 	} while (0)
 
 #define CHECK_STR(got, want)                                                \

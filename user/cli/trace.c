@@ -68,10 +68,8 @@ static void session_config_from(const struct options *o, struct session_config *
 	c->debug = o->debug;
 }
 
-/* Reports what the kernel side dropped since the last look. */
-static void report_drops(struct session *s, struct output *out, uint64_t *reported)
+static void report_lost(struct output *out, enum lost_what what, uint64_t now, uint64_t *reported)
 {
-	uint64_t now = session__dropped(s);
 	struct event ev;
 
 	if (now <= *reported)
@@ -81,8 +79,20 @@ static void report_drops(struct session *s, struct output *out, uint64_t *report
 	ev.severity = SEV_ERROR;
 	ev.pid = 0;
 	ev.lost.count = now - *reported;
+	ev.lost.what = what;
 	output__emit(out, &ev);
 	*reported = now;
+}
+
+/* Reports what the kernel side dropped since the last look, by where. */
+static void report_drops(struct session *s, struct output *out, struct session_drops *reported)
+{
+	struct session_drops now;
+
+	session__drops(s, &now);
+	report_lost(out, LOST_RING_BUFFER, now.ring_buffer, &reported->ring_buffer);
+	report_lost(out, LOST_TRACED_MAP, now.traced_map, &reported->traced_map);
+	report_lost(out, LOST_LOCK_MAP, now.lock_map, &reported->lock_map);
 }
 
 static int poll_timeout(const struct model *m, uint64_t end)
@@ -101,7 +111,7 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 		       struct output *out, struct dispatch *t)
 {
 	uint64_t end = o->duration_ns ? clock_ns(CLOCK_MONOTONIC) + o->duration_ns : 0;
-	uint64_t dropped = 0;
+	struct session_drops dropped = { 0 };
 
 	while (!stop_signal) {
 		int timeout = lock_follow__timeout(t->follow, poll_timeout(m, end));

@@ -132,11 +132,13 @@ int session__poll(struct session *s, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
-uint64_t session__dropped(const struct session *s)
+void session__drops(const struct session *s, struct session_drops *d)
 {
-	const struct drop_counts *d = &s->proc->bss->drops;
+	const struct drop_counts *k = &s->proc->bss->drops;
 
-	return d->ringbuf_full + d->map_full;
+	d->ring_buffer = k->ringbuf_full;
+	d->traced_map = k->map_full;
+	d->lock_map = s->uprobes ? uprobes__dropped(s->uprobes) : 0;
 }
 
 void session__close(struct session *s)

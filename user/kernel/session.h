@@ -28,8 +28,13 @@ int session__trace(struct session *s, int pid);
 void session__untrace(struct session *s, int pid);
 /* Waits up to timeout_ms for records and hands each to on_record. */
 int session__poll(struct session *s, int timeout_ms);
-/* Records the kernel side could not deliver, so far. */
-uint64_t session__dropped(const struct session *s);
+/* What the kernel side could not deliver so far, by where it was lost. */
+struct session_drops {
+	uint64_t ring_buffer;   /* records: the ring buffer was full */
+	uint64_t traced_map;    /* new processes not traced: the traced map was full */
+	uint64_t lock_map;      /* uprobe mode: locks taken but not recorded (map full) */
+};
+void session__drops(const struct session *s, struct session_drops *d);
 /* The lock probes (--locks=uprobe), NULL in every other mode. */
 struct uprobes *session__uprobes(struct session *s);
 /* Detaches everything; NULL-safe. */

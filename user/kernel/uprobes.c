@@ -566,7 +566,7 @@ void uprobes__exec_pid(struct uprobes *u, int pid)
 	pl = *pid_slot(u, pid);
 	if (pl)
 		pl->execed = true;
-	forget_locks(u, pid);
+	/* the old image's held locks were forgotten in the kernel at the exec */
 }
 
 uint64_t uprobes__dropped(const struct uprobes *u)

@@ -65,7 +65,8 @@ int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen);
 void uprobes__detach_pid(struct uprobes *u, int pid);
 
 /*
- * PID exec'd: forgets the locks the old image held but keeps the links,
+ * PID exec'd (the kernel side forgot the old image's held locks at the
+ * instant of the exec, before the new image could take any): keeps the links,
  * which follow the process into the new image as soon as it maps the same
  * libc file (the kernel puts the breakpoints in at that mmap: no lock of
  * the new image is missed). The next uprobes__attach_pid(PID) checks: 0

@@ -421,15 +421,25 @@ struct scan_ctx {
 	bool stop;            /* a limit was reached */
 };
 
+/* The first reason a scan is cut short is the one it gives. */
+static void incomplete(struct scan_result *res, enum scan_reason why)
+{
+	if (res->complete)
+		res->reason = why;
+	res->complete = false;
+}
+
 static bool over_limits(struct scan_ctx *c)
 {
 	const struct scan_request *q = c->req;
 
-	if ((q->limit_bytes && c->res->bytes >= q->limit_bytes) ||
-	    (q->time_limit_ns && mono_ns() - c->t0 >= q->time_limit_ns)) {
-		c->stop = true;
-		c->res->complete = false;
-	}
+	if (q->limit_bytes && c->res->bytes >= q->limit_bytes)
+		incomplete(c->res, SCAN_REASON_LIMIT);
+	else if (q->time_limit_ns && mono_ns() - c->t0 >= q->time_limit_ns)
+		incomplete(c->res, SCAN_REASON_TIME);
+	else
+		return false;
+	c->stop = true;
 	return c->stop;
 }
 
@@ -452,7 +462,7 @@ static int scan_extent(struct scan_ctx *c, struct procmem_cursor *cur, uint64_t 
 		}
 		if (n <= 0) {
 			/* unreadable (a file shrunk, an I/O error): say the scan is partial */
-			c->res->complete = false;
+			incomplete(c->res, SCAN_REASON_UNREADABLE);
 			return 0;
 		}
 		c->res->bytes += (uint64_t)n;
@@ -478,7 +488,7 @@ static int scan_map(struct scan_ctx *c, const struct procmem_map *m)
 	if (ret) {
 		/* gone since we read maps (1) is fine; a shared file we may not open is not */
 		if (ret < 0)
-			c->res->complete = false;
+			incomplete(c->res, SCAN_REASON_UNREADABLE);
 		return 0;
 	}
 	ret = 0;
@@ -495,7 +505,7 @@ static int scan_map(struct scan_ctx *c, const struct procmem_map *m)
 		if (errno == ESRCH)
 			c->gone = true, ret = -1;
 		else
-			c->res->complete = false;
+			incomplete(c->res, SCAN_REASON_UNREADABLE);
 	}
 cleanup:
 	procmem_cursor_close(&cur);
@@ -551,9 +561,11 @@ int scan_child(const struct scan_request *req, struct scan_result *res, char *er
 	c.pm.mem_fd = c.pm.pagemap_fd = -1;
 	if (procmem_open(req->child_pid, &c.pm, err, errlen) ||
 	    procmem_maps_read(req->child_pid, &maps, err, errlen)) {
-		if (errno == ENOENT || errno == ESRCH)
+		if (errno == ENOENT || errno == ESRCH) {
 			snprintf(err, errlen, "child exited");
-		goto cleanup;
+			goto cleanup;
+		}
+		goto unreadable;
 	}
 	if (maps.n == 0) {
 		snprintf(err, errlen, "child exited");   /* a zombie has no mappings */
@@ -564,10 +576,8 @@ int scan_child(const struct scan_request *req, struct scan_result *res, char *er
 		goto cleanup;
 	}
 	c.buf = malloc(CHUNK);
-	if (!c.buf) {
-		snprintf(err, errlen, "out of memory");
-		goto cleanup;
-	}
+	if (!c.buf)
+		goto unreadable;
 	scan_buffer_begin(&c.st, &rules, res);
 	/* small mappings first (.data, .bss, stacks, arenas): if a limit cuts the
 	 * scan, it cuts the middle of a big heap rather than every library */
@@ -578,12 +588,20 @@ int scan_child(const struct scan_request *req, struct scan_result *res, char *er
 			if (!procmem_map_scannable(m) || (m->end - m->start > SMALL_MAP) != (pass == 1))
 				continue;
 			if (scan_map(&c, m)) {
-				snprintf(err, errlen, c.gone ? "child exited" : "out of memory");
+				if (!c.gone)
+					goto unreadable;   /* out of memory */
+				snprintf(err, errlen, "child exited");
 				goto cleanup;
 			}
 		}
 	}
 	dedup(res);
+	ret = 0;
+	goto cleanup;
+unreadable:
+	/* nothing could be read: a result that says so, not silence */
+	scan_result_free(res);
+	incomplete(res, SCAN_REASON_UNREADABLE);
 	ret = 0;
 cleanup:
 	res->ns = mono_ns() - c.t0;

@@ -44,13 +44,16 @@ struct scan_result {
 	uint64_t bytes;              /* bytes of memory read */
 	uint64_t ns;                 /* time the scan took */
 	bool complete;               /* false: a limit cut it short, or memory could not be read */
+	enum scan_reason reason;     /* why not complete (SCAN_REASON_NONE when complete) */
 };
 
 /*
  * Scans the child's writable memory. The child is not stopped and its
  * memory does not grow (see procmem.h). Returns 0 with *res filled (free it
  * with scan_result_free), or -1 with err filled: "child exited" when the
- * child exited or exec'd before or during the scan (no result then).
+ * child exited or exec'd before or during the scan (no result then). A
+ * child whose memory cannot be read at all (not permitted, out of memory)
+ * is a result: incomplete, with SCAN_REASON_UNREADABLE.
  */
 int scan_child(const struct scan_request *req, struct scan_result *res, char *err, size_t errlen);
 void scan_result_free(struct scan_result *res);

@@ -128,6 +128,7 @@ static void note_scan(struct model *m, struct proc *parent, struct proc *child,
 	ev->scan.ns = res->ns;
 	ev->scan.locks_found = res->nlocks;
 	ev->scan.complete = res->complete;
+	ev->scan.reason = res->reason;
 }
 
 int pending_scan(struct model *m, struct proc *parent, struct proc *child, int forker_tid,
