@@ -14,13 +14,14 @@ import re
 import sys
 
 ALLOWED = {
-    "cli": {"kernel", "model", "locks", "python", "stacks", "proc", "out", "util", "bpf"},
-    "kernel": {"proc", "util", "bpf", "out/event.h", "skel"},
+    "cli": {"kernel", "model", "locks", "python", "stacks", "proc", "elf", "out", "util", "bpf"},
+    "kernel": {"proc", "elf", "util", "bpf", "out/event.h", "skel"},
     "model": {"locks", "python", "stacks", "proc", "util", "bpf", "out/event.h"},
     "locks": {"proc", "util", "out/event.h"},
-    "python": {"proc", "util", "out/event.h"},
-    "stacks": {"proc", "util", "out/event.h"},
+    "python": {"proc", "elf", "util", "out/event.h"},
+    "stacks": {"proc", "elf", "python", "util", "out/event.h"},
     "proc": {"util"},
+    "elf": {"util"},
     "out": {"util"},
     "util": set(),
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "kernel/elfsym.h"
+#include "elf/elfsym.h"
 #include "unit.h"
 
 #define LIBC_PATH "/lib/x86_64-linux-gnu/libc.so.6"

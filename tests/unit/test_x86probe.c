@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "kernel/elfsym.h"
+#include "elf/elfsym.h"
 #include "kernel/x86probe.h"
 #include "unit.h"
 

@@ -1,7 +1,7 @@
 /* The lock functions and their probe offsets per file (see lock_symbols.h). */
 #include <stdio.h>
 #include <stdlib.h>
-#include "kernel/elfsym.h"
+#include "elf/elfsym.h"
 #include "kernel/lock_symbols.h"
 #include "kernel/x86probe.h"
 

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "kernel/elfsym.h"
+#include "elf/elfsym.h"
 
 /* Registers for keep_regs: bit N is x86-64 register number N. */
 #define X86PROBE_REG_RSI (1u << 6)

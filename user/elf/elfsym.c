@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "kernel/elfsym.h"
+#include "elf/elfsym.h"
 
 #define VERSYM_HIDDEN 0x8000
 #define VERSYM_INDEX 0x7fff
