@@ -141,12 +141,12 @@ TEST(lineproto_truncated_thread_list_counts_all)
 TEST(lineproto_held_lock_with_stack)
 {
 	struct event ev = base_event(EV_HELD_LOCK);
-	struct stack st;
+	struct stack *st = stack_new();
+	struct frame f0 = { .lang = FRAME_C, .module = "libc.so.6", .offset = 0x10, .has_offset = true };
+	struct frame f1 = { .lang = FRAME_C, .func = "worker \"x\"", .file = "a.c", .line = 3 };
+	const char *line;
 
-	memset(&st, 0, sizeof(st));
-	st.count = 2;
-	strcpy(st.frame[0], "pthread_mutex_lock+0x10 (libc.so.6)");
-	strcpy(st.frame[1], "worker \"x\" (a.out)");
+	CHECK(st && !stack_push(st, &f0) && !stack_push(st, &f1));
 	ev.severity = SEV_WARNING;
 	ev.held_lock.child_pid = 43;
 	ev.held_lock.holder_tid = 44;
@@ -154,12 +154,14 @@ TEST(lineproto_held_lock_with_stack)
 	ev.held_lock.lock_type = LOCK_MUTEX;
 	strcpy(ev.held_lock.holder_comm, "w 1");
 	ev.held_lock.held_ns = -1;
-	ev.held_lock.stack = &st;
-	CHECK_STR(line_of(&ev, "h"),
+	ev.held_lock.stack = st;
+	line = line_of(&ev, "h");
+	stack_free(st);
+	CHECK_STR(line,
 		  "forktrace,comm=py,event=held_lock,host=h,severity=warning "
 		  "pid=42i,child_pid=43i,lock=\"0x7f3a1c0008c0\",lock_type=\"mutex\",holder_tid=44i,"
 		  "holder_comm=\"w 1\",holder_is_forker=false,found_by=\"scan\","
-		  "stack=\"pthread_mutex_lock+0x10 (libc.so.6)\\nworker \\\"x\\\" (a.out)\" "
+		  "stack=\"libc.so.6+0x10\\nworker \\\"x\\\" a.c:3\" "
 		  "1700000000123456789\n");
 }
 
@@ -235,17 +237,23 @@ TEST(lineproto_every_event_kind)
 TEST(lineproto_max_line_is_enough)
 {
 	static struct event ev;
-	static struct stack st;
 	static char buf[LINEPROTO_MAX_LINE];
+	static char junk[EV_PATH_LEN];
+	struct stack *st = stack_new();
+	struct frame f = { .lang = FRAME_C, .func = junk, .file = junk, .module = junk };
+	int rc;
 
 	ev = base_event(EV_HELD_LOCK);
 	memset(ev.comm, '\x01', EV_COMM_LEN);
 	memset(ev.held_lock.holder_comm, '\x01', EV_COMM_LEN - 1);
-	st.count = EV_MAX_FRAMES;
-	for (int i = 0; i < EV_MAX_FRAMES; i++)
-		memset(st.frame[i], '\x01', EV_FRAME_LEN - 1);
-	ev.held_lock.stack = &st;
-	CHECK(lineproto_format(&ev, "host-with-a-long-name", buf, sizeof(buf)) > 0);
+	memset(junk, '\x01', sizeof(junk) - 1);
+	CHECK(st);
+	for (int i = 0; i < STACK_MAX_FRAMES; i++)
+		CHECK(stack_push(st, &f) == 0);
+	ev.held_lock.stack = st;
+	rc = lineproto_format(&ev, "host-with-a-long-name", buf, sizeof(buf));
+	stack_free(st);
+	CHECK(rc > 0);
 
 	ev = base_event(EV_ORPHANED_THREADS);
 	ev.orphaned.threads.count = EV_MAX_THREADS;

@@ -4,12 +4,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "out/stack.h"
 
 #define EV_COMM_LEN 16
 #define EV_PATH_LEN 256
 #define EV_MAX_THREADS 64
-#define EV_MAX_FRAMES 32
-#define EV_FRAME_LEN 160
 
 enum event_kind {
 	EV_FORK,
@@ -59,10 +58,6 @@ struct thread_list {
 	struct thread_ref t[EV_MAX_THREADS];
 };
 
-struct stack {
-	int count;
-	char frame[EV_MAX_FRAMES][EV_FRAME_LEN];
-};
 
 struct event {
 	enum event_kind kind;
@@ -83,7 +78,7 @@ struct event {
 			bool holder_is_forker;
 			int64_t held_ns;     /* < 0: not known (scan mode) */
 			bool by_uprobe;      /* found_by: uprobe, else scan */
-			struct stack *stack; /* NULL without --stacks */
+			const struct stack *stack; /* NULL: none (the producer owns it) */
 		} held_lock;
 		struct {
 			int child_pid;

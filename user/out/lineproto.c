@@ -200,18 +200,61 @@ static void lp_threads(void *ctx, const char *key, const struct thread_list *tl)
 	put(o, "\"", 1);
 }
 
+/* One frame as text: "func file:line", "module+0xoffset" when that is all. */
+static void lp_frame(struct lp_out *o, const struct frame *f)
+{
+	char num[32];
+
+	if (f->func) {
+		put_escaped(o, f->func, PART_STRING);
+	} else if (f->module) {
+		put_escaped(o, f->module, PART_STRING);
+		if (f->has_offset) {
+			snprintf(num, sizeof(num), "+0x%llx", (unsigned long long)f->offset);
+			put_str(o, num);
+		}
+	} else {
+		put_str(o, "?");
+	}
+	if (f->file) {
+		put_str(o, " ");
+		put_escaped(o, f->file, PART_STRING);
+		if (f->line > 0) {
+			snprintf(num, sizeof(num), ":%d", f->line);
+			put_str(o, num);
+		}
+	}
+}
+
 /* Frames joined by "\n" written as text: line protocol has no raw newline in a value. */
 static void lp_stack(void *ctx, const char *key, const struct stack *st)
 {
 	struct lp_out *o = ctx;
+
+	size_t start;
 	int i;
 
 	put_field_key(o, key);
 	put(o, "\"", 1);
-	for (i = 0; i < st->count && i < EV_MAX_FRAMES; i++) {
+	start = o->len;
+	/* bounded: the innermost frames, as many as fit in LINEPROTO_STACK_MAX */
+	for (i = 0; i < st->count && o->len - start < LINEPROTO_STACK_MAX; i++) {
+		size_t before = o->len;
+
 		if (i)
 			put_str(o, "\\n");
-		put_escaped(o, st->frame[i], PART_STRING);
+		lp_frame(o, &st->frames[i]);
+		if (o->len - start > LINEPROTO_STACK_MAX && i) {
+			o->len = before;   /* this frame does not fit: cut before it */
+			o->buf[o->len] = 0;
+			break;
+		}
+	}
+	if (i < st->count || st->omitted) {
+		char more[48];
+
+		snprintf(more, sizeof(more), "\\n(%d more)", st->count - i + st->omitted);
+		put_str(o, more);
 	}
 	put(o, "\"", 1);
 }

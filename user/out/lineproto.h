@@ -20,6 +20,8 @@
 #define LINEPROTO_MEASUREMENT "forktrace"
 /* Big enough for any event: a full stack and a full thread list escaped. */
 #define LINEPROTO_MAX_LINE 32768
+/* A stack field's text is cut at about this many bytes (its innermost frames). */
+#define LINEPROTO_STACK_MAX 4096
 
 /*
  * Encodes one event as one line (with trailing '\n') into buf; returns its

@@ -146,7 +146,9 @@ static void describe(struct strbuf *sb, const struct event *ev)
 				    " taking this lock there blocks forever");
 		if (ev->held_lock.stack)
 			for (int i = 0; i < ev->held_lock.stack->count; i++) {
-				sanitize(ev->held_lock.stack->frame[i], name, sizeof(name));
+				const struct frame *f = &ev->held_lock.stack->frames[i];
+
+				sanitize(f->func ? f->func : "?", name, sizeof(name));
 				sb_printf(sb, "\n        at %s", name);
 			}
 		break;

@@ -70,9 +70,35 @@ static void j_stack(void *c, const char *k, const struct stack *st)
 	key(sb, k);
 	sb_putc(sb, '[');
 	for (int i = 0; i < st->count; i++) {
-		if (i)
-			sb_putc(sb, ',');
-		json_string(sb, st->frame[i]);
+		const struct frame *f = &st->frames[i];
+		bool first = true;
+
+		sb_puts(sb, i ? ",{" : "{");
+#define FIELD(name) do { sb_puts(sb, first ? "\"" name "\":" : ",\"" name "\":"); first = false; } while (0)
+		if (f->func) {
+			FIELD("func");
+			json_string(sb, f->func);
+		}
+		if (f->file) {
+			FIELD("file");
+			json_string(sb, f->file);
+		}
+		if (f->line > 0) {
+			FIELD("line");
+			sb_printf(sb, "%d", f->line);
+		}
+		if (f->module) {
+			FIELD("module");
+			json_string(sb, f->module);
+		}
+		if (f->has_offset) {
+			FIELD("offset");
+			sb_printf(sb, "\"0x%llx\"", (unsigned long long)f->offset);
+		}
+		FIELD("lang");
+		sb_puts(sb, f->lang == FRAME_PYTHON ? "\"python\"" : "\"c\"");
+#undef FIELD
+		sb_putc(sb, '}');
 	}
 	sb_putc(sb, ']');
 }
