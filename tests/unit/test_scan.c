@@ -403,31 +403,6 @@ TEST(maps_line_odd_paths)
 	CHECK(!procmem_map_scannable(&m));
 }
 
-TEST(maps_line_malformed)
-{
-	static const char *const bad[] = {
-		"",
-		"\n",
-		"1000 rw-p 00000000 00:00 0\n",               /* no end */
-		"2000-1000 rw-p 00000000 00:00 0\n",          /* end before start */
-		"1000-1000 rw-p 00000000 00:00 0\n",          /* empty */
-		"10g0-2000 rw-p 00000000 00:00 0\n",          /* not hex */
-		"1000-2000 rwzp 00000000 00:00 0\n",          /* bad permission */
-		"1000-2000 rw-p\n",                           /* truncated */
-		"1000-2000 rw-p 00000000 00:00\n",            /* no inode */
-		"1000-2000 rw-p 0000000x 00:00 0\n",          /* bad offset */
-		"11111111111111111-2000 rw-p 0 00:00 0\n",    /* more than 64 bits */
-	};
-	struct procmem_map m;
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(why, why_len, "accepted \"%s\"", bad[i]);
-		if (procmem_parse_maps_line(bad[i], &m) != -1)
-			return;
-	}
-	why[0] = 0;
-}
-
 TEST(maps_contains)
 {
 	static struct procmem_map v[] = {
