@@ -104,15 +104,15 @@ $(OUT)/unit_tests: $(UNIT_OBJS) $(LIB_OBJS)
 
 # The bundled example: a threaded program that forks while a worker holds a lock.
 run: $(DEPS_STAMP)
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) $(if $(filter 1,$(V)),,-s) --no-print-directory all
 	$(OUT)/forktrace -- $(PYTHON) examples/fork_hazard.py
 
 test: $(DEPS_STAMP)
-	$(Q)$(MAKE) --no-print-directory all $(OUT)/unit_tests
+	$(Q)$(MAKE) $(if $(filter 1,$(V)),,-s) --no-print-directory all $(OUT)/unit_tests
 	$(PYTHON) tests/run.py
 
 bench: $(DEPS_STAMP) $(DEPS_STAMP)-bench
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) $(if $(filter 1,$(V)),,-s) --no-print-directory all
 	$(PYTHON) bench/run.py $(OUT)/forktrace
 	$(PYTHON) bench/influx.py $(OUT)/forktrace
 
