@@ -39,6 +39,15 @@ struct {
 	__type(value, struct held_lock_val);
 } held_locks SEC(".maps");
 
+/* Python support: traced CPython processes' layouts (see struct py_bpf_layout). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct py_bpf_layout);
+} py_layouts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);

@@ -23,6 +23,8 @@ enum rec_type {
 	REC_EXIT,          /* a traced process ended (its last thread) */
 	REC_HELD_LOCK,     /* uprobe mode: a lock held at a fork, sent just
 			    * before that fork's REC_FORK */
+	REC_PY_STACK,      /* a Python process's forking thread: its frames at
+			    * the fork, sent just before that fork's REC_FORK */
 };
 
 /* Lock kinds tracked by the uprobe mode (values of held_lock_val.type). */
@@ -127,6 +129,48 @@ struct rec_held_lock {
 	__u64 acquired_ts;
 	__u32 type;           /* enum held_type */
 	__u32 pad;
+};
+
+/*
+ * Python support: where a traced CPython process keeps its threads and
+ * frames (key: tgid), written by user space once it recognized the
+ * interpreter. At a fork the kernel side finds the forking thread's state
+ * (its thread_id is pthread_self(), the thread's fs base) and copies the
+ * raw frame chain: code object and instruction of each frame, innermost
+ * first. User space turns them into file:line later (code objects live on).
+ */
+struct py_bpf_layout {
+	__u64 interp;             /* the main PyInterpreterState */
+	__u32 interp_tstate_head; /* interp -> first thread state */
+	__u32 tstate_next;
+	__u32 tstate_thread_id;   /* the thread's pthread_self() */
+	__u32 tstate_frame;       /* tstate -> innermost frame (or its cframe) */
+	__u32 cframe_frame;       /* via_cframe: cframe -> innermost frame */
+	__u32 frame_previous;
+	__u32 frame_code;
+	__u32 frame_instr;        /* 3.11+: the instruction pointer; before: f_lasti (int) */
+	__u32 frame_owner;        /* the owner byte (3.12+: C-stack shims are skipped) */
+	__u8 via_cframe;          /* 3.11, 3.12 */
+	__u8 legacy;              /* 3.6-3.10: PyFrameObject chain, f_lasti an int */
+	__u8 owner_cstack;        /* the owner value of a C-stack shim; 0: none */
+	__u8 pad;
+};
+
+#define PY_STACK_FRAMES 32
+#define PY_MAX_THREADS 512    /* thread states looked at for the forking one */
+
+struct py_raw_frame {
+	__u64 code;               /* the PyCodeObject */
+	__u64 instr;              /* 3.11+: instruction pointer; before: f_lasti */
+};
+
+struct rec_py_stack {
+	struct rec_hdr h;         /* pid: parent, tid: forking thread */
+	__u32 child_pid;
+	__u32 count;              /* frames filled */
+	__u32 truncated;          /* 1: the chain went on past PY_STACK_FRAMES */
+	__u32 pad;
+	struct py_raw_frame frames[PY_STACK_FRAMES];
 };
 
 /* Value of the traced map (key: tgid). */

@@ -48,6 +48,104 @@ static long emit_held(struct bpf_map *map, struct held_lock_key *key,
 	return 0;
 }
 
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+struct py_find_ctx {
+	const struct py_bpf_layout *l;
+	__u64 self;       /* pthread_self() of the forking thread */
+	__u64 ts;         /* the thread state looked at; the one found */
+	bool found;
+};
+
+static long py_find_step(__u32 i, struct py_find_ctx *c)
+{
+	if (!c->ts)
+		return 1;
+	if (read_u64(c->ts + c->l->tstate_thread_id) == c->self) {
+		c->found = true;
+		return 1;
+	}
+	c->ts = read_u64(c->ts + c->l->tstate_next);
+	return 0;
+}
+
+struct py_walk_ctx {
+	const struct py_bpf_layout *l;
+	struct rec_py_stack *r;
+	__u64 frame;
+	__u32 n;
+};
+
+static long py_walk_step(__u32 i, struct py_walk_ctx *c)
+{
+	const struct py_bpf_layout *l = c->l;
+	__u64 frame = c->frame, code, instr = 0;
+	__u8 owner = 0;
+	__u32 n = c->n;
+
+	if (!frame)
+		return 1;
+	code = read_u64(frame + l->frame_code);
+	if (l->frame_owner)
+		bpf_probe_read_user(&owner, 1, (void *)(frame + l->frame_owner));
+	if (l->legacy) {
+		__s32 lasti = 0;
+
+		bpf_probe_read_user(&lasti, sizeof(lasti), (void *)(frame + l->frame_instr));
+		instr = (__u64)(__s64)lasti;
+	} else {
+		instr = read_u64(frame + l->frame_instr);
+	}
+	if (code && !(l->owner_cstack && owner == l->owner_cstack)) {
+		if (n >= PY_STACK_FRAMES) {
+			c->r->truncated = 1;
+			return 1;
+		}
+		c->r->frames[n].code = code;
+		c->r->frames[n].instr = instr;
+		c->n = n + 1;
+	}
+	c->frame = read_u64(frame + l->frame_previous);
+	return 0;
+}
+
+/* Sends the forking thread's raw Python frames, before the fork's REC_FORK.
+ * Its PyThreadState is the one whose thread_id is its pthread_self(),
+ * which on x86_64 is the thread's fs base. */
+static __always_inline void py_send_stack(const struct py_bpf_layout *l, struct task_struct *parent,
+					  __u32 child_tgid)
+{
+	struct py_find_ctx fc = { .l = l, .self = BPF_CORE_READ(parent, thread.fsbase) };
+	struct py_walk_ctx wc = { .l = l };
+	__u64 frame;
+
+	fc.ts = read_u64(l->interp + l->interp_tstate_head);
+	bpf_loop(PY_MAX_THREADS, py_find_step, &fc, 0);
+	if (!fc.found)
+		return;
+	frame = read_u64(fc.ts + l->tstate_frame);
+	if (l->via_cframe && frame)
+		frame = read_u64(frame + l->cframe_frame);
+	wc.r = reserve(sizeof(*wc.r));
+	if (!wc.r)
+		return;
+	fill_hdr(&wc.r->h, REC_PY_STACK, parent);
+	wc.r->child_pid = child_tgid;
+	wc.r->truncated = 0;
+	wc.r->pad = 0;
+	wc.frame = frame;
+	/* shim frames are skipped, so look at up to twice as many */
+	bpf_loop(PY_STACK_FRAMES * 2, py_walk_step, &wc, 0);
+	wc.r->count = wc.n;
+	bpf_ringbuf_submit(wc.r, 0);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -82,6 +180,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		struct held_ctx hc = { .tgid = tgid, .child_pid = child_tgid };
 
 		bpf_for_each_map_elem(&held_locks, emit_held, &hc, 0);
+	}
+
+	struct py_bpf_layout *pyl = bpf_map_lookup_elem(&py_layouts, &tgid);
+
+	if (pyl) {
+		py_send_stack(pyl, parent, child_tgid);
+		/* the child runs the same interpreter at the same addresses */
+		bpf_map_update_elem(&py_layouts, &child_tgid, pyl, BPF_ANY);
 	}
 
 	struct rec_fork *r = reserve(sizeof(*r));
@@ -142,6 +248,8 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
 	 * before user space has read this record */
 	if (lock_uprobes)
 		bpf_for_each_map_elem(&held_locks, forget_held, &tgid, 0);
+	/* a new image: whatever interpreter it runs is not the old one */
+	bpf_map_delete_elem(&py_layouts, &tgid);
 
 	struct rec_exec *r = reserve(sizeof(*r));
 
@@ -200,6 +308,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 	if (bpf_map_delete_elem(&traced, &tgid) && !trace_all)
 		return 0;
+	bpf_map_delete_elem(&py_layouts, &tgid);
 
 	struct rec_exit *r = reserve(sizeof(*r));
 

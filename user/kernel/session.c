@@ -118,11 +118,19 @@ int session__trace(struct session *s, int pid)
 	return 0;
 }
 
+int session__set_py_layout(struct session *s, int pid, const struct py_bpf_layout *l)
+{
+	__u32 key = pid;
+
+	return bpf_map_update_elem(bpf_map__fd(s->proc->maps.py_layouts), &key, l, BPF_ANY);
+}
+
 void session__untrace(struct session *s, int pid)
 {
 	__u32 key = pid;
 
 	bpf_map_delete_elem(bpf_map__fd(s->proc->maps.traced), &key);
+	bpf_map_delete_elem(bpf_map__fd(s->proc->maps.py_layouts), &key);
 }
 
 int session__poll(struct session *s, int timeout_ms)

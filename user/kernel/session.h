@@ -24,6 +24,11 @@ struct session *session__open(const struct session_config *cfg, ring_buffer_samp
 			      void *ctx);
 /* Starts tracing a process (and, through the kernel, its descendants). */
 int session__trace(struct session *s, int pid);
+/* Python support: where pid's interpreter keeps its threads and frames, so
+ * the fork tracepoint copies the forking thread's frames. 0 or -1 (errno).
+ * Forked children inherit it; an exec or the exit forgets it. */
+struct py_bpf_layout;
+int session__set_py_layout(struct session *s, int pid, const struct py_bpf_layout *l);
 /* Stops tracing a process that is gone (found in a walk, then vanished). */
 void session__untrace(struct session *s, int pid);
 /* Waits up to timeout_ms for records and hands each to on_record. */
