@@ -6,6 +6,8 @@
 #include "out/strbuf.h"
 #include "unit.h"
 
+static const struct human_opts plain;   /* no colour, the first frames */
+
 static const char *escaped(struct strbuf *sb, const char *s)
 {
 	sb_init(sb);
@@ -129,7 +131,7 @@ TEST(human_line_has_no_raw_control_bytes)
 	ev.orphaned.threads.count = ev.orphaned.threads.total = 1;
 	strcpy(ev.orphaned.threads.t[0].comm, "\r\x1b[K");
 	sb_init(&sb);
-	out_human_format(&sb, &ev, false);
+	out_human_format(&sb, &ev, &plain);
 	for (size_t i = 0; i < sb.len; i++)
 		CHECK(sb.s[i] == '\n' || (sb.s[i] >= 0x20 && sb.s[i] < 0x7f));
 	sb_free(&sb);
@@ -227,17 +229,17 @@ TEST(human_scan_reason_and_lost_what)
 	struct event ev = scan_event(false, SCAN_REASON_EXIT);
 
 	sb_init(&sb);
-	out_human_format(&sb, &ev, false);
+	out_human_format(&sb, &ev, &plain);
 	CHECK(strstr(sb.s, "1 held lock (INCOMPLETE: the child exited)\n") != NULL);
 	sb_free(&sb);
 	ev = scan_event(false, SCAN_REASON_NONE);
 	sb_init(&sb);
-	out_human_format(&sb, &ev, false);
+	out_human_format(&sb, &ev, &plain);
 	CHECK(strstr(sb.s, "1 held lock (INCOMPLETE: limit reached)\n") != NULL);
 	sb_free(&sb);
 	ev = scan_event(true, SCAN_REASON_NONE);
 	sb_init(&sb);
-	out_human_format(&sb, &ev, false);
+	out_human_format(&sb, &ev, &plain);
 	CHECK(strstr(sb.s, "1 held lock\n") != NULL);
 	sb_free(&sb);
 	memset(&ev, 0, sizeof(ev));
@@ -246,12 +248,12 @@ TEST(human_scan_reason_and_lost_what)
 	ev.lost.count = 7;
 	ev.lost.what = LOST_RING_BUFFER;
 	sb_init(&sb);
-	out_human_format(&sb, &ev, false);
+	out_human_format(&sb, &ev, &plain);
 	CHECK(strstr(sb.s, "LOST 7 kernel records (ring buffer full): the report above is incomplete\n") != NULL);
 	sb_free(&sb);
 	ev.lost.what = LOST_NONE;
 	sb_init(&sb);
-	out_human_format(&sb, &ev, false);
+	out_human_format(&sb, &ev, &plain);
 	CHECK(strstr(sb.s, "LOST 7 kernel records: the report above is incomplete\n") != NULL);
 	sb_free(&sb);
 }

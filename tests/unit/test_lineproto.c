@@ -154,14 +154,14 @@ TEST(lineproto_held_lock_with_stack)
 	ev.held_lock.lock_type = LOCK_MUTEX;
 	strcpy(ev.held_lock.holder_comm, "w 1");
 	ev.held_lock.held_ns = -1;
-	ev.held_lock.stack = st;
+	ev.held_lock.holder_stack = st;
 	line = line_of(&ev, "h");
 	stack_free(st);
 	CHECK_STR(line,
 		  "forktrace,comm=py,event=held_lock,host=h,severity=warning "
 		  "pid=42i,child_pid=43i,lock=\"0x7f3a1c0008c0\",lock_type=\"mutex\",holder_tid=44i,"
 		  "holder_comm=\"w 1\",holder_is_forker=false,found_by=\"scan\","
-		  "stack=\"libc.so.6+0x10\\nworker \\\"x\\\" a.c:3\" "
+		  "holder_stack=\"libc.so.6+0x10\\nworker \\\"x\\\" a.c:3\" "
 		  "1700000000123456789\n");
 }
 
@@ -250,7 +250,7 @@ TEST(lineproto_max_line_is_enough)
 	CHECK(st);
 	for (int i = 0; i < STACK_MAX_FRAMES; i++)
 		CHECK(stack_push(st, &f) == 0);
-	ev.held_lock.stack = st;
+	ev.held_lock.holder_stack = st;
 	rc = lineproto_format(&ev, "host-with-a-long-name", buf, sizeof(buf));
 	stack_free(st);
 	CHECK(rc > 0);
