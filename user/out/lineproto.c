@@ -1,6 +1,7 @@
 /* Events as InfluxDB line protocol; the schema is in docs/influx.md. */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,16 +66,22 @@ static bool needs_backslash(enum lp_part part, char c)
  * and an escaped comma, the 2.x/3.x reference as an escaped backslash and
  * the end of the tag; and no form of a trailing backslash parses in 1.x.
  */
-static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
+static void put_escaped_max(struct lp_out *o, const char *s, enum lp_part part, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t used = 0;
 
 	while (*p) {
 		int n = utf8_seq_len(p);
 
-		if (n == 0 || *p < 0x20 || *p == 0x7f) {
-			put_visible(o, *p);
+		if (n == 0 || *p < 0x20 || *p == 0x7f)
 			n = 1;
+		if ((used += n) > max) {
+			put_str(o, "...");
+			return;
+		}
+		if (n == 1 && (*p < 0x20 || *p == 0x7f || *p >= 0x80)) {
+			put_visible(o, *p);
 		} else if (*p == '\\') {
 			put_str(o, part == PART_STRING ? "\\\\" : "\\x5c");
 		} else {
@@ -84,6 +91,11 @@ static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
 		}
 		p += n;
 	}
+}
+
+static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
+{
+	put_escaped_max(o, s, part, SIZE_MAX);
 }
 
 static int escape_to(const char *s, enum lp_part part, char *buf, size_t size)
@@ -172,15 +184,21 @@ static void lp_str(void *ctx, const char *key, const char *value)
 	put(ctx, "\"", 1);
 }
 
+/*
+ * A frame's strings are cut at LP_FRAME_STR bytes ("..." then), so that one
+ * frame, escaped, always fits a stack field's bound.
+ */
+#define LP_FRAME_STR 256
+
 /* One frame as text: "func file:line", "module+0xoffset" when that is all. */
 static void lp_frame(struct lp_out *o, const struct frame *f)
 {
 	char num[32];
 
 	if (f->func) {
-		put_escaped(o, f->func, PART_STRING);
+		put_escaped_max(o, f->func, PART_STRING, LP_FRAME_STR);
 	} else if (f->module) {
-		put_escaped(o, f->module, PART_STRING);
+		put_escaped_max(o, f->module, PART_STRING, LP_FRAME_STR);
 		if (f->has_offset) {
 			snprintf(num, sizeof(num), "+0x%llx", (unsigned long long)f->offset);
 			put_str(o, num);
@@ -190,7 +208,7 @@ static void lp_frame(struct lp_out *o, const struct frame *f)
 	}
 	if (f->file) {
 		put_str(o, " ");
-		put_escaped(o, f->file, PART_STRING);
+		put_escaped_max(o, f->file, PART_STRING, LP_FRAME_STR);
 		if (f->line > 0) {
 			snprintf(num, sizeof(num), ":%d", f->line);
 			put_str(o, num);
