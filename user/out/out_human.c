@@ -315,7 +315,7 @@ static void describe(struct strbuf *sb, const struct event *ev, const struct hum
 		if (ev->deadlock.stack)
 			put_stack(sb, "      ", "the child is at:", ev->deadlock.stack, o);
 		if (ev->deadlock.holder_stack)
-			put_stack(sb, "      ", "the holder was at, at the fork:",
+			put_stack(sb, "      ", "the holder at the fork was at:",
 				  ev->deadlock.holder_stack, o);
 		break;
 	case EV_EXIT_WITH_THREADS:
