@@ -243,7 +243,8 @@ static bool put_frames(struct lp_out *o, const struct stack *st, size_t start, c
 	if (i < st->count || st->omitted) {
 		char more[48];
 
-		snprintf(more, sizeof(more), "%s(%d more)", i ? "\\n" : "", st->count - i + st->omitted);
+		snprintf(more, sizeof(more), "%s(%d more)", i ? "\\n" : "",
+			 st->count - i + st->omitted);
 		put_str(o, more);
 	}
 	return i == st->count;

@@ -143,8 +143,9 @@ static void put_stack(struct strbuf *sb, const char *indent, const char *title,
 	more = st->count - shown + st->omitted;
 	sb_printf(sb, "\n%s%s", indent, title);
 	if (st->running)
-		sb_puts(sb, st->count ? " (running on a CPU at the fork: only what the interpreter knows)"
-				      : " running on a CPU at the fork: no stack known");
+		sb_puts(sb, st->count
+				? " (running on a CPU at the fork: only what the interpreter knows)"
+				: " running on a CPU at the fork: no stack known");
 	else if (!st->count && !more)
 		sb_puts(sb, " no frames known");
 	for (int i = 0; i < shown; i++) {
@@ -387,7 +388,8 @@ void out_human_format(struct strbuf *sb, const struct event *ev, const struct hu
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	sanitize(ev->comm, comm, sizeof(comm));
 	sb_printf(sb, "%s.%03u %s%s%s %s[%d] ", when,
-		  (unsigned)(ev->time_ns % 1000000000ULL / 1000000), o->color ? sev_color(ev->severity) : "",
+		  (unsigned)(ev->time_ns % 1000000000ULL / 1000000),
+		  o->color ? sev_color(ev->severity) : "",
 		  sev_label(ev->severity), o->color ? C_RESET : "", comm, ev->pid);
 	describe(sb, ev, o);
 	sb_putc(sb, '\n');
