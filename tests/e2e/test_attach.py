@@ -10,7 +10,11 @@ def test_attach_to_running_process():
     target.wait_report("ready")
     ft = start_forktrace(["-p", str(target.pid), "--json"])
     attach = ft.wait_for("attach", pid=target.pid)
-    expect_eq("attach.threads", attach["threads"], 3)
+    expect_eq("attach.threads", len(attach["threads"]), 3)
+    tids = [t["tid"] for t in attach["threads"]]
+    expect(target.pid in tids, f"attach.threads has no main thread {target.pid}: {tids}")
+    for t in target.report.threads("thread"):
+        expect(t in attach["threads"], f"attach.threads has no {t}: {attach['threads']}")
     expect_eq("attach.locks", attach["locks"], "scan")
     target.proceed()                              # fork 5 times
     target.wait_report("forked")

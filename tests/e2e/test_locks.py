@@ -281,7 +281,7 @@ def attached_after_lock(locks):
     expect_eq("the child took the inherited lock", rep.values("child_took_lock"), [])
     attach = r.one("attach", pid=target.pid)
     expect_eq("attach.locks", attach["locks"], locks)
-    expect_eq("attach.threads", attach["threads"], 2)
+    expect_eq("attach.threads", len(attach["threads"]), 2)
     return r, rep
 
 

@@ -236,34 +236,61 @@ def threads_of(event):
 
 # ---------------------------------------------------------------- event schema (SPEC.md)
 
-_THREADS = "threads[]"
+_THREADS = "threads[]"                # [{"tid", "comm", "name"?}]
+_THREADS_STACKS = "threads[]+stack"  # the same, each with a "stack" where known
+_STACK = "stack[]"                   # [frame]
 COMMON = {"time": str, "event": str, "severity": str, "pid": int, "comm": str}
 SCHEMA = {  # event: (fields, optional fields, allowed severities)
-    "fork": ({"tid": int, "child_pid": int, "threads": int, "main_thread": bool, "held_locks": int}, {}, {"info"}),
+    "fork": ({"tid": int, "child_pid": int, "threads": int, "main_thread": bool, "held_locks": int},
+             {"stack": _STACK}, {"info"}),
     "held_lock": ({"child_pid": int, "lock": str, "lock_type": str, "holder_tid": int, "holder_comm": str,
-                   "holder_is_forker": bool, "found_by": str}, {"held_ns": int, "stack": list}, {"warning", "info"}),
-    "orphaned_threads": ({"child_pid": int, "threads": _THREADS}, {}, {"warning", "info"}),
-    "fork_in_thread": ({"tid": int, "child_pid": int}, {}, {"warning", "info"}),
+                   "holder_is_forker": bool, "found_by": str},
+                  {"lock_object": str, "holder_name": str, "held_ns": int, "corroborated": bool,
+                   "holder_stack": _STACK}, {"warning", "info"}),
+    "orphaned_threads": ({"child_pid": int, "threads": _THREADS_STACKS}, {"threads_omitted": int},
+                         {"warning", "info"}),
+    "fork_in_thread": ({"tid": int, "child_pid": int}, {"name": str, "stack": _STACK}, {"warning", "info"}),
     "child_deadlock": ({"tid": int, "lock": str, "holder_tid": int, "holder_comm": str, "parent_pid": int,
-                        "since_fork_ns": int, "reason": str}, {"lock_type": str}, {"error", "warning"}),
+                        "since_fork_ns": int, "reason": str},
+                       {"holder_name": str, "lock_type": str, "lock_object": str, "stack": _STACK,
+                        "holder_stack": _STACK}, {"error", "warning"}),
     "exit_with_threads": ({"threads": _THREADS, "exit_code": int}, {}, {"warning", "info"}),
     "inherited_epoll": ({"tid": int, "fd": int, "parent_pid": int}, {}, {"warning"}),
     "exec": ({"filename": str, "since_fork_ns": int}, {}, {"info"}),
     "exit": ({"exit_code": int, "signal": int}, {}, {"info"}),
-    "attach": ({"threads": int, "locks": str}, {}, {"info"}),
+    "attach": ({"threads": _THREADS, "locks": str}, {"python": str}, {"info"}),
     "detach": ({"threads": int, "locks": str}, {}, {"info"}),
-    "lost_events": ({"count": int}, {}, {"error"}),
+    # "what" is not in SPEC.md's table yet
+    "lost_events": ({"count": int}, {"what": str}, {"error"}),
     "scan": ({"child_pid": int, "bytes": int, "ns": int, "locks_found": int, "scan_complete": bool},
              {"reason": str}, {"info", "warning"}),
 }
 TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})(Z|\+00:00)$")
 
 
+_FRAME = {"func": str, "file": str, "line": int, "module": str, "offset": str, "lang": str}
+
+
+def _frame_ok(f):
+    """SPEC's frame object: known fields only, lang always, offset as a hex string."""
+    return (isinstance(f, dict) and set(f) <= set(_FRAME) and f.get("lang") in ("c", "python")
+            and all(_type_ok(v, _FRAME[k]) for k, v in f.items())
+            and ("offset" not in f or re.fullmatch(r"0x[0-9a-f]+", f["offset"]) is not None)
+            and ("func" in f or "file" in f or "module" in f))
+
+
+def _thread_ok(t, with_stack):
+    allowed = {"tid", "comm", "name"} | ({"stack"} if with_stack else set())
+    return (isinstance(t, dict) and {"tid", "comm"} <= set(t) <= allowed and type(t["tid"]) is int
+            and isinstance(t["comm"], str) and isinstance(t.get("name", ""), str)
+            and _type_ok(t.get("stack", []), _STACK))
+
+
 def _type_ok(value, kind):
-    if kind == _THREADS:
-        return isinstance(value, list) and all(
-            isinstance(t, dict) and set(t) == {"tid", "comm"} and type(t["tid"]) is int
-            and isinstance(t["comm"], str) for t in value)
+    if kind in (_THREADS, _THREADS_STACKS):
+        return isinstance(value, list) and all(_thread_ok(t, kind == _THREADS_STACKS) for t in value)
+    if kind == _STACK:
+        return isinstance(value, list) and all(_frame_ok(f) for f in value)
     if kind is int:
         return type(value) is int          # not a bool, not a float
     return isinstance(value, kind)

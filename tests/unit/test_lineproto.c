@@ -154,14 +154,14 @@ TEST(lineproto_held_lock_with_stack)
 	ev.held_lock.lock_type = LOCK_MUTEX;
 	strcpy(ev.held_lock.holder_comm, "w 1");
 	ev.held_lock.held_ns = -1;
-	ev.held_lock.stack = st;
+	ev.held_lock.holder_stack = st;
 	line = line_of(&ev, "h");
 	stack_free(st);
 	CHECK_STR(line,
 		  "forktrace,comm=py,event=held_lock,host=h,severity=warning "
 		  "pid=42i,child_pid=43i,lock=\"0x7f3a1c0008c0\",lock_type=\"mutex\",holder_tid=44i,"
 		  "holder_comm=\"w 1\",holder_is_forker=false,found_by=\"scan\","
-		  "stack=\"libc.so.6+0x10\\nworker \\\"x\\\" a.c:3\" "
+		  "holder_stack=\"libc.so.6+0x10\\nworker \\\"x\\\" a.c:3\" "
 		  "1700000000123456789\n");
 }
 
@@ -224,8 +224,10 @@ TEST(lineproto_every_event_kind)
 		struct event ev = base_event(k);
 		const char *line;
 
-		if (k == EV_ATTACH || k == EV_DETACH)
+		if (k == EV_ATTACH)
 			ev.attach.locks = "scan";
+		if (k == EV_DETACH)
+			ev.detach.locks = "scan";
 		line = line_of(&ev, "h");
 		CHECK(strstr(line, " pid=42i") != NULL);
 		CHECK(strchr(line, '\n') == line + strlen(line) - 1);
@@ -250,7 +252,7 @@ TEST(lineproto_max_line_is_enough)
 	CHECK(st);
 	for (int i = 0; i < STACK_MAX_FRAMES; i++)
 		CHECK(stack_push(st, &f) == 0);
-	ev.held_lock.stack = st;
+	ev.held_lock.holder_stack = st;
 	rc = lineproto_format(&ev, "host-with-a-long-name", buf, sizeof(buf));
 	stack_free(st);
 	CHECK(rc > 0);
@@ -306,4 +308,308 @@ TEST(lineproto_scan_reason_and_lost_what)
 	ev.lost.count = 5;
 	ev.lost.what = LOST_LOCK_MAP;
 	CHECK(strstr(line_of(&ev, "h"), " pid=42i,count=5i,what=\"lock_map\" 1700000000123456789\n") != NULL);
+}
+
+/* ---- Python names and stacks ---- */
+
+static struct stack *two_frames(void)
+{
+	struct stack *st = stack_new();
+	struct frame py = { .lang = FRAME_PYTHON, .func = "work", .file = "app.py", .line = 9 };
+	struct frame c = { .lang = FRAME_C, .module = "libc.so.6", .offset = 0x15e0, .has_offset = true };
+
+	if (st && (stack_push(st, &py) || stack_push(st, &c))) {
+		stack_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* threads_list gains the Python name; threads_stacks holds each orphan's frames. */
+TEST(lineproto_thread_names_and_stacks)
+{
+	struct event ev = base_event(EV_ORPHANED_THREADS);
+	struct stack *st = two_frames();
+	const char *line;
+
+	CHECK(st);
+	ev.severity = SEV_WARNING;
+	ev.orphaned.child_pid = 43;
+	ev.orphaned.threads.count = 3;
+	ev.orphaned.threads.total = 4;
+	ev.orphaned.threads.t[0].tid = 123;
+	strcpy(ev.orphaned.threads.t[0].comm, "python3");
+	strcpy(ev.orphaned.threads.t[0].name, "chat \"ter\"");
+	ev.orphaned.threads.t[0].stack = st;
+	ev.orphaned.threads.t[1].tid = 124;
+	strcpy(ev.orphaned.threads.t[1].comm, "python3");
+	ev.orphaned.threads.t[2].tid = 125;
+	strcpy(ev.orphaned.threads.t[2].comm, "python3");
+	strcpy(ev.orphaned.threads.t[2].name, "log");
+	ev.orphaned.threads.t[2].stack = st;
+	st->running = true;
+	line = line_of(&ev, "h1");
+	CHECK_STR(line,
+		  "forktrace,comm=py,event=orphaned_threads,host=h1,severity=warning "
+		  "pid=42i,child_pid=43i,threads=4i,"
+		  "threads_list=\"123:python3 \\\"chat \\\"ter\\\"\\\",124:python3,125:python3 \\\"log\\\"\","
+		  "threads_stacks=\"123: running\\nwork app.py:9\\nlibc.so.6+0x15e0"
+		  "\\n\\n125: running\\nwork app.py:9\\nlibc.so.6+0x15e0\","
+		  "threads_omitted=1i 1700000000123456789\n");
+	/* no stack at all: no threads_stacks field */
+	ev.orphaned.threads.t[0].stack = ev.orphaned.threads.t[2].stack = NULL;
+	CHECK(strstr(line_of(&ev, "h1"), "threads_stacks") == NULL);
+	/* exit_with_threads: names, never stacks */
+	ev = base_event(EV_EXIT_WITH_THREADS);
+	ev.exit_with_threads.threads.count = ev.exit_with_threads.threads.total = 1;
+	ev.exit_with_threads.threads.t[0].tid = 7;
+	strcpy(ev.exit_with_threads.threads.t[0].comm, "python3");
+	strcpy(ev.exit_with_threads.threads.t[0].name, "ticker");
+	ev.exit_with_threads.threads.t[0].stack = st;
+	CHECK(strstr(line_of(&ev, "h"), " pid=42i,threads=1i,threads_list=\"7:python3 \\\"ticker\\\"\","
+				       "exit_code=0i ") != NULL);
+	stack_free(st);
+}
+
+/* attach: the thread list as fields and the Python version; detach: a count. */
+TEST(lineproto_attach_threads_and_python)
+{
+	struct event ev = base_event(EV_ATTACH);
+
+	ev.attach.threads.count = ev.attach.threads.total = 2;
+	ev.attach.threads.t[0].tid = 42;
+	strcpy(ev.attach.threads.t[0].comm, "py");
+	strcpy(ev.attach.threads.t[0].name, "MainThread");
+	ev.attach.threads.t[1].tid = 43;
+	strcpy(ev.attach.threads.t[1].comm, "py");
+	ev.attach.locks = "scan";
+	strcpy(ev.attach.python, "3.12.1");
+	CHECK(strstr(line_of(&ev, "h"), " pid=42i,threads=2i,threads_list=\"42:py \\\"MainThread\\\",43:py\","
+				       "locks=\"scan\",python=\"3.12.1\" ") != NULL);
+	ev = base_event(EV_DETACH);
+	ev.detach.threads = 2;
+	ev.detach.locks = "scan";
+	CHECK(strstr(line_of(&ev, "h"), " pid=42i,threads=2i,locks=\"scan\" ") != NULL);
+}
+
+TEST(lineproto_held_lock_and_deadlock_python_fields)
+{
+	struct event ev = base_event(EV_HELD_LOCK);
+	struct stack *st = two_frames();
+
+	CHECK(st);
+	ev.held_lock.child_pid = 43;
+	ev.held_lock.lock = 0x10;
+	ev.held_lock.lock_type = LOCK_PY_RLOCK;
+	strcpy(ev.held_lock.lock_object, "threading.RLock");
+	ev.held_lock.holder_tid = 44;
+	strcpy(ev.held_lock.holder_comm, "python3");
+	strcpy(ev.held_lock.holder_name, "w,1 =x");
+	ev.held_lock.held_ns = -1;
+	ev.held_lock.found_by = FOUND_BY_PYTHON;
+	ev.held_lock.corroborated = TRI_TRUE;
+	ev.held_lock.holder_stack = st;
+	CHECK(strstr(line_of(&ev, "h"), " pid=42i,child_pid=43i,lock=\"0x10\",lock_type=\"py_rlock\","
+				       "lock_object=\"threading.RLock\",holder_tid=44i,holder_comm=\"python3\","
+				       "holder_name=\"w,1 =x\",holder_is_forker=false,found_by=\"python\","
+				       "corroborated=true,holder_stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
+
+	ev = base_event(EV_CHILD_DEADLOCK);
+	ev.deadlock.tid = 50;
+	ev.deadlock.lock = 0x20;
+	ev.deadlock.holder_tid = 44;
+	strcpy(ev.deadlock.holder_comm, "python3");
+	strcpy(ev.deadlock.holder_name, "chatter");
+	ev.deadlock.reason = DL_HELD_AT_FORK;
+	ev.deadlock.lock_type = LOCK_GIL;
+	strcpy(ev.deadlock.lock_object, "the GIL");
+	ev.deadlock.stack = st;
+	ev.deadlock.holder_stack = st;
+	CHECK(strstr(line_of(&ev, "h"), ",holder_comm=\"python3\",holder_name=\"chatter\",parent_pid=0i,"
+				       "since_fork_ns=0i,reason=\"held_at_fork\",lock_type=\"gil\","
+				       "lock_object=\"the GIL\",stack=\"work app.py:9\\nlibc.so.6+0x15e0\","
+				       "holder_stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
+
+	ev = base_event(EV_FORK_IN_THREAD);
+	ev.fork_in_thread.tid = 44;
+	strcpy(ev.fork_in_thread.name, "forker");
+	ev.fork_in_thread.child_pid = 45;
+	ev.fork_in_thread.stack = st;
+	CHECK(strstr(line_of(&ev, "h"), " pid=42i,tid=44i,name=\"forker\",child_pid=45i,"
+				       "stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
+	ev = base_event(EV_FORK);
+	ev.fork.stack = st;
+	CHECK(strstr(line_of(&ev, "h"), ",held_locks=0i,stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
+	stack_free(st);
+}
+
+/* Names and frames with what a line cannot carry stay inside their quotes. */
+TEST(lineproto_hostile_names_and_frames)
+{
+	struct event ev = base_event(EV_ORPHANED_THREADS);
+	struct stack *st = stack_new();
+	struct frame f = { .lang = FRAME_PYTHON, .func = "f\"\n\\", .file = "\xff.py", .line = 2 };
+	const char *line;
+
+	CHECK(st && stack_push(st, &f) == 0);
+	ev.orphaned.threads.count = ev.orphaned.threads.total = 1;
+	ev.orphaned.threads.t[0].tid = 1;
+	strcpy(ev.orphaned.threads.t[0].comm, "c");
+	strcpy(ev.orphaned.threads.t[0].name, "n\"\n\x1b[2J\xc0\xaf\\");
+	ev.orphaned.threads.t[0].stack = st;
+	line = line_of(&ev, "h");
+	stack_free(st);
+	CHECK(strstr(line, "threads_list=\"1:c \\\"n\\\"\\n\\x1b[2J\\xc0\\xaf\\\\\\\"\","
+			   "threads_stacks=\"1:\\nf\\\"\\n\\\\ \\xff.py:2\" ") != NULL);
+	CHECK(strchr(line, '\n') == line + strlen(line) - 1);
+	for (const char *p = line; *p; p++)
+		CHECK(*p == '\n' || (unsigned char)*p >= 0x20);
+}
+
+/* What a maximal frame is: every string cut at 511 bytes, each byte escaped to \xHH. */
+static struct stack *worst_stack(void)
+{
+	static char junk[600];
+	struct stack *st = stack_new();
+	struct frame f = { .lang = FRAME_C, .func = junk, .file = junk, .line = 2147483647,
+			   .module = junk, .offset = UINT64_MAX, .has_offset = true };
+
+	memset(junk, '\x01', sizeof(junk) - 1);
+	for (int i = 0; st && i < STACK_MAX_FRAMES + 10; i++)
+		if (stack_push(st, &f)) {
+			stack_free(st);
+			return NULL;
+		}
+	if (st)
+		st->running = true;
+	return st;
+}
+
+static void worst_threads(struct thread_list *tl, const struct stack *st)
+{
+	tl->count = EV_MAX_THREADS;
+	tl->total = 2000000000;
+	for (int i = 0; i < EV_MAX_THREADS; i++) {
+		tl->t[i].tid = -2000000000;
+		memset(tl->t[i].comm, '\x01', EV_COMM_LEN);          /* no NUL: the kernel's way */
+		memset(tl->t[i].name, '\x01', EV_NAME_LEN - 1);
+		tl->t[i].stack = st;
+	}
+}
+
+/* The text of a string field: from KEY=" to its closing quote. */
+static size_t field_len(const char *line, const char *key)
+{
+	char k[64];
+	const char *p, *q;
+
+	snprintf(k, sizeof(k), ",%s=\"", key);
+	p = strstr(line, k);
+	if (!p)
+		return 0;
+	p += strlen(k);
+	for (q = p; *q && !(*q == '"' && q[-1] != '\\'); q++)
+		;
+	return q - p;
+}
+
+/*
+ * The worst case of every event with names and stacks: 64 threads each with
+ * a full stack of maximal strings, maximal names and lock objects, every
+ * byte escaped. Each line fits LINEPROTO_MAX_LINE, each stack text its bound.
+ */
+TEST(lineproto_worst_case_names_and_stacks_fit)
+{
+	static struct event ev;
+	static char buf[LINEPROTO_MAX_LINE];
+	static const enum event_kind kinds[] = { EV_ORPHANED_THREADS, EV_EXIT_WITH_THREADS, EV_ATTACH,
+						 EV_HELD_LOCK, EV_CHILD_DEADLOCK, EV_FORK,
+						 EV_FORK_IN_THREAD };
+	/* a cut stack text overshoots its bound by at most the "(N more)" note */
+	const size_t bound = LINEPROTO_STACK_MAX + 32;
+	struct stack *st = worst_stack();
+	const char *host = "a-host-name-of-sixty-three-characters-which-is-what-hosts-allow";
+
+	CHECK(st);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		int rc;
+
+		ev = base_event(kinds[k]);
+		memset(ev.comm, '\x01', EV_COMM_LEN);
+		switch (kinds[k]) {
+		case EV_ORPHANED_THREADS:
+			worst_threads(&ev.orphaned.threads, st);
+			break;
+		case EV_EXIT_WITH_THREADS:
+			worst_threads(&ev.exit_with_threads.threads, st);
+			break;
+		case EV_ATTACH:
+			worst_threads(&ev.attach.threads, st);
+			ev.attach.locks = "uprobe";
+			memset(ev.attach.python, '\x01', EV_VERSION_LEN - 1);
+			break;
+		case EV_HELD_LOCK:
+			memset(ev.held_lock.lock_object, '\x01', EV_OBJECT_LEN - 1);
+			memset(ev.held_lock.holder_comm, '\x01', EV_COMM_LEN - 1);
+			memset(ev.held_lock.holder_name, '\x01', EV_NAME_LEN - 1);
+			ev.held_lock.held_ns = INT64_MAX;
+			ev.held_lock.corroborated = TRI_FALSE;
+			ev.held_lock.holder_stack = st;
+			break;
+		case EV_CHILD_DEADLOCK:
+			memset(ev.deadlock.lock_object, '\x01', EV_OBJECT_LEN - 1);
+			memset(ev.deadlock.holder_comm, '\x01', EV_COMM_LEN - 1);
+			memset(ev.deadlock.holder_name, '\x01', EV_NAME_LEN - 1);
+			ev.deadlock.lock_type = LOCK_PY_IO;
+			ev.deadlock.stack = ev.deadlock.holder_stack = st;
+			break;
+		case EV_FORK:
+			ev.fork.stack = st;
+			break;
+		case EV_FORK_IN_THREAD:
+			memset(ev.fork_in_thread.name, '\x01', EV_NAME_LEN - 1);
+			ev.fork_in_thread.stack = st;
+			break;
+		default:
+			break;
+		}
+		rc = lineproto_format(&ev, host, buf, sizeof(buf));
+		CHECK(rc > 0 && rc < LINEPROTO_MAX_LINE);
+		CHECK(strchr(buf, '\n') == buf + rc - 1);
+		CHECK(field_len(buf, "stack") <= bound);
+		CHECK(field_len(buf, "holder_stack") <= bound);
+		CHECK(field_len(buf, "threads_stacks") <= bound);
+	}
+	/* the orphans' stacks were cut, and say so */
+	ev = base_event(EV_ORPHANED_THREADS);
+	worst_threads(&ev.orphaned.threads, st);
+	CHECK(lineproto_format(&ev, host, buf, sizeof(buf)) > 0);
+	CHECK(field_len(buf, "threads_stacks") > 0);
+	CHECK(strstr(buf, "more threads)") != NULL);
+	CHECK(strstr(buf, ",threads_stacks=\"-2000000000: running\\n\\x01") != NULL);   /* one frame at least */
+	CHECK(strstr(buf, ",threads_omitted=1999999936i ") != NULL);
+	stack_free(st);
+}
+
+/* A frame's long string is cut whole characters at a time, and says so. */
+TEST(lineproto_frame_strings_cut_at_characters)
+{
+	struct event ev = base_event(EV_FORK);
+	struct stack *st = stack_new();
+	char func[512], want[512];
+	struct frame f = { .lang = FRAME_PYTHON, .func = func };
+	char *w = want;
+
+	func[0] = 'a';
+	for (int i = 0; i < 200; i++)
+		memcpy(func + 1 + 2 * i, "\xc3\xa9", 2);
+	func[401] = 0;
+	w += sprintf(w, "stack=\"a");
+	for (int i = 0; i < 127; i++)
+		w += sprintf(w, "\xc3\xa9");
+	strcpy(w, "...\" ");
+	CHECK(st && stack_push(st, &f) == 0);
+	ev.fork.stack = st;
+	CHECK(strstr(line_of(&ev, "h"), want) != NULL);
+	stack_free(st);
 }

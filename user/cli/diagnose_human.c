@@ -12,6 +12,10 @@ static const char *lock_kind_text(enum lock_type type)
 	case LOCK_RWLOCK_WRITE: return "a write-locked pthread rwlock";
 	case LOCK_RWLOCK_READ: return "a pthread rwlock";
 	case LOCK_SEMAPHORE: return "a POSIX semaphore (CPython's threading.Lock is one)";
+	case LOCK_PY_LOCK: return "a threading.Lock";
+	case LOCK_PY_RLOCK: return "a threading.RLock";
+	case LOCK_PY_IO: return "the internal lock of an io object";
+	case LOCK_GIL: return "the GIL";
 	case LOCK_UNKNOWN: break;
 	}
 	return "a futex of no lock layout forktrace knows (a condition variable, an event, a custom lock)";

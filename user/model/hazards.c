@@ -94,7 +94,7 @@ static void note_held(struct model *m, struct proc *parent, struct proc *child,
 		memcpy(ev->held_lock.holder_comm, holder->comm, EV_COMM_LEN);
 	ev->held_lock.holder_is_forker = mine;
 	ev->held_lock.held_ns = l->held_ns;
-	ev->held_lock.by_uprobe = l->by_uprobe;
+	ev->held_lock.found_by = l->by_uprobe ? FOUND_BY_UPROBE : FOUND_BY_SCAN;
 	/* the forking thread exists in the child: its locks are not orphaned */
 	if (mine)
 		return;

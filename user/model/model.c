@@ -418,14 +418,21 @@ struct model *model__new(const struct model_config *cfg, model_emit_fn emit, voi
 	return m;
 }
 
-static void attach_event(struct model *m, enum event_kind kind, int pid, const char *comm,
-			 int threads)
+/* attach lists p's live threads, detach counts them; p NULL: every process (-a). */
+static void attach_event(struct model *m, enum event_kind kind, const struct proc *p)
 {
 	struct event ev;
 
-	model_event_init(m, &ev, kind, SEV_INFO, 0, pid, comm);
-	ev.attach.threads = threads;
-	ev.attach.locks = m->cfg.lock_mode;
+	model_event_init(m, &ev, kind, SEV_INFO, 0, p ? p->pid : 0, p ? p->comm : "");
+	if (kind == EV_DETACH) {
+		ev.detach.threads = p ? threads_alive(p) : 0;
+		ev.detach.locks = m->cfg.lock_mode;
+	} else {
+		for (int i = 0; p && i < p->nthreads; i++)
+			if (p->threads[i].alive)
+				thread_list_add(&ev.attach.threads, &p->threads[i]);
+		ev.attach.locks = m->cfg.lock_mode;
+	}
 	model_emit(m, &ev);
 }
 
@@ -452,7 +459,7 @@ void model__add_root(struct model *m, int pid)
 		m->cap_roots = cap;
 	}
 	m->roots[m->nroots++] = pid;
-	attach_event(m, EV_ATTACH, pid, p->comm, threads_alive(p));
+	attach_event(m, EV_ATTACH, p);
 }
 
 void model__add_existing(struct model *m, int pid, int parent_pid, bool forked_not_execed,
@@ -472,7 +479,7 @@ void model__add_existing(struct model *m, int pid, int parent_pid, bool forked_n
 	p->forked = forked_not_execed;
 	p->fork_ts = fork_ts;
 	threads_from_proc(p);
-	attach_event(m, EV_ATTACH, pid, p->comm, threads_alive(p));
+	attach_event(m, EV_ATTACH, p);
 }
 
 void model__forget(struct model *m, int pid)
@@ -488,7 +495,7 @@ void model__forget(struct model *m, int pid)
 
 void model__attach_all(struct model *m)
 {
-	attach_event(m, EV_ATTACH, 0, "", 0);
+	attach_event(m, EV_ATTACH, NULL);
 }
 
 void model__detach(struct model *m)
@@ -497,14 +504,14 @@ void model__detach(struct model *m)
 	while (m->pendings)
 		pending_resolve(m, m->pendings, SEV_WARNING);
 	if (m->cfg.trace_all) {
-		attach_event(m, EV_DETACH, 0, "", 0);
+		attach_event(m, EV_DETACH, NULL);
 		return;
 	}
 	for (int i = 0; i < m->nroots; i++) {
 		struct proc *p = proc_find(m, m->roots[i]);
 
 		if (p)
-			attach_event(m, EV_DETACH, p->pid, p->comm, threads_alive(p));
+			attach_event(m, EV_DETACH, p);
 	}
 }
 

@@ -40,7 +40,21 @@ const char *lock_type_name(enum lock_type type)
 	case LOCK_RWLOCK_READ: return "rwlock_read";
 	case LOCK_RWLOCK_WRITE: return "rwlock_write";
 	case LOCK_SEMAPHORE: return "semaphore";
+	case LOCK_PY_LOCK: return "py_lock";
+	case LOCK_PY_RLOCK: return "py_rlock";
+	case LOCK_PY_IO: return "py_io";
+	case LOCK_GIL: return "gil";
 	case LOCK_UNKNOWN: break;
+	}
+	return "unknown";
+}
+
+const char *found_by_name(enum found_by by)
+{
+	switch (by) {
+	case FOUND_BY_SCAN: return "scan";
+	case FOUND_BY_UPROBE: return "uprobe";
+	case FOUND_BY_PYTHON: return "python";
 	}
 	return "unknown";
 }
@@ -85,8 +99,30 @@ void format_lock_addr(uint64_t addr, char *buf, int size)
 	snprintf(buf, size, "0x%llx", (unsigned long long)addr);
 }
 
+/* The optional fields: a string said when known, a stack when there is one. */
+static void name_field(const struct event_visitor *v, void *ctx, const char *key, const char *s)
+{
+	if (s[0])
+		v->str_field(ctx, key, s);
+}
+
+static void stack_field(const struct event_visitor *v, void *ctx, const char *key,
+			const struct stack *st)
+{
+	if (st)
+		v->stack_field(ctx, key, st);
+}
+
+static void tribool_field(const struct event_visitor *v, void *ctx, const char *key,
+			  enum tribool b)
+{
+	if (b != TRI_UNKNOWN)
+		v->bool_field(ctx, key, b == TRI_TRUE);
+}
+
 void event_visit(const struct event *ev, const struct event_visitor *v, void *ctx)
 {
+	const struct thread_list *tl;
 	char lock[32];
 
 	switch (ev->kind) {
@@ -96,28 +132,36 @@ void event_visit(const struct event *ev, const struct event_visitor *v, void *ct
 		v->int_field(ctx, "threads", ev->fork.threads);
 		v->bool_field(ctx, "main_thread", ev->fork.main_thread);
 		v->int_field(ctx, "held_locks", ev->fork.held_locks);
+		stack_field(v, ctx, "stack", ev->fork.stack);
 		break;
 	case EV_HELD_LOCK:
 		format_lock_addr(ev->held_lock.lock, lock, sizeof(lock));
 		v->int_field(ctx, "child_pid", ev->held_lock.child_pid);
 		v->str_field(ctx, "lock", lock);
 		v->str_field(ctx, "lock_type", lock_type_name(ev->held_lock.lock_type));
+		name_field(v, ctx, "lock_object", ev->held_lock.lock_object);
 		v->int_field(ctx, "holder_tid", ev->held_lock.holder_tid);
 		v->str_field(ctx, "holder_comm", ev->held_lock.holder_comm);
+		name_field(v, ctx, "holder_name", ev->held_lock.holder_name);
 		v->bool_field(ctx, "holder_is_forker", ev->held_lock.holder_is_forker);
 		if (ev->held_lock.held_ns >= 0)
 			v->int_field(ctx, "held_ns", ev->held_lock.held_ns);
-		v->str_field(ctx, "found_by", ev->held_lock.by_uprobe ? "uprobe" : "scan");
-		if (ev->held_lock.stack)
-			v->stack_field(ctx, "stack", ev->held_lock.stack);
+		v->str_field(ctx, "found_by", found_by_name(ev->held_lock.found_by));
+		tribool_field(v, ctx, "corroborated", ev->held_lock.corroborated);
+		stack_field(v, ctx, "holder_stack", ev->held_lock.holder_stack);
 		break;
 	case EV_ORPHANED_THREADS:
+		tl = &ev->orphaned.threads;
 		v->int_field(ctx, "child_pid", ev->orphaned.child_pid);
-		v->threads_field(ctx, "threads", &ev->orphaned.threads);
+		v->threads_field(ctx, "threads", tl, true);
+		if (tl->total > tl->count)
+			v->int_field(ctx, "threads_omitted", tl->total - tl->count);
 		break;
 	case EV_FORK_IN_THREAD:
 		v->int_field(ctx, "tid", ev->fork_in_thread.tid);
+		name_field(v, ctx, "name", ev->fork_in_thread.name);
 		v->int_field(ctx, "child_pid", ev->fork_in_thread.child_pid);
+		stack_field(v, ctx, "stack", ev->fork_in_thread.stack);
 		break;
 	case EV_CHILD_DEADLOCK:
 		format_lock_addr(ev->deadlock.lock, lock, sizeof(lock));
@@ -125,14 +169,18 @@ void event_visit(const struct event *ev, const struct event_visitor *v, void *ct
 		v->str_field(ctx, "lock", lock);
 		v->int_field(ctx, "holder_tid", ev->deadlock.holder_tid);
 		v->str_field(ctx, "holder_comm", ev->deadlock.holder_comm);
+		name_field(v, ctx, "holder_name", ev->deadlock.holder_name);
 		v->int_field(ctx, "parent_pid", ev->deadlock.parent_pid);
 		v->uint_field(ctx, "since_fork_ns", ev->deadlock.since_fork_ns);
 		v->str_field(ctx, "reason", deadlock_reason_name(ev->deadlock.reason));
 		if (ev->deadlock.lock_type != LOCK_UNKNOWN)
 			v->str_field(ctx, "lock_type", lock_type_name(ev->deadlock.lock_type));
+		name_field(v, ctx, "lock_object", ev->deadlock.lock_object);
+		stack_field(v, ctx, "stack", ev->deadlock.stack);
+		stack_field(v, ctx, "holder_stack", ev->deadlock.holder_stack);
 		break;
 	case EV_EXIT_WITH_THREADS:
-		v->threads_field(ctx, "threads", &ev->exit_with_threads.threads);
+		v->threads_field(ctx, "threads", &ev->exit_with_threads.threads, false);
 		v->int_field(ctx, "exit_code", ev->exit_with_threads.exit_code);
 		break;
 	case EV_INHERITED_EPOLL:
@@ -149,9 +197,13 @@ void event_visit(const struct event *ev, const struct event_visitor *v, void *ct
 		v->int_field(ctx, "signal", ev->exit.signal);
 		break;
 	case EV_ATTACH:
-	case EV_DETACH:
-		v->int_field(ctx, "threads", ev->attach.threads);
+		v->threads_field(ctx, "threads", &ev->attach.threads, false);
 		v->str_field(ctx, "locks", ev->attach.locks);
+		name_field(v, ctx, "python", ev->attach.python);
+		break;
+	case EV_DETACH:
+		v->int_field(ctx, "threads", ev->detach.threads);
+		v->str_field(ctx, "locks", ev->detach.locks);
 		break;
 	case EV_LOST_EVENTS:
 		v->uint_field(ctx, "count", ev->lost.count);

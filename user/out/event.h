@@ -9,6 +9,9 @@
 #define EV_COMM_LEN 16
 #define EV_PATH_LEN 256
 #define EV_MAX_THREADS 64
+#define EV_NAME_LEN 64       /* a Python thread name, cut */
+#define EV_OBJECT_LEN 320    /* lock_object: a type and a file name */
+#define EV_VERSION_LEN 16    /* "3.11.2" */
 
 enum event_kind {
 	EV_FORK,
@@ -29,7 +32,23 @@ enum event_kind {
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
 
-enum lock_type { LOCK_MUTEX, LOCK_RWLOCK_READ, LOCK_RWLOCK_WRITE, LOCK_SEMAPHORE, LOCK_UNKNOWN };
+enum lock_type {
+	LOCK_MUTEX,
+	LOCK_RWLOCK_READ,
+	LOCK_RWLOCK_WRITE,
+	LOCK_SEMAPHORE,
+	LOCK_PY_LOCK,      /* threading.Lock */
+	LOCK_PY_RLOCK,     /* threading.RLock */
+	LOCK_PY_IO,        /* the internal lock of an io.Buffered* object */
+	LOCK_GIL,
+	LOCK_UNKNOWN,
+};
+
+/* How a held lock was found: held_lock's found_by. */
+enum found_by { FOUND_BY_SCAN, FOUND_BY_UPROBE, FOUND_BY_PYTHON };
+
+/* A bool that may not be known; UNKNOWN (0): the field is left out. */
+enum tribool { TRI_UNKNOWN, TRI_TRUE, TRI_FALSE };
 
 enum deadlock_reason { DL_HELD_AT_FORK, DL_OWNER_GONE, DL_NO_WAKER };
 
@@ -49,15 +68,16 @@ enum lost_what { LOST_NONE, LOST_RING_BUFFER, LOST_TRACED_MAP, LOST_LOCK_MAP };
 
 struct thread_ref {
 	int tid;
-	char comm[EV_COMM_LEN];
+	char comm[EV_COMM_LEN];   /* untrusted */
+	char name[EV_NAME_LEN];   /* its Python name, untrusted; "": not known */
+	const struct stack *stack; /* NULL: none (the producer owns it) */
 };
 
 struct thread_list {
-	int count;           /* entries in tid[]; more may have existed */
+	int count;           /* entries in t[]; more may have existed */
 	int total;           /* how many there were in all */
 	struct thread_ref t[EV_MAX_THREADS];
 };
-
 
 struct event {
 	enum event_kind kind;
@@ -69,31 +89,41 @@ struct event {
 		struct {
 			int tid, child_pid, threads, held_locks;
 			bool main_thread;
+			const struct stack *stack;   /* the forking thread; NULL: none */
 		} fork;
 		struct {
 			int child_pid, holder_tid;
 			uint64_t lock;
 			enum lock_type lock_type;
+			char lock_object[EV_OBJECT_LEN];   /* untrusted; "": not known */
 			char holder_comm[EV_COMM_LEN];
+			char holder_name[EV_NAME_LEN];     /* untrusted; "": not known */
 			bool holder_is_forker;
 			int64_t held_ns;     /* < 0: not known (scan mode) */
-			bool by_uprobe;      /* found_by: uprobe, else scan */
-			const struct stack *stack; /* NULL: none (the producer owns it) */
+			enum found_by found_by;
+			enum tribool corroborated;         /* scan mode only */
+			const struct stack *holder_stack;  /* NULL: none */
 		} held_lock;
 		struct {
 			int child_pid;
-			struct thread_list threads;
+			struct thread_list threads;   /* total > count: threads_omitted */
 		} orphaned;
 		struct {
 			int tid, child_pid;
+			char name[EV_NAME_LEN];       /* untrusted; "": not known */
+			const struct stack *stack;    /* NULL: none */
 		} fork_in_thread;
 		struct {
 			int tid, holder_tid, parent_pid;
 			uint64_t lock;
 			char holder_comm[EV_COMM_LEN];
+			char holder_name[EV_NAME_LEN];     /* untrusted; "": not known */
 			uint64_t since_fork_ns;
 			enum deadlock_reason reason;
-			enum lock_type lock_type;  /* LOCK_UNKNOWN: not said */
+			enum lock_type lock_type;          /* LOCK_UNKNOWN: not said */
+			char lock_object[EV_OBJECT_LEN];   /* untrusted; "": not known */
+			const struct stack *stack;         /* the blocked thread; NULL: none */
+			const struct stack *holder_stack;  /* the holder at the fork; NULL: none */
 		} deadlock;
 		struct {
 			struct thread_list threads;
@@ -110,9 +140,14 @@ struct event {
 			int exit_code, signal;
 		} exit;
 		struct {
+			struct thread_list threads;   /* the process's threads at attach */
+			const char *locks;            /* the lock mode */
+			char python[EV_VERSION_LEN];  /* the CPython recognized; "": none */
+		} attach;
+		struct {
 			int threads;
-			const char *locks;   /* the lock mode */
-		} attach;             /* also detach */
+			const char *locks;
+		} detach;
 		struct {
 			uint64_t count;
 			enum lost_what what;
@@ -130,6 +165,8 @@ struct event {
 const char *event_kind_name(enum event_kind kind);
 const char *severity_name(enum severity sev);
 const char *lock_type_name(enum lock_type type);
+/* "scan", "uprobe", "python" */
+const char *found_by_name(enum found_by by);
 const char *deadlock_reason_name(enum deadlock_reason reason);
 /* "limit", "time", "busy", "exec", "exit", "unreadable"; NULL for NONE. */
 const char *scan_reason_name(enum scan_reason reason);
@@ -148,7 +185,9 @@ struct event_visitor {
 	void (*bool_field)(void *ctx, const char *key, bool value);
 	/* value is untrusted unless the key is a fixed vocabulary */
 	void (*str_field)(void *ctx, const char *key, const char *value);
-	void (*threads_field)(void *ctx, const char *key, const struct thread_list *threads);
+	/* with_stacks: the threads' stacks belong to this event (orphaned_threads) */
+	void (*threads_field)(void *ctx, const char *key, const struct thread_list *threads,
+			      bool with_stacks);
 	void (*stack_field)(void *ctx, const char *key, const struct stack *stack);
 };
 

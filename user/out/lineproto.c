@@ -1,6 +1,7 @@
 /* Events as InfluxDB line protocol; the schema is in docs/influx.md. */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,16 +66,22 @@ static bool needs_backslash(enum lp_part part, char c)
  * and an escaped comma, the 2.x/3.x reference as an escaped backslash and
  * the end of the tag; and no form of a trailing backslash parses in 1.x.
  */
-static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
+static void put_escaped_max(struct lp_out *o, const char *s, enum lp_part part, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t used = 0;
 
 	while (*p) {
 		int n = utf8_seq_len(p);
 
-		if (n == 0 || *p < 0x20 || *p == 0x7f) {
-			put_visible(o, *p);
+		if (n == 0 || *p < 0x20 || *p == 0x7f)
 			n = 1;
+		if ((used += n) > max) {
+			put_str(o, "...");
+			return;
+		}
+		if (n == 1 && (*p < 0x20 || *p == 0x7f || *p >= 0x80)) {
+			put_visible(o, *p);
 		} else if (*p == '\\') {
 			put_str(o, part == PART_STRING ? "\\\\" : "\\x5c");
 		} else {
@@ -84,6 +91,11 @@ static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
 		}
 		p += n;
 	}
+}
+
+static void put_escaped(struct lp_out *o, const char *s, enum lp_part part)
+{
+	put_escaped_max(o, s, part, SIZE_MAX);
 }
 
 static int escape_to(const char *s, enum lp_part part, char *buf, size_t size)
@@ -173,11 +185,132 @@ static void lp_str(void *ctx, const char *key, const char *value)
 }
 
 /*
- * A thread list is two fields: KEY, the number of threads (an integer, like
- * fork's "threads", so the field keeps one type in the measurement), and
- * KEY_list, "tid:name,tid:name" with names verbatim.
+ * A frame's strings are cut at LP_FRAME_STR bytes ("..." then), so that one
+ * frame, escaped, always fits a stack field's bound.
  */
-static void lp_threads(void *ctx, const char *key, const struct thread_list *tl)
+#define LP_FRAME_STR 256
+
+/* One frame as text: "func file:line", "module+0xoffset" when that is all. */
+static void lp_frame(struct lp_out *o, const struct frame *f)
+{
+	char num[32];
+
+	if (f->func) {
+		put_escaped_max(o, f->func, PART_STRING, LP_FRAME_STR);
+	} else if (f->module) {
+		put_escaped_max(o, f->module, PART_STRING, LP_FRAME_STR);
+		if (f->has_offset) {
+			snprintf(num, sizeof(num), "+0x%llx", (unsigned long long)f->offset);
+			put_str(o, num);
+		}
+	} else {
+		put_str(o, "?");
+	}
+	if (f->file) {
+		put_str(o, " ");
+		put_escaped_max(o, f->file, PART_STRING, LP_FRAME_STR);
+		if (f->line > 0) {
+			snprintf(num, sizeof(num), ":%d", f->line);
+			put_str(o, num);
+		}
+	}
+}
+
+/*
+ * A stack's frames as text, each after sep, the innermost first: as many as
+ * keep the text since start within LINEPROTO_STACK_MAX (the first frame of
+ * the field always, and a frame is at most three cut strings), then
+ * "\n(N more)" for the rest. Returns whether every frame was written.
+ */
+static bool put_frames(struct lp_out *o, const struct stack *st, size_t start, const char *sep)
+{
+	int i;
+
+	for (i = 0; i < st->count; i++) {
+		size_t before = o->len;
+
+		if (o->len - start >= LINEPROTO_STACK_MAX)
+			break;
+		put_str(o, sep);
+		lp_frame(o, &st->frames[i]);
+		if (o->len - start > LINEPROTO_STACK_MAX && before > start) {
+			o->len = before;   /* this frame does not fit: cut before it */
+			o->buf[o->len] = 0;
+			break;
+		}
+		sep = "\\n";
+	}
+	if (i < st->count || st->omitted) {
+		char more[48];
+
+		snprintf(more, sizeof(more), "%s(%d more)", i ? "\\n" : "",
+			 st->count - i + st->omitted);
+		put_str(o, more);
+	}
+	return i == st->count;
+}
+
+/* Frames joined by "\n" written as text: line protocol has no raw newline in a value. */
+static void lp_stack(void *ctx, const char *key, const struct stack *st)
+{
+	struct lp_out *o = ctx;
+
+	put_field_key(o, key);
+	put(o, "\"", 1);
+	put_frames(o, st, o->len, "");
+	put(o, "\"", 1);
+}
+
+/*
+ * The threads' stacks in one bounded field, KEY_stacks: "TID:" and its
+ * frames for each thread that has a stack, threads apart by "\n\n", and
+ * "(N more threads)" for those past the bound.
+ */
+static void lp_thread_stacks(struct lp_out *o, const char *key, const struct thread_list *tl)
+{
+	char stacks_key[64], head[32];
+	size_t start;
+	int i, n = tl->count < EV_MAX_THREADS ? tl->count : EV_MAX_THREADS, left = 0;
+	bool any = false, full = false;
+
+	for (i = 0; i < n && !any; i++)
+		any = tl->t[i].stack != NULL;
+	if (!any)
+		return;
+	snprintf(stacks_key, sizeof(stacks_key), "%s_stacks", key);
+	put_field_key(o, stacks_key);
+	put(o, "\"", 1);
+	start = o->len;
+	for (i = 0; i < n; i++) {
+		const struct thread_ref *t = &tl->t[i];
+
+		if (!t->stack)
+			continue;
+		if (full || o->len - start >= LINEPROTO_STACK_MAX) {
+			left++;
+			continue;
+		}
+		snprintf(head, sizeof(head), "%s%d:", o->len > start ? "\\n\\n" : "", t->tid);
+		put_str(o, head);
+		if (t->stack->running)
+			put_str(o, " running");
+		/* this one was cut: the bound is reached */
+		full = !put_frames(o, t->stack, start, "\\n");
+	}
+	if (left > 0) {
+		snprintf(head, sizeof(head), "\\n(%d more threads)", left);
+		put_str(o, head);
+	}
+	put(o, "\"", 1);
+}
+
+/*
+ * A thread list is two fields, three with stacks: KEY, the number of
+ * threads (an integer, like fork's "threads", so the field keeps one type in
+ * the measurement), KEY_list, "tid:comm,tid:comm \"name\"" with names
+ * verbatim (the Python name where known), and KEY_stacks (above).
+ */
+static void lp_threads(void *ctx, const char *key, const struct thread_list *tl, bool with_stacks)
 {
 	struct lp_out *o = ctx;
 	char list_key[64];
@@ -189,74 +322,21 @@ static void lp_threads(void *ctx, const char *key, const struct thread_list *tl)
 	put(o, "\"", 1);
 	for (i = 0; i < tl->count && i < EV_MAX_THREADS; i++) {
 		char tid[16];
-
 		char comm[EV_COMM_LEN + 1];
 
 		snprintf(tid, sizeof(tid), "%s%d:", i ? "," : "", tl->t[i].tid);
 		put_str(o, tid);
 		copy_comm(comm, tl->t[i].comm);
 		put_escaped(o, comm, PART_STRING);
-	}
-	put(o, "\"", 1);
-}
-
-/* One frame as text: "func file:line", "module+0xoffset" when that is all. */
-static void lp_frame(struct lp_out *o, const struct frame *f)
-{
-	char num[32];
-
-	if (f->func) {
-		put_escaped(o, f->func, PART_STRING);
-	} else if (f->module) {
-		put_escaped(o, f->module, PART_STRING);
-		if (f->has_offset) {
-			snprintf(num, sizeof(num), "+0x%llx", (unsigned long long)f->offset);
-			put_str(o, num);
-		}
-	} else {
-		put_str(o, "?");
-	}
-	if (f->file) {
-		put_str(o, " ");
-		put_escaped(o, f->file, PART_STRING);
-		if (f->line > 0) {
-			snprintf(num, sizeof(num), ":%d", f->line);
-			put_str(o, num);
+		if (tl->t[i].name[0]) {
+			put_str(o, " \\\"");
+			put_escaped(o, tl->t[i].name, PART_STRING);
+			put_str(o, "\\\"");
 		}
 	}
-}
-
-/* Frames joined by "\n" written as text: line protocol has no raw newline in a value. */
-static void lp_stack(void *ctx, const char *key, const struct stack *st)
-{
-	struct lp_out *o = ctx;
-
-	size_t start;
-	int i;
-
-	put_field_key(o, key);
 	put(o, "\"", 1);
-	start = o->len;
-	/* bounded: the innermost frames, as many as fit in LINEPROTO_STACK_MAX */
-	for (i = 0; i < st->count && o->len - start < LINEPROTO_STACK_MAX; i++) {
-		size_t before = o->len;
-
-		if (i)
-			put_str(o, "\\n");
-		lp_frame(o, &st->frames[i]);
-		if (o->len - start > LINEPROTO_STACK_MAX && i) {
-			o->len = before;   /* this frame does not fit: cut before it */
-			o->buf[o->len] = 0;
-			break;
-		}
-	}
-	if (i < st->count || st->omitted) {
-		char more[48];
-
-		snprintf(more, sizeof(more), "\\n(%d more)", st->count - i + st->omitted);
-		put_str(o, more);
-	}
-	put(o, "\"", 1);
+	if (with_stacks)
+		lp_thread_stacks(o, key, tl);
 }
 
 static const struct event_visitor lp_visitor = {

@@ -30,12 +30,13 @@ bool human_wants_color(FILE *f)
 	return isatty(fileno(f));
 }
 
-void sanitize(const char *in, char *out, size_t size)
+/* sanitize(), with quote (if not 0) escaped too: a name shown in quotes. */
+static void sanitize_quoted(const char *in, char *out, size_t size, char quote)
 {
 	size_t o = 0;
 
 	for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < size; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p >= 0x80 || *p == '\\')
+		if (*p < 0x20 || *p == 0x7f || *p >= 0x80 || *p == '\\' || (quote && *p == quote))
 			o += snprintf(out + o, size - o, "\\x%02x", *p);
 		else
 			out[o++] = (char)*p;
@@ -43,16 +44,135 @@ void sanitize(const char *in, char *out, size_t size)
 	out[o] = 0;
 }
 
+void sanitize(const char *in, char *out, size_t size)
+{
+	sanitize_quoted(in, out, size, 0);
+}
+
+/* sanitize() makes a byte up to 4; a frame's strings are cut at 511 bytes. */
+#define SAFE_COMM (EV_COMM_LEN * 4 + 1)
+#define SAFE_NAME (EV_NAME_LEN * 4 + 1)
+#define SAFE_TEXT (512 * 4 + 1)
+
+/*
+ * A thread as named in every event: comm "name" (tid N), the Python name
+ * where known (its comm left out when it is only the name cut short, as
+ * when the interpreter names the OS thread), comm (tid N) otherwise.
+ */
+static void thread_name(struct strbuf *sb, const char *comm, const char *name, int tid)
+{
+	char c[SAFE_COMM], n[SAFE_NAME];
+	char comm0[EV_COMM_LEN + 1];
+
+	/* a comm may fill its array without a NUL */
+	memcpy(comm0, comm, EV_COMM_LEN);
+	comm0[EV_COMM_LEN] = 0;
+	sanitize(comm0, c, sizeof(c));
+	if (!name[0]) {
+		sb_printf(sb, "%s (tid %d)", c[0] ? c : "?", tid);
+		return;
+	}
+	sanitize_quoted(name, n, sizeof(n), '"');
+	if (c[0] && strncmp(comm0, name, strlen(comm0)) != 0)
+		sb_printf(sb, "%s ", c);
+	sb_printf(sb, "\"%s\" (tid %d)", n, tid);
+}
+
 static void thread_names(struct strbuf *sb, const struct thread_list *tl)
 {
-	char name[EV_COMM_LEN * 4 + 1];
-
-	for (int i = 0; i < tl->count; i++) {
-		sanitize(tl->t[i].comm, name, sizeof(name));
-		sb_printf(sb, "%s%s (tid %d)", i ? ", " : "", name, tl->t[i].tid);
+	for (int i = 0; i < tl->count && i < EV_MAX_THREADS; i++) {
+		if (i)
+			sb_puts(sb, ", ");
+		thread_name(sb, tl->t[i].comm, tl->t[i].name, tl->t[i].tid);
 	}
 	if (tl->total > tl->count)
 		sb_printf(sb, " and %d more", tl->total - tl->count);
+}
+
+/* One frame: "func (file:line)", "func (module+0xoffset)", "module+0xoffset";
+ * a Python frame as Python prints one, "file:line in func". */
+static void put_frame(struct strbuf *sb, const struct frame *f)
+{
+	char a[SAFE_TEXT], b[SAFE_TEXT];
+
+	if (f->lang == FRAME_PYTHON) {
+		sanitize(f->file ? f->file : "?", a, sizeof(a));
+		sb_puts(sb, a);
+		if (f->line > 0)
+			sb_printf(sb, ":%d", f->line);
+		if (f->func) {
+			sanitize(f->func, b, sizeof(b));
+			sb_printf(sb, " in %s", b);
+		}
+		return;
+	}
+	if (f->func) {
+		sanitize(f->func, a, sizeof(a));
+		sb_puts(sb, a);
+	}
+	if (f->func && f->file) {
+		sanitize(f->file, b, sizeof(b));
+		sb_printf(sb, " (%s", b);
+		if (f->line > 0)
+			sb_printf(sb, ":%d", f->line);
+		sb_putc(sb, ')');
+	} else if (f->module || f->has_offset) {
+		sanitize(f->module ? f->module : "?", b, sizeof(b));
+		sb_printf(sb, f->func ? " (%s" : "%s", b);
+		if (f->has_offset)
+			sb_printf(sb, "+0x%llx", (unsigned long long)f->offset);
+		if (f->func)
+			sb_putc(sb, ')');
+	} else if (!f->func) {
+		sb_putc(sb, '?');
+	}
+}
+
+/*
+ * A stack under its event, one frame a line, innermost first: the first
+ * HUMAN_FRAMES (every frame with all_frames), then how many were left out.
+ * title ends the line before the frames; indent is that line's.
+ */
+static void put_stack(struct strbuf *sb, const char *indent, const char *title,
+		      const struct stack *st, const struct human_opts *o)
+{
+	int shown = st->count, more;
+
+	if (!o->all_frames && shown > HUMAN_FRAMES)
+		shown = HUMAN_FRAMES;
+	more = st->count - shown + st->omitted;
+	sb_printf(sb, "\n%s%s", indent, title);
+	if (st->running)
+		sb_puts(sb, st->count
+				? " (running on a CPU at the fork: only what the interpreter knows)"
+				: " running on a CPU at the fork: no stack known");
+	else if (!st->count && !more)
+		sb_puts(sb, " no frames known");
+	for (int i = 0; i < shown; i++) {
+		sb_printf(sb, "\n%s  at ", indent);
+		put_frame(sb, &st->frames[i]);
+	}
+	if (more)
+		sb_printf(sb, "\n%s  (%d more frame%s)", indent, more, more == 1 ? "" : "s");
+}
+
+/* The orphans' stacks: what each will never finish in the child. */
+static void thread_stacks(struct strbuf *sb, const struct thread_list *tl,
+			  const struct human_opts *o)
+{
+	for (int i = 0; i < tl->count && i < EV_MAX_THREADS; i++) {
+		const struct thread_ref *t = &tl->t[i];
+		struct strbuf title;
+
+		if (!t->stack)
+			continue;
+		sb_init(&title);
+		thread_name(&title, t->comm, t->name, t->tid);
+		sb_puts(&title, " was at:");
+		if (!title.oom)
+			put_stack(sb, "      ", title.s, t->stack, o);
+		sb_free(&title);
+	}
 }
 
 static const char *sev_color(enum severity s)
@@ -104,16 +224,31 @@ static void format_ns(uint64_t ns, char *buf, size_t size)
 		snprintf(buf, size, "%.1fs", ns / 1e9);
 }
 
-/* The headline and the explanation lines of one event. */
-static void describe(struct strbuf *sb, const struct event *ev)
+/* "py_io 0x55d0c0 of _io.BufferedWriter name='app.log'": a lock as named in an event. */
+static void lock_name(struct strbuf *sb, const char *type, uint64_t addr, const char *object)
 {
-	char name[EV_PATH_LEN * 4 + 1], lock[32], dur[32];
+	char lock[32], obj[EV_OBJECT_LEN * 4 + 1];
+
+	format_lock_addr(addr, lock, sizeof(lock));
+	sb_printf(sb, "%s %s", type, lock);
+	if (object[0]) {
+		sanitize(object, obj, sizeof(obj));
+		sb_printf(sb, " of %s", obj);
+	}
+}
+
+/* The headline and the explanation lines of one event. */
+static void describe(struct strbuf *sb, const struct event *ev, const struct human_opts *o)
+{
+	char name[EV_PATH_LEN * 4 + 1], dur[32];
 
 	switch (ev->kind) {
 	case EV_FORK:
 		sb_printf(sb, "fork: child %d, from thread %d%s, %d thread%s in the parent",
 			  ev->fork.child_pid, ev->fork.tid, ev->fork.main_thread ? " (main)" : "",
 			  ev->fork.threads, ev->fork.threads == 1 ? "" : "s");
+		if (ev->fork.stack)
+			put_stack(sb, "      ", "fork was called at:", ev->fork.stack, o);
 		break;
 	case EV_ORPHANED_THREADS:
 		sb_printf(sb, "child %d was born without %d thread%s: ", ev->orphaned.child_pid,
@@ -123,20 +258,33 @@ static void describe(struct strbuf *sb, const struct event *ev)
 				    ? "\n      the child exec'd in time: nothing of theirs can be used"
 				    : "\n      any lock they held stays locked in the child forever;"
 				      " what they were doing will never finish there");
+		thread_stacks(sb, &ev->orphaned.threads, o);
 		break;
 	case EV_FORK_IN_THREAD:
-		sb_printf(sb, "child %d was forked from thread %d, not the main thread\n"
-			      "      in the child that thread becomes the main thread"
-			      " (Python no longer treats it as a daemon)",
-			  ev->fork_in_thread.child_pid, ev->fork_in_thread.tid);
+		sb_printf(sb, "child %d was forked from thread ", ev->fork_in_thread.child_pid);
+		if (ev->fork_in_thread.name[0])
+			thread_name(sb, "", ev->fork_in_thread.name, ev->fork_in_thread.tid);
+		else
+			sb_printf(sb, "%d", ev->fork_in_thread.tid);
+		sb_puts(sb, ", not the main thread\n"
+			    "      in the child that thread becomes the main thread"
+			    " (Python no longer treats it as a daemon)");
+		if (ev->fork_in_thread.stack)
+			put_stack(sb, "      ", "it forked at:", ev->fork_in_thread.stack, o);
 		break;
 	case EV_HELD_LOCK:
-		format_lock_addr(ev->held_lock.lock, lock, sizeof(lock));
-		sanitize(ev->held_lock.holder_comm, name, sizeof(name));
-		sb_printf(sb, "child %d inherits %s %s held by %s (tid %d)%s",
-			  ev->held_lock.child_pid, lock_type_name(ev->held_lock.lock_type), lock,
-			  name, ev->held_lock.holder_tid,
-			  ev->held_lock.holder_is_forker ? ", the forking thread" : "");
+		sb_printf(sb, "child %d inherits ", ev->held_lock.child_pid);
+		lock_name(sb, lock_type_name(ev->held_lock.lock_type), ev->held_lock.lock,
+			  ev->held_lock.lock_object);
+		if (ev->held_lock.holder_tid) {
+			sb_puts(sb, " held by ");
+			thread_name(sb, ev->held_lock.holder_comm, ev->held_lock.holder_name,
+				    ev->held_lock.holder_tid);
+		} else {
+			sb_puts(sb, " held by a thread not known");
+		}
+		if (ev->held_lock.holder_is_forker)
+			sb_puts(sb, ", the forking thread");
 		if (ev->held_lock.held_ns >= 0) {
 			format_ns(ev->held_lock.held_ns, dur, sizeof(dur));
 			sb_printf(sb, " for %s", dur);
@@ -144,29 +292,32 @@ static void describe(struct strbuf *sb, const struct event *ev)
 		if (!ev->held_lock.holder_is_forker)
 			sb_puts(sb, "\n      that thread does not exist in the child:"
 				    " taking this lock there blocks forever");
-		if (ev->held_lock.stack)
-			for (int i = 0; i < ev->held_lock.stack->count; i++) {
-				const struct frame *f = &ev->held_lock.stack->frames[i];
-
-				sanitize(f->func ? f->func : "?", name, sizeof(name));
-				sb_printf(sb, "\n        at %s", name);
-			}
+		if (ev->held_lock.holder_stack)
+			put_stack(sb, "      ", ev->held_lock.found_by == FOUND_BY_UPROBE
+					? "the holder took it at:" : "the holder was at:",
+				  ev->held_lock.holder_stack, o);
 		break;
 	case EV_CHILD_DEADLOCK:
-		format_lock_addr(ev->deadlock.lock, lock, sizeof(lock));
-		sanitize(ev->deadlock.holder_comm, name, sizeof(name));
-		sb_printf(sb, "DEADLOCK: thread %d waits on %s %s (%s)",
-			  ev->deadlock.tid,
-			  ev->deadlock.lock_type == LOCK_UNKNOWN ? "lock" : lock_type_name(ev->deadlock.lock_type),
-			  lock, deadlock_reason_name(ev->deadlock.reason));
-		if (ev->deadlock.reason == DL_NO_WAKER)
+		sb_printf(sb, "DEADLOCK: thread %d waits on ", ev->deadlock.tid);
+		lock_name(sb, ev->deadlock.lock_type == LOCK_UNKNOWN
+				? "lock" : lock_type_name(ev->deadlock.lock_type),
+			  ev->deadlock.lock, ev->deadlock.lock_object);
+		sb_printf(sb, " (%s)", deadlock_reason_name(ev->deadlock.reason));
+		if (ev->deadlock.reason == DL_NO_WAKER) {
 			sb_puts(sb, "\n      it is the only thread and waits without a timeout:"
 				    " only a signal handler could wake it");
-		else
-			sb_printf(sb, "\n      its holder %s (tid %d) was not copied by fork:"
-				      " it will never be released", name[0] ? name : "?",
-				  ev->deadlock.holder_tid);
+		} else {
+			sb_puts(sb, "\n      its holder ");
+			thread_name(sb, ev->deadlock.holder_comm, ev->deadlock.holder_name,
+				    ev->deadlock.holder_tid);
+			sb_puts(sb, " was not copied by fork: it will never be released");
+		}
 		sb_printf(sb, "\n      parent %d", ev->deadlock.parent_pid);
+		if (ev->deadlock.stack)
+			put_stack(sb, "      ", "the child is at:", ev->deadlock.stack, o);
+		if (ev->deadlock.holder_stack)
+			put_stack(sb, "      ", "the holder at the fork was at:",
+				  ev->deadlock.holder_stack, o);
 		break;
 	case EV_EXIT_WITH_THREADS:
 		sb_printf(sb, "exited (code %d) while %d thread%s still ran: ",
@@ -191,10 +342,24 @@ static void describe(struct strbuf *sb, const struct event *ev)
 		else
 			sb_printf(sb, "exit: code %d", ev->exit.exit_code);
 		break;
-	case EV_ATTACH:
+	case EV_ATTACH: {
+		int n = ev->attach.threads.total;
+
+		sb_printf(sb, "attached: %d thread%s, locks=%s", n, n == 1 ? "" : "s",
+			  ev->attach.locks);
+		if (ev->attach.python[0]) {
+			sanitize(ev->attach.python, name, sizeof(name));
+			sb_printf(sb, ", Python %s", name);
+		}
+		if (o->all_frames && ev->attach.threads.count) {
+			sb_puts(sb, "\n      ");
+			thread_names(sb, &ev->attach.threads);
+		}
+		break;
+	}
 	case EV_DETACH:
-		sb_printf(sb, "%s: %d thread%s, locks=%s", ev->kind == EV_ATTACH ? "attached" : "detached",
-			  ev->attach.threads, ev->attach.threads == 1 ? "" : "s", ev->attach.locks);
+		sb_printf(sb, "detached: %d thread%s, locks=%s", ev->detach.threads,
+			  ev->detach.threads == 1 ? "" : "s", ev->detach.locks);
 		break;
 	case EV_LOST_EVENTS:
 		sb_printf(sb, "LOST %" PRIu64 " kernel records%s: the report above is incomplete",
@@ -213,7 +378,7 @@ static void describe(struct strbuf *sb, const struct event *ev)
 	}
 }
 
-void out_human_format(struct strbuf *sb, const struct event *ev, bool color)
+void out_human_format(struct strbuf *sb, const struct event *ev, const struct human_opts *o)
 {
 	char comm[EV_COMM_LEN * 4 + 1], when[16];
 	time_t secs = (time_t)(ev->time_ns / 1000000000ULL);
@@ -223,18 +388,19 @@ void out_human_format(struct strbuf *sb, const struct event *ev, bool color)
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	sanitize(ev->comm, comm, sizeof(comm));
 	sb_printf(sb, "%s.%03u %s%s%s %s[%d] ", when,
-		  (unsigned)(ev->time_ns % 1000000000ULL / 1000000), color ? sev_color(ev->severity) : "",
-		  sev_label(ev->severity), color ? C_RESET : "", comm, ev->pid);
-	describe(sb, ev);
+		  (unsigned)(ev->time_ns % 1000000000ULL / 1000000),
+		  o->color ? sev_color(ev->severity) : "",
+		  sev_label(ev->severity), o->color ? C_RESET : "", comm, ev->pid);
+	describe(sb, ev, o);
 	sb_putc(sb, '\n');
 }
 
-void out_human_write(FILE *f, const struct event *ev, bool color)
+void out_human_write(FILE *f, const struct event *ev, const struct human_opts *o)
 {
 	struct strbuf sb;
 
 	sb_init(&sb);
-	out_human_format(&sb, ev, color);
+	out_human_format(&sb, ev, o);
 	if (!sb.oom)
 		fwrite(sb.s, 1, sb.len, f);
 	sb_free(&sb);

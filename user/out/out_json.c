@@ -49,25 +49,9 @@ static void j_str(void *c, const char *k, const char *v)
 	json_string(sb, v);
 }
 
-static void j_threads(void *c, const char *k, const struct thread_list *tl)
+/* SPEC's frame objects: unknown fields are left out, lang always said. */
+static void stack_value(struct strbuf *sb, const struct stack *st)
 {
-	struct strbuf *sb = ((struct json_ctx *)c)->sb;
-
-	key(sb, k);
-	sb_putc(sb, '[');
-	for (int i = 0; i < tl->count; i++) {
-		sb_printf(sb, "%s{\"tid\":%d,\"comm\":", i ? "," : "", tl->t[i].tid);
-		json_string(sb, tl->t[i].comm);
-		sb_putc(sb, '}');
-	}
-	sb_putc(sb, ']');
-}
-
-static void j_stack(void *c, const char *k, const struct stack *st)
-{
-	struct strbuf *sb = ((struct json_ctx *)c)->sb;
-
-	key(sb, k);
 	sb_putc(sb, '[');
 	for (int i = 0; i < st->count; i++) {
 		const struct frame *f = &st->frames[i];
@@ -101,6 +85,38 @@ static void j_stack(void *c, const char *k, const struct stack *st)
 		sb_putc(sb, '}');
 	}
 	sb_putc(sb, ']');
+}
+
+static void j_threads(void *c, const char *k, const struct thread_list *tl, bool with_stacks)
+{
+	struct strbuf *sb = ((struct json_ctx *)c)->sb;
+
+	key(sb, k);
+	sb_putc(sb, '[');
+	for (int i = 0; i < tl->count && i < EV_MAX_THREADS; i++) {
+		const struct thread_ref *t = &tl->t[i];
+
+		sb_printf(sb, "%s{\"tid\":%d,\"comm\":", i ? "," : "", t->tid);
+		json_string(sb, t->comm);
+		if (t->name[0]) {
+			sb_puts(sb, ",\"name\":");
+			json_string(sb, t->name);
+		}
+		if (with_stacks && t->stack) {
+			sb_puts(sb, ",\"stack\":");
+			stack_value(sb, t->stack);
+		}
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ']');
+}
+
+static void j_stack(void *c, const char *k, const struct stack *st)
+{
+	struct strbuf *sb = ((struct json_ctx *)c)->sb;
+
+	key(sb, k);
+	stack_value(sb, st);
 }
 
 static const struct event_visitor json_visitor = {

@@ -16,7 +16,7 @@
 struct output {
 	FILE *f;
 	bool close_f;
-	bool color;
+	struct human_opts human;
 	enum out_format format;
 	enum verbosity verbosity;
 	bool fail_on_set;
@@ -51,7 +51,8 @@ struct output *output__new(const struct output_config *cfg)
 	out->verbosity = cfg->verbosity;
 	out->fail_on_set = cfg->fail_on_set;
 	out->fail_on = cfg->fail_on;
-	out->color = out->format == FORMAT_HUMAN && human_wants_color(out->f);
+	out->human.color = out->format == FORMAT_HUMAN && human_wants_color(out->f);
+	out->human.all_frames = out->verbosity == VERB_VERBOSE;
 	lineproto_host_tag(out->host, sizeof(out->host));
 	if (cfg->influx.url) {
 		out->influx = influx__new(&cfg->influx, err, sizeof(err));
@@ -100,7 +101,7 @@ void output__emit(struct output *out, struct event *ev)
 		break;
 	case FORMAT_HUMAN:
 		if (human_shows(out, ev))
-			out_human_write(out->f, ev, out->color);
+			out_human_write(out->f, ev, &out->human);
 		break;
 	}
 	/* a live tool: each event is visible as it happens */
@@ -114,7 +115,7 @@ void output__finish(struct output *out)
 	struct influx_stats st;
 
 	if (out->format == FORMAT_HUMAN)
-		summary_print(&out->summary, out->f, out->color);
+		summary_print(&out->summary, out->f, out->human.color);
 	if (out->influx) {
 		/* flushes what is buffered, within the exporter's deadline */
 		influx__close_stats(out->influx, &st);
