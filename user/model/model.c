@@ -137,8 +137,8 @@ void model_event_init(struct model *m, struct event *ev, enum event_kind kind,
 	ev->severity = sev;
 	ev->time_ns = ts ? ts + m->mono_to_real : 0;
 	ev->pid = pid;
-	memcpy(ev->comm, comm, EV_COMM_LEN);
-	ev->comm[EV_COMM_LEN - 1] = 0;
+	/* comm is a record's or a proc's (EV_COMM_LEN bytes), or "" */
+	memcpy(ev->comm, comm, strnlen(comm, EV_COMM_LEN - 1));
 }
 
 void thread_list_add(struct thread_list *tl, const struct thread *t)
