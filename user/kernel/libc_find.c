@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "kernel/libc_find.h"
+#include "proc/mapfile.h"
 #include "proc/maps.h"
 
 /* libc.so.6, libc-2.31.so; libpthread.so.0, libpthread-2.31.so */
@@ -69,14 +70,7 @@ int libc_find(int pid, struct libc_file *libc, struct libc_file *pthr)
 
 void libc_reach(int pid, const struct libc_file *lib, char *out, size_t len)
 {
-	struct stat st;
-
-	snprintf(out, len, "/proc/%d/root%s", pid, lib->path);
-	if (!lib->deleted && stat(out, &st) == 0 && st.st_ino == lib->ino)
-		return;
-	snprintf(out, len, "/proc/%d/map_files/%s", pid, lib->range);
-	if (stat(out, &st) != 0)
-		snprintf(out, len, "/proc/%d/root%s", pid, lib->path);
+	proc_mapfile_path(pid, lib->path, (uint64_t)lib->ino, lib->deleted, lib->range, out, len);
 }
 
 bool libc_is_file(const struct libc_file *lib, dev_t dev, ino_t ino)

@@ -1,0 +1,70 @@
+/*
+ * CPython from the outside: which interpreter a process runs, its threads by
+ * their Python names and what each is running, read from the process's
+ * memory (/proc/PID/mem) with nothing attached to it. A pure library: no
+ * BPF, no output. Versions 3.6-3.14 on x86_64; the target's memory is
+ * hostile, so every pointer, count and type is checked, and a read that does
+ * not validate gives nothing rather than a wrong name.
+ */
+#ifndef FT_PYTHON_H
+#define FT_PYTHON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "out/stack.h"
+
+struct py_process;   /* one traced process's interpreter, recognized */
+
+/*
+ * Recognizes CPython in PID from what it maps (the python binary or
+ * libpython3.X.so), its version (Py_Version on 3.11+, the 3.13+ debug
+ * offsets, else the file name and its .rodata version string), picks the
+ * offset table for that minor version and validates it against the live
+ * process (interpreter, thread states whose native tids are in
+ * /proc/PID/task, types). Reads section headers and .dynsym only.
+ * Returns a handle, or NULL: *why is "" when PID runs no CPython at all,
+ * else one line saying why it was not recognized.
+ */
+struct py_process *py_attach(int pid, char *why, size_t whylen);
+void py_detach(struct py_process *p);                 /* NULL-safe */
+const char *py_version(const struct py_process *p);   /* "3.11.2" */
+
+struct py_thread {
+	int tid;              /* its kernel tid in the process read */
+	uint64_t ident;       /* threading.get_ident() */
+	char name[64];        /* the threading.Thread name, UTF-8 (untrusted, cut at 63 bytes
+			       * on a character boundary); "" unknown */
+	struct stack *stack;  /* Python frames innermost first (FRAME_PYTHON: func = co_qualname,
+			       * co_name before 3.11; file; line); NULL when not asked or not
+			       * readable; freed by py_threads_free */
+};
+
+struct py_read_opts {
+	bool frames;          /* also read each thread's frames */
+	int max_depth;        /* frames per thread (deeper ones counted in stack->omitted) */
+	uint64_t budget_ns;   /* total time for this call; 0: no limit */
+};
+
+struct py_read_stats {
+	int threads;          /* thread states read */
+	int depth_cut;        /* stacks cut by max_depth */
+	int time_cut;         /* threads whose frames the budget left unread */
+	int invalid;          /* thread states skipped: no tid, a tid not in the process */
+	uint64_t ns;          /* time the call took */
+};
+
+/*
+ * Reads the interpreter's threads from the memory of MEM_PID: the process
+ * itself, or one with the same address-space layout (a child forked from
+ * it, whose memory was the parent's at the fork). Only threads whose tid is
+ * in tids[0..ntids) are returned when ntids > 0. Returns the count, the
+ * threads in *out (malloc'd, NULL when 0), or -1 when the memory cannot be
+ * read or does not validate (then *out is NULL: never a wrong name).
+ * st may be NULL.
+ */
+int py_read_threads(struct py_process *p, int mem_pid, const int *tids, int ntids,
+		    const struct py_read_opts *o, struct py_thread **out, struct py_read_stats *st);
+void py_threads_free(struct py_thread *v, int n);   /* NULL-safe */
+
+#endif /* FT_PYTHON_H */
