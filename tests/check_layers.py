@@ -18,7 +18,7 @@ ALLOWED = {
     "kernel": {"proc", "elf", "util", "bpf", "out/event.h", "skel"},
     "model": {"locks", "python", "stacks", "proc", "util", "bpf", "out/event.h"},
     "locks": {"proc", "util", "out/event.h"},
-    "python": {"proc", "elf", "util", "out/event.h", "out/stack.h"},
+    "python": {"proc", "elf", "util", "bpf", "out/event.h", "out/stack.h"},
     "stacks": {"proc", "elf", "python", "util", "out/event.h"},
     "proc": {"util"},
     "elf": {"util"},

@@ -22,7 +22,7 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "locks", required_argument, NULL, OPT_LOCKS },
-	{ "stacks", no_argument, NULL, OPT_STACKS },
+	{ "stacks", required_argument, NULL, OPT_STACKS },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
 	{ "influx", required_argument, NULL, OPT_INFLUX },
@@ -52,6 +52,7 @@ void options_usage(FILE *f)
 	      "  -o FILE                  write the output to FILE\n"
 	      "  -v, -q                   also show info events / show only errors\n"
 	      "  --locks=scan|uprobe|futex|off   how locks are seen (default scan)\n"
+	      "  --stacks=hazards|all|off        where stacks are read (default hazards: warnings and errors)\n"
 	      "  --grace=DURATION         time a child may take to exec (default 100ms)\n"
 	      "  --scan-limit=SIZE        memory read per fork in scan mode (default 4GiB)\n"
 	      "  --influx=URL             export events to InfluxDB (--influx-db, --influx-user,\n"
@@ -228,6 +229,7 @@ static int parse_one(int c, const char *arg, struct options *o)
 {
 	static const char *const formats[] = { "human", "json", "influx" };
 	static const char *const locks[] = { "scan", "uprobe", "futex", "off" };
+	static const char *const stacks[] = { "hazards", "all", "off" };
 	static const char *const fails[] = { "info", "warning", "error" };
 	int v;
 
@@ -258,7 +260,11 @@ static int parse_one(int c, const char *arg, struct options *o)
 			return usage_error("bad --locks '%s': want scan, uprobe, futex or off", arg);
 		o->locks = v;
 		return 0;
-	case OPT_STACKS: o->stacks = true; return 0;
+	case OPT_STACKS:
+		if ((v = parse_choice(arg, stacks, 3)) < 0)
+			return usage_error("bad --stacks '%s': want hazards, all or off", arg);
+		o->stacks = v;
+		return 0;
 	case OPT_GRACE:
 		if (parse_duration(arg, &o->grace_ns))
 			return usage_error("bad --grace '%s': want a duration such as 100ms", arg);
@@ -368,9 +374,6 @@ int options_parse(int argc, char **argv, struct options *o)
 		return usage_error("%s", "say what to trace: exactly one of -p PID, -a, or -- COMMAND");
 	if (all)
 		o->target = TARGET_ALL;
-	/* said plainly rather than accepted and ignored */
-	if (o->stacks)
-		return usage_error("%s", "--stacks is not available in this version: drop the option");
 	if (o->locks == LOCKS_UPROBE && o->target == TARGET_ALL)
 		return usage_error("%s", "--locks=uprobe probes each traced process: use -p or -- COMMAND, not -a");
 	if (o->run_as && o->target != TARGET_COMMAND)

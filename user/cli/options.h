@@ -11,6 +11,7 @@
 enum ft_command { CMD_TRACE, CMD_DIAGNOSE, CMD_CHECK, CMD_HELP, CMD_VERSION };
 enum target_mode { TARGET_PIDS, TARGET_COMMAND, TARGET_ALL };
 enum lock_mode { LOCKS_SCAN, LOCKS_UPROBE, LOCKS_FUTEX, LOCKS_OFF };
+enum stacks_mode { STACKS_HAZARDS, STACKS_ALL, STACKS_OFF };
 
 #define MAX_TARGET_PIDS 64
 
@@ -33,7 +34,7 @@ struct options {
 	enum out_format format;
 	enum verbosity verbosity;
 	const char *output_path; /* -o */
-	bool stacks;
+	enum stacks_mode stacks;   /* --stacks */
 	bool debug;          /* --debug: libbpf's own log */
 	uint64_t grace_ns;
 	uint64_t scan_limit;

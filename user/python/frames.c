@@ -197,3 +197,22 @@ struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tst
 	}
 	return s;
 }
+
+int py_code_frame(struct py_ctx *c, struct py_code_cache *cc, uint64_t code, int64_t lasti,
+		  struct frame *out)
+{
+	struct code_info *ci;
+
+	if (!py_ptr_ok(code & ~c->l->code_tag_bits))
+		return -1;
+	code &= ~c->l->code_tag_bits;
+	ci = code_of(c, cc, code);
+	if (!ci || (ci->units >= 0 && (lasti < -1 || lasti > ci->units)))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->lang = FRAME_PYTHON;
+	out->func = ci->func;
+	out->file = ci->file;
+	out->line = line_at(c->l, ci, lasti);
+	return 0;
+}

@@ -75,5 +75,10 @@ struct py_code_cache *py_code_cache_new(void);
 void py_code_cache_free(struct py_code_cache *cc);
 struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tstate,
 			int max_depth, uint64_t deadline_ns, bool *depth_cut, bool *time_cut);
+/* One frame from its code object and instruction index (lasti: 3.11+ in code
+ * units, before in bytes or instructions as the version counts): 0 with *out
+ * filled (its strings live in cc until the next lookup), or -1. */
+int py_code_frame(struct py_ctx *c, struct py_code_cache *cc, uint64_t code, int64_t lasti,
+		  struct frame *out);
 
 #endif /* FT_PY_PRIV_H */

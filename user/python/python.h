@@ -67,4 +67,20 @@ int py_read_threads(struct py_process *p, int mem_pid, const int *tids, int ntid
 		    const struct py_read_opts *o, struct py_thread **out, struct py_read_stats *st);
 void py_threads_free(struct py_thread *v, int n);   /* NULL-safe */
 
+/*
+ * For the fork tracepoint, which copies the forking thread's raw frames
+ * (bpf/forktrace.h): where this interpreter keeps its thread states and
+ * frames. 0 with *out filled, or -1.
+ */
+struct py_bpf_layout;
+struct py_raw_frame;
+int py_bpf_layout(struct py_process *p, struct py_bpf_layout *out);
+/*
+ * Raw frames (code object, instruction) as the kernel copied them, read
+ * against the code objects in mem_pid's memory: a stack of Python frames,
+ * or NULL when none could be read. truncated: the chain went on.
+ */
+struct stack *py_stack_from_raw(struct py_process *p, int mem_pid,
+				const struct py_raw_frame *raw, int n, bool truncated);
+
 #endif /* FT_PYTHON_H */
