@@ -383,7 +383,7 @@ out:
 static int validate(struct py_process *p, const struct candidate *k, char *why, size_t whylen)
 {
 	struct py_tids valid = { 0 };
-	struct py_read_opts o = { .frames = true, .max_depth = 8 };
+	struct py_read_opts o = { .frames = false };
 	struct py_read_stats st;
 	struct py_thread *v = NULL;
 	struct py_procmem pm;

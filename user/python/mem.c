@@ -34,16 +34,23 @@ static int procmem_read_cached(void *ctx, uint64_t addr, void *buf, size_t len)
 	struct py_procmem *pm = ctx;
 	uint64_t base = addr & ~(uint64_t)(PY_PROCMEM_LINE - 1);
 	struct py_procmem_line *l;
+	unsigned set, way;
 
 	/* a block that straddles two lines, or a large read: straight through */
 	if (addr + len > base + PY_PROCMEM_LINE)
 		return pread_exact(pm->fd, addr, buf, len);
-	l = &pm->lines[(base / PY_PROCMEM_LINE) % PY_PROCMEM_LINES];
-	if (l->base != base) {
-		l->base = base;
+	set = (unsigned)((base / PY_PROCMEM_LINE) % PY_PROCMEM_SETS);
+	l = &pm->lines[set * PY_PROCMEM_WAYS];
+	for (way = 0; way < PY_PROCMEM_WAYS && l[way].base != base; way++)
+		;
+	if (way == PY_PROCMEM_WAYS) {
+		way = pm->victim[set];
+		pm->victim[set] = (unsigned char)((way + 1) % PY_PROCMEM_WAYS);
+		l[way].base = base;
 		/* mappings are page-aligned: a block reads whole or is unmapped */
-		l->bad = pread_exact(pm->fd, base, l->data, PY_PROCMEM_LINE) != 0;
+		l[way].bad = pread_exact(pm->fd, base, l[way].data, PY_PROCMEM_LINE) != 0;
 	}
+	l += way;
 	if (l->bad)
 		return -1;
 	memcpy(buf, l->data + (addr - base), len);
@@ -69,6 +76,7 @@ int py_procmem_open(struct py_procmem *pm, int pid, struct py_mem *m)
 		return -1;
 	/* without the cache every read is a pread: slower, still right */
 	pm->lines = calloc(PY_PROCMEM_LINES, sizeof(*pm->lines));
+	memset(pm->victim, 0, sizeof(pm->victim));
 	m->read = procmem_read;
 	m->ctx = pm;
 	m->reads = 0;

@@ -23,7 +23,7 @@ struct py_mem {
 
 static inline int py_mem_read(struct py_mem *m, uint64_t addr, void *buf, size_t len)
 {
-	if (len == 0 || len > PY_MEM_MAX_READ || addr + len < addr)
+	if (len == 0 || len > PY_MEM_MAX_READ || addr < 4096 || addr + len < addr)
 		return -1;
 	return m->read(m->ctx, addr, buf, len);
 }
@@ -42,7 +42,9 @@ int py_mem_ptr(struct py_mem *m, uint64_t addr, uint64_t *p);
 /* /proc/PID/mem with a small cache of 4 KiB blocks: the walkers make many
  * small reads close together (a dict's entries, a thread's frames). The
  * cache lives for one reading pass (the memory changes between passes). */
-#define PY_PROCMEM_LINES 64
+#define PY_PROCMEM_SETS 64
+#define PY_PROCMEM_WAYS 4       /* a dict's entries and its keys' pages must not evict each other */
+#define PY_PROCMEM_LINES (PY_PROCMEM_SETS * PY_PROCMEM_WAYS)
 #define PY_PROCMEM_LINE 4096
 
 struct py_procmem {
@@ -52,6 +54,7 @@ struct py_procmem {
 		bool bad;              /* the block is not readable */
 		unsigned char data[PY_PROCMEM_LINE];
 	} *lines;
+	unsigned char victim[PY_PROCMEM_SETS];   /* the way to replace next, per set */
 };
 
 /* 0, or -1 with errno set. */
