@@ -15,6 +15,7 @@ static size_t record_size(uint32_t type)
 	case REC_EXEC: return sizeof(struct rec_exec);
 	case REC_EXIT: return sizeof(struct rec_exit);
 	case REC_HELD_LOCK: return sizeof(struct rec_held_lock);
+	case REC_PY_STACK: return sizeof(struct rec_py_stack);
 	}
 	return 0;
 }
@@ -56,6 +57,9 @@ int dispatch_record(void *ctx, void *data, size_t size)
 		break;
 	case REC_HELD_LOCK:
 		model__held_lock(d->model, data);
+		break;
+	case REC_PY_STACK:
+		model__py_stack(d->model, data);
 		break;
 	}
 	return 0;

@@ -51,6 +51,16 @@ static void emit_to_output(void *ctx, struct event *ev)
 	output__emit(ctx, ev);
 }
 
+/* The model recognized a CPython: the fork tracepoint copies its frames. */
+static void tell_py_layout(void *ctx, int pid, const struct py_bpf_layout *l)
+{
+	struct session *s = *(struct session **)ctx;
+
+	if (s && session__set_py_layout(s, pid, l))
+		fprintf(stderr, "forktrace: cannot follow pid %d's Python frames at its forks: %s\n",
+			pid, strerror(errno));
+}
+
 static void model_config_from(const struct options *o, struct model_config *c)
 {
 	c->trace_all = o->target == TARGET_ALL;
@@ -59,6 +69,10 @@ static void model_config_from(const struct options *o, struct model_config *c)
 	c->grace_ns = o->grace_ns;
 	c->scan_limit = o->scan_limit;
 	c->lock_mode = lock_mode_name(o->locks);
+	c->python = true;
+	c->stacks = o->stacks != STACKS_OFF;
+	c->stacks_all = o->stacks == STACKS_ALL;
+	c->py_layout = tell_py_layout;
 }
 
 static void session_config_from(const struct options *o, struct session_config *c)
@@ -191,6 +205,7 @@ int trace_run(const struct options *o)
 	if (!out)
 		goto cleanup;
 	model_config_from(o, &mc);
+	mc.hook_ctx = &s;   /* the session, once it is open */
 	m = model__new(&mc, emit_to_output, out,
 		       (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)));
 	if (!m)

@@ -49,6 +49,8 @@ void pending_unlink(struct model *m, struct pending *pd)
 	}
 	if (pd->child)
 		pd->child->pending = NULL;
+	for (int i = 0; i < pd->nstacks; i++)
+		stack_free(pd->stacks[i]);
 	free(pd->held);
 	free(pd);
 }
@@ -90,8 +92,10 @@ static void note_held(struct model *m, struct proc *parent, struct proc *child,
 	ev->held_lock.lock = l->addr;
 	ev->held_lock.lock_type = l->type;
 	ev->held_lock.holder_tid = l->owner_tid;
-	if (holder)
+	if (holder) {
 		memcpy(ev->held_lock.holder_comm, holder->comm, EV_COMM_LEN);
+		memcpy(ev->held_lock.holder_name, holder->name, EV_NAME_LEN);
+	}
 	ev->held_lock.holder_is_forker = mine;
 	ev->held_lock.held_ns = l->held_ns;
 	ev->held_lock.found_by = l->by_uprobe ? FOUND_BY_UPROBE : FOUND_BY_SCAN;
@@ -175,9 +179,9 @@ int pending_scan(struct model *m, struct proc *parent, struct proc *child, int f
 
 /* ---- deadlocks ---- */
 
-/* The holder's name from the model when the examiner could not know it:
- * the holder was a thread of the parent, or of an earlier ancestor. */
-static void holder_comm(struct model *m, struct proc *p, int tid, char *comm)
+/* The holder's names from the model: it was a thread of the parent, or of an
+ * earlier ancestor (the examiner only sees the child, where it is gone). */
+static void holder_names(struct model *m, struct proc *p, int tid, char *comm, char *name)
 {
 	struct proc *a = p;
 
@@ -186,7 +190,9 @@ static void holder_comm(struct model *m, struct proc *p, int tid, char *comm)
 
 		a = proc_find(m, a->parent_pid);
 		if (a && (t = thread_find(a, tid))) {
-			memcpy(comm, t->comm, EV_COMM_LEN);
+			if (!comm[0])
+				memcpy(comm, t->comm, EV_COMM_LEN);
+			memcpy(name, t->name, EV_NAME_LEN);
 			return;
 		}
 	}
@@ -203,15 +209,21 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 		.parent_pid = p->parent_pid,
 		.since_fork_ns = now > p->fork_ts ? now - p->fork_ts : 0,
 	};
+	char holder_name[EV_NAME_LEN] = "";
+	struct stack *stack;
 	struct event ev;
 
-	if (!f->holder_comm[0] && f->holder_tid > 0)
-		holder_comm(m, p, f->holder_tid, f->holder_comm);
+	if (f->holder_tid > 0)
+		holder_names(m, p, f->holder_tid, f->holder_comm, holder_name);
 	/* the child blocked: the fork's held-back warnings are due now */
 	if (p->pending)
 		pending_resolve(m, p->pending, SEV_WARNING);
+	stack = mpy_thread_stack(m, p, t->tid);
 	deadlock_event(&ev, &s, f);
+	memcpy(ev.deadlock.holder_name, holder_name, EV_NAME_LEN);
+	ev.deadlock.stack = stack;
 	model_emit(m, &ev);
+	stack_free(stack);
 }
 
 static void report_epoll(struct model *m, struct proc *p, struct thread *t, int fd)

@@ -3,9 +3,11 @@
  * reserved them, so when a fork record is handled the model's thread list
  * of the parent is the list at the instant of the fork.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model/model_priv.h"
+#include "python/python.h"
 #include "proc/procfs.h"
 
 /* ---- processes and threads ---- */
@@ -47,6 +49,7 @@ static void proc_remove(struct model *m, struct proc *p)
 		}
 	}
 	m->live--;
+	mpy_forget(p);
 	held_list_free(&p->born_held);
 	free(p->threads);
 	free(p);
@@ -146,6 +149,7 @@ void thread_list_add(struct thread_list *tl, const struct thread *t)
 	if (tl->count < EV_MAX_THREADS) {
 		tl->t[tl->count].tid = t->tid;
 		memcpy(tl->t[tl->count].comm, t->comm, EV_COMM_LEN);
+		memcpy(tl->t[tl->count].name, t->name, EV_NAME_LEN);
 		tl->count++;
 	}
 	tl->total++;
@@ -164,6 +168,7 @@ void model__tick(struct model *m, uint64_t now)
 	}
 	if (m->cfg.watch_deadlocks)
 		hazards_watch(m, now);
+	mpy_tick(m, now);
 }
 
 uint64_t model__next_deadline(const struct model *m)
@@ -219,6 +224,10 @@ void model__fork(struct model *m, const struct rec_fork *r)
 		m->nincoming = 0;
 	if (r->threads > 1 || !from_main || m->nincoming)
 		pd = pending_new(m, parent, r);
+	/* Python names and frames, before the held locks that name their holders */
+	if (pd && (r->threads > 1 || !from_main))
+		mpy_fork(m, parent, r, pd);
+	m->has_incoming_py = false;
 	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
 	if (pd && r->threads > 1 && !shares_vm && m->cfg.scan_locks)
 		held = pending_scan(m, parent, child, r->h.tid, r->h.ts, pd);
@@ -287,12 +296,20 @@ void model__held_lock(struct model *m, const struct rec_held_lock *r)
 	l->by_uprobe = true;
 }
 
+void model__py_stack(struct model *m, const struct rec_py_stack *r)
+{
+	m->incoming_py = *r;
+	m->has_incoming_py = true;
+}
+
 void model__thread_new(struct model *m, const struct rec_thread *r)
 {
 	struct proc *p = proc_for_record(m, &r->h);
 
-	if (p)
-		thread_set(p, r->h.tid, r->name);
+	if (!p)
+		return;
+	thread_set(p, r->h.tid, r->name);
+	mpy_thread_new(m, p, r->h.ts);
 }
 
 void model__thread_rename(struct model *m, const struct rec_thread *r)
@@ -348,9 +365,13 @@ void model__exec(struct model *m, const struct rec_exec *r)
 		return;
 	p->execed = true;
 	memcpy(p->comm, r->h.comm, EV_COMM_LEN);
+	/* a new image: another program, perhaps another interpreter */
+	mpy_forget(p);
 	/* exec leaves one thread, which takes the process's pid */
-	for (int i = 0; i < p->nthreads; i++)
+	for (int i = 0; i < p->nthreads; i++) {
 		p->threads[i].alive = false;
+		p->threads[i].name[0] = 0;
+	}
 	thread_set(p, p->pid, r->h.tcomm);
 
 	model_event_init(m, &ev, EV_EXEC, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
@@ -432,6 +453,8 @@ static void attach_event(struct model *m, enum event_kind kind, const struct pro
 			if (p->threads[i].alive)
 				thread_list_add(&ev.attach.threads, &p->threads[i]);
 		ev.attach.locks = m->cfg.lock_mode;
+		if (p && p->py)
+			snprintf(ev.attach.python, sizeof(ev.attach.python), "%s", py_version(p->py));
 	}
 	model_emit(m, &ev);
 }
@@ -459,6 +482,7 @@ void model__add_root(struct model *m, int pid)
 		m->cap_roots = cap;
 	}
 	m->roots[m->nroots++] = pid;
+	mpy_names(m, p);
 	attach_event(m, EV_ATTACH, p);
 }
 
@@ -479,6 +503,7 @@ void model__add_existing(struct model *m, int pid, int parent_pid, bool forked_n
 	p->forked = forked_not_execed;
 	p->fork_ts = fork_ts;
 	threads_from_proc(p);
+	mpy_names(m, p);
 	attach_event(m, EV_ATTACH, p);
 }
 

@@ -14,6 +14,7 @@
 
 struct model;
 struct event;
+struct py_bpf_layout;
 
 struct model_config {
 	bool trace_all;          /* -a: attach/detach speak for the host (pid 0) */
@@ -22,6 +23,13 @@ struct model_config {
 	uint64_t grace_ns;       /* how long a child may take to exec */
 	uint64_t scan_limit;     /* bytes of a child read per fork; 0: no limit */
 	const char *lock_mode;   /* as attach and detach events name it */
+	bool python;             /* read CPython's threads (names) from memory */
+	bool stacks;             /* read the stacks of hazards (--stacks=hazards or all) */
+	bool stacks_all;         /* and of every fork (--stacks=all) */
+	/* Python support: the kernel side is told where pid's interpreter keeps
+	 * its frames, so forks copy the forking thread's (NULL: not wanted) */
+	void (*py_layout)(void *ctx, int pid, const struct py_bpf_layout *l);
+	void *hook_ctx;
 };
 
 /* Called for every event, in order; the event is the callee's to read only
@@ -54,6 +62,7 @@ void model__detach(struct model *m);
 /* The records, one call each (the dispatcher checked their size). */
 void model__fork(struct model *m, const struct rec_fork *r);
 void model__held_lock(struct model *m, const struct rec_held_lock *r);
+void model__py_stack(struct model *m, const struct rec_py_stack *r);
 void model__thread_new(struct model *m, const struct rec_thread *r);
 void model__thread_rename(struct model *m, const struct rec_thread *r);
 void model__thread_exit(struct model *m, const struct rec_thread *r);

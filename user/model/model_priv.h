@@ -19,6 +19,7 @@ struct thread {
 	bool alive;
 	bool killed;  /* torn down by another thread's exit_group or a signal */
 	struct wait_watch watch;   /* the deadlock watcher's last look */
+	char name[EV_NAME_LEN];    /* its Python name, "" not known (untrusted) */
 };
 
 /* Hazards of a fork held back until the child exec's or the grace ends. */
@@ -31,6 +32,9 @@ struct pending {
 	struct event scan;
 	struct event *held;  /* held_lock events */
 	int nheld;
+	/* the stacks its events point to (orphans, the forking thread): freed with it */
+	struct stack *stacks[EV_MAX_THREADS + 1];
+	int nstacks;
 	struct proc *child;
 	struct pending *next;
 };
@@ -47,6 +51,11 @@ struct proc {
 	int nthreads, cap;
 	struct held_list born_held;  /* locks held at the fork by threads not copied */
 	struct pending *pending;
+	/* Python support: its interpreter once recognized (NULL: none, or not
+	 * yet looked for: py_checked false); names to refresh after a new thread */
+	struct py_process *py;
+	bool py_checked;
+	uint64_t py_refresh_at;    /* CLOCK_MONOTONIC ns, 0: nothing to refresh */
 	struct proc *hnext; /* hash chain */
 };
 
@@ -76,6 +85,10 @@ struct model {
 	struct found_lock *incoming;
 	int nincoming, cap_incoming;
 	int incoming_child;
+	/* Python: the forking thread's raw frames of the fork whose REC_FORK comes next */
+	struct rec_py_stack incoming_py;
+	bool has_incoming_py;
+	bool py_refresh_due;       /* some process has names to refresh */
 };
 
 static inline void model_emit(struct model *m, struct event *ev)
@@ -104,5 +117,22 @@ void pending_resolve(struct model *m, struct pending *pd, enum severity sev);
 void pending_unlink(struct model *m, struct pending *pd);
 /* Looks at the futex waits of forked children (rate-limited). */
 void hazards_watch(struct model *m, uint64_t now);
+
+/* python.c: Python support (all of it a no-op without cfg.python) */
+/* Recognizes p's interpreter once (per image); a notice when it cannot. */
+void mpy_check(struct model *m, struct proc *p);
+/* Learns the Python names of p's threads now. */
+void mpy_names(struct model *m, struct proc *p);
+/* At a fork of parent: names, and the stacks of the orphans and the forker,
+ * into the held-back events of pd (which then owns the stacks). */
+void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, struct pending *pd);
+/* The Python frames of thread tid of p now (the caller frees), or NULL. */
+struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid);
+/* A new thread: its name is set by Python a moment later. */
+void mpy_thread_new(struct model *m, struct proc *p, uint64_t now);
+/* Refreshes the names that are due (rate-limited by their time). */
+void mpy_tick(struct model *m, uint64_t now);
+/* The image is gone (exec, exit): so is what was known of its interpreter. */
+void mpy_forget(struct proc *p);
 
 #endif

@@ -1,0 +1,202 @@
+/*
+ * Python support in the model: which processes run a CPython it knows,
+ * their threads' Python names, and the Python frames of the threads a
+ * hazard is about. The reading is python/'s; this file decides when, and
+ * keeps what was read with the threads and the held-back events.
+ *
+ * Where it is read from: a fork's orphans from the parent, right when the
+ * fork record is handled (their frames are what they were doing: a thread
+ * that is not copied is usually blocked, and the child deletes their thread
+ * states at once); the forking thread from the raw frames the kernel copied
+ * at the instant of the fork; a blocked child's thread from the child.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "model/model_priv.h"
+#include "python/python.h"
+
+#define REFRESH_DELAY_NS 50000000ULL   /* a new thread is named by Python just after it starts */
+#define FORK_BUDGET_NS 20000000ULL     /* reading a fork's threads, at most */
+#define MAX_DEPTH 48
+
+void mpy_forget(struct proc *p)
+{
+	py_detach(p->py);
+	p->py = NULL;
+	p->py_checked = false;
+	p->py_refresh_at = 0;
+}
+
+void mpy_check(struct model *m, struct proc *p)
+{
+	struct py_bpf_layout bl;
+	char why[256] = "";
+
+	if (!m->cfg.python || p->py_checked)
+		return;
+	p->py_checked = true;
+	p->py = py_attach(p->pid, why, sizeof(why));
+	if (!p->py) {
+		/* once per image: a process that runs no CPython says nothing */
+		if (why[0])
+			fprintf(stderr, "forktrace: pid %d: %s — its threads go by their kernel names\n",
+				p->pid, why);
+		return;
+	}
+	if (m->cfg.py_layout && py_bpf_layout(p->py, &bl) == 0)
+		m->cfg.py_layout(m->cfg.hook_ctx, p->pid, &bl);
+}
+
+/* Copies each read thread's name onto the model's thread of that tid. */
+static void take_names(struct proc *p, const struct py_thread *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct thread *t = thread_find(p, v[i].tid);
+
+		if (t && v[i].name[0])
+			memcpy(t->name, v[i].name, EV_NAME_LEN);
+	}
+}
+
+void mpy_names(struct model *m, struct proc *p)
+{
+	struct py_read_opts o = { .frames = false, .budget_ns = FORK_BUDGET_NS };
+	struct py_thread *v;
+	int n;
+
+	mpy_check(m, p);
+	if (!p->py)
+		return;
+	n = py_read_threads(p->py, p->pid, NULL, 0, &o, &v, NULL);
+	if (n > 0)
+		take_names(p, v, n);
+	py_threads_free(v, n);
+}
+
+void mpy_thread_new(struct model *m, struct proc *p, uint64_t now)
+{
+	if (!m->cfg.python)
+		return;
+	if (!p->py_refresh_at) {
+		p->py_refresh_at = now + REFRESH_DELAY_NS;
+		m->py_refresh_due = true;
+	}
+}
+
+void mpy_tick(struct model *m, uint64_t now)
+{
+	bool more = false;
+
+	if (!m->py_refresh_due)
+		return;
+	for (int b = 0; b < NBUCKETS; b++)
+		for (struct proc *p = m->buckets[b]; p; p = p->hnext) {
+			if (!p->py_refresh_at)
+				continue;
+			if (p->py_refresh_at > now) {
+				more = true;
+				continue;
+			}
+			p->py_refresh_at = 0;
+			mpy_names(m, p);
+		}
+	m->py_refresh_due = more;
+}
+
+/* The pending event owns the stack from now on. */
+static const struct stack *keep(struct pending *pd, struct stack *s)
+{
+	if (!s)
+		return NULL;
+	if (pd->nstacks >= (int)(sizeof(pd->stacks) / sizeof(pd->stacks[0]))) {
+		stack_free(s);
+		return NULL;
+	}
+	pd->stacks[pd->nstacks++] = s;
+	return s;
+}
+
+static struct py_thread *find(struct py_thread *v, int n, int tid)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i].tid == tid)
+			return &v[i];
+	return NULL;
+}
+
+/* The forking thread's frames as the kernel copied them at the fork. */
+static struct stack *forker_stack(struct model *m, struct proc *parent, const struct rec_fork *r)
+{
+	const struct rec_py_stack *k = &m->incoming_py;
+
+	if (!m->has_incoming_py || k->child_pid != r->child_pid || k->h.tid != r->h.tid)
+		return NULL;
+	return py_stack_from_raw(parent->py, parent->pid, k->frames,
+				 k->count < PY_STACK_FRAMES ? (int)k->count : PY_STACK_FRAMES,
+				 k->truncated);
+}
+
+void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, struct pending *pd)
+{
+	struct py_read_opts o = {
+		.frames = m->cfg.stacks,
+		.max_depth = MAX_DEPTH,
+		.budget_ns = FORK_BUDGET_NS,
+	};
+	struct thread_list *tl = pd->has_orphaned ? &pd->orphaned.orphaned.threads : NULL;
+	struct py_thread *v = NULL;
+	struct py_thread *forker;
+	int n;
+
+	mpy_check(m, parent);
+	if (!parent->py)
+		goto out;
+	n = py_read_threads(parent->py, parent->pid, NULL, 0, &o, &v, NULL);
+	if (n < 0)
+		goto out;
+	take_names(parent, v, n);
+	for (int i = 0; tl && i < tl->count; i++) {
+		struct py_thread *t = find(v, n, tl->t[i].tid);
+
+		if (!t)
+			continue;
+		memcpy(tl->t[i].name, t->name, EV_NAME_LEN);
+		tl->t[i].stack = keep(pd, t->stack);
+		t->stack = NULL;
+	}
+	forker = find(v, n, (int)r->h.tid);
+	if (pd->has_fork_in_thread) {
+		struct stack *s = m->cfg.stacks ? forker_stack(m, parent, r) : NULL;
+
+		if (forker)
+			memcpy(pd->fork_in_thread.fork_in_thread.name, forker->name, EV_NAME_LEN);
+		pd->fork_in_thread.fork_in_thread.stack = keep(pd, s);
+	}
+	py_threads_free(v, n);
+out:
+	m->has_incoming_py = false;
+}
+
+struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid)
+{
+	struct py_read_opts o = { .frames = true, .max_depth = MAX_DEPTH, .budget_ns = FORK_BUDGET_NS };
+	struct py_thread *v = NULL, *t;
+	struct stack *s = NULL;
+	int n;
+
+	if (!m->cfg.stacks)
+		return NULL;
+	mpy_check(m, p);
+	if (!p->py)
+		return NULL;
+	n = py_read_threads(p->py, p->pid, &tid, 1, &o, &v, NULL);
+	t = n > 0 ? find(v, n, tid) : NULL;
+	if (t) {
+		s = t->stack;
+		t->stack = NULL;
+		if (t->name[0] && thread_find(p, tid))
+			memcpy(thread_find(p, tid)->name, t->name, EV_NAME_LEN);
+	}
+	py_threads_free(v, n);
+	return s;
+}
