@@ -1,0 +1,30 @@
+"""os.fork() from a daemon threading.Thread(name="forker"), in fork_from_here
+at the marked line; the child os._exit(0)s and is waited for. The main thread
+sleeps in os.read() meanwhile (an orphan with a frame of its own) until the
+forker is done.
+Reports: pid, forker (TID,COMM), fork_stack (ftpy.python_stack at the os.fork
+call), child, child_status.
+"""
+import os
+import threading
+
+from ftlib import report
+from ftpy import python_stack, this_thread
+
+
+def fork_from_here(done_w):
+    report(forker=this_thread(), fork_stack=python_stack(fork_from_here, "ft:fork"))
+    child = os.fork()  # ft:fork
+    if child == 0:
+        os._exit(0)
+    report(child=child)
+    report(child_status=os.waitpid(child, 0)[1])
+    os.write(done_w, b"x")
+
+
+report(pid=os.getpid())
+done_r, done_w = os.pipe()
+t = threading.Thread(target=fork_from_here, name="forker", args=(done_w,), daemon=True)
+t.start()
+os.read(done_r, 1)
+t.join()
