@@ -77,7 +77,35 @@ def stored_tag(s):
 
 
 def is_thread_list(v):
-    return isinstance(v, list) and all(isinstance(t, dict) for t in v)
+    return isinstance(v, list) and bool(v) and all(isinstance(t, dict) and "tid" in t for t in v)
+
+
+def is_stack(v):
+    return isinstance(v, list) and all(isinstance(f, dict) and "lang" in f for f in v)
+
+
+def frame_text(f):
+    """A frame as line protocol writes it: "func file:line", "module+0xoff"."""
+    if "func" in f:
+        s = f["func"]
+    elif "module" in f:
+        s = f["module"] + ("+" + f["offset"] if "offset" in f else "")
+    else:
+        s = "?"
+    if "file" in f:
+        s += " " + f["file"] + (f":{f['line']}" if "line" in f else "")
+    return s
+
+
+def thread_entry(t):
+    return f"{t['tid']}:{t['comm']}" + (f' "{t["name"]}"' if t.get("name") else "")
+
+
+def thread_stacks(v, sep):
+    """KEY_stacks: "TID:" and its frames, thread after thread (sep is a newline
+    as line protocol writes it, in the form the caller compares)."""
+    return (sep * 2).join(f"{t['tid']}:" + "".join(sep + frame_text(f) for f in t["stack"])
+                          for t in v if t.get("stack"))
 
 
 def expected_point(ev):
@@ -90,9 +118,11 @@ def expected_point(ev):
             continue
         if is_thread_list(v):
             p[k] = len(v)
-            p[k + "_list"] = ",".join(f"{t['tid']}:{stored_string(t['comm'])}" for t in v)
-        elif isinstance(v, list):
-            p[k] = "\\n".join(stored_string(f) for f in v)
+            p[k + "_list"] = stored_string(",".join(thread_entry(t) for t in v))
+            if any(t.get("stack") for t in v):
+                p[k + "_stacks"] = stored_string(thread_stacks(v, "\n"))
+        elif is_stack(v):
+            p[k] = stored_string("\n".join(frame_text(f) for f in v))
         else:
             p[k] = stored_string(v) if isinstance(v, str) else v
     return p
@@ -140,9 +170,11 @@ def expected_lines(events):
             if k in COMMON:
                 continue
             if is_thread_list(v):
-                fields += [(k, len(v)), (k + "_list", ",".join(f"{t['tid']}:{t['comm']}" for t in v))]
-            elif isinstance(v, list):
-                fields.append((k, "\n".join(v)))
+                fields += [(k, len(v)), (k + "_list", ",".join(thread_entry(t) for t in v))]
+                if any(t.get("stack") for t in v):
+                    fields.append((k + "_stacks", thread_stacks(v, "\n")))
+            elif is_stack(v):
+                fields.append((k, "\n".join(frame_text(f) for f in v)))
             else:
                 fields.append((k, v))
         t, series = ns_of(ev["time"]), (ev["event"], ev["severity"], ev["comm"])

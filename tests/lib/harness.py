@@ -229,9 +229,15 @@ class Report:
                           f"trigger report line '{key}='", alive)
 
 
-def threads_of(event):
-    """An event's threads array, sorted by tid (order is not part of the contract)."""
-    return sorted(event["threads"], key=lambda t: t.get("tid", 0))
+def threads_of(event, keys=("tid", "comm")):
+    """An event's threads array as {key: value} of `keys` (a thread's identity
+    by default: its Python name and stack are asserted where a test is about
+    them; keys=None keeps every field), sorted by tid (order is not part of
+    the contract)."""
+    threads = sorted(event["threads"], key=lambda t: t.get("tid", 0))
+    if keys is None:
+        return threads
+    return [{k: t[k] for k in keys if k in t} for t in threads]
 
 
 # ---------------------------------------------------------------- event schema (SPEC.md)

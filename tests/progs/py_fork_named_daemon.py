@@ -7,9 +7,12 @@ call), child, child_status.
 """
 import os
 import threading
+import time
 
 from ftlib import report
 from ftpy import python_stack, this_thread
+
+LIVES_ON = 0.5   # seconds the forker lives on after the fork
 
 
 def fork_from_here(done_w):
@@ -19,6 +22,9 @@ def fork_from_here(done_w):
         os._exit(0)
     report(child=child)
     report(child_status=os.waitpid(child, 0)[1])
+    # the forker works on before it ends: a thread that forked lives on after
+    # the fork far longer than the moment forktrace takes to read its name
+    time.sleep(LIVES_ON)
     os.write(done_w, b"x")
 
 

@@ -5,11 +5,13 @@ Reports: pid, renamed (TID,COMM), child, child_status.
 """
 import os
 import threading
+import time
 
 from ftlib import report
 from ftpy import native_tid, wait_in_syscall
 
 READ = 0    # x86_64 system call number
+LIVES_ON = 0.5   # seconds the worker lives on after the fork
 
 
 def wait_for_wake(wake_r, tid, running):
@@ -33,5 +35,8 @@ if child == 0:
     os._exit(0)
 report(child=child)
 report(child_status=os.waitpid(child, 0)[1])
+# the program works on before it wakes its worker: a thread orphaned by a fork
+# outlives the fork by far more than the moment forktrace takes to read it
+time.sleep(LIVES_ON)
 os.write(wake_w, b"x")
 t.join()

@@ -178,6 +178,8 @@ uint64_t model__next_deadline(const struct model *m)
 	for (const struct pending *pd = m->pendings; pd; pd = pd->next)
 		if (!best || pd->deadline < best)
 			best = pd->deadline;
+	if (m->py_refresh_due && m->py_due_at && (!best || m->py_due_at < best))
+		best = m->py_due_at;
 	return best;
 }
 
@@ -199,6 +201,7 @@ static struct proc *child_new(struct model *m, struct proc *parent, const struct
 	child->fork_ts = r->h.ts;
 	thread_set(child, r->child_pid, r->h.tcomm);
 	held_list_copy(&child->born_held, &parent->born_held);
+	mpy_inherit(m, child, parent);
 	return child;
 }
 
@@ -366,7 +369,7 @@ void model__exec(struct model *m, const struct rec_exec *r)
 	p->execed = true;
 	memcpy(p->comm, r->h.comm, EV_COMM_LEN);
 	/* a new image: another program, perhaps another interpreter */
-	mpy_forget(p);
+	mpy_exec(m, p, r->filename, r->h.ts);
 	/* exec leaves one thread, which takes the process's pid */
 	for (int i = 0; i < p->nthreads; i++) {
 		p->threads[i].alive = false;

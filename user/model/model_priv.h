@@ -56,6 +56,8 @@ struct proc {
 	struct py_process *py;
 	bool py_checked;
 	uint64_t py_refresh_at;    /* CLOCK_MONOTONIC ns, 0: nothing to refresh */
+	uint64_t py_try_at;        /* a python exec'd: look again then (0: no) ... */
+	uint64_t py_try_until;     /* ... until then, quietly: it may still be starting */
 	struct proc *hnext; /* hash chain */
 };
 
@@ -88,7 +90,8 @@ struct model {
 	/* Python: the forking thread's raw frames of the fork whose REC_FORK comes next */
 	struct rec_py_stack incoming_py;
 	bool has_incoming_py;
-	bool py_refresh_due;       /* some process has names to refresh */
+	bool py_refresh_due;       /* some process has names to refresh or a python to look for */
+	uint64_t py_due_at;        /* the earliest of those times (0: none) */
 };
 
 static inline void model_emit(struct model *m, struct event *ev)
@@ -132,7 +135,14 @@ struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid);
 void mpy_thread_new(struct model *m, struct proc *p, uint64_t now);
 /* Refreshes the names that are due (rate-limited by their time). */
 void mpy_tick(struct model *m, uint64_t now);
+/* Asks for a tick at t (CLOCK_MONOTONIC ns). */
+void mpy_due(struct model *m, uint64_t t);
 /* The image is gone (exec, exit): so is what was known of its interpreter. */
 void mpy_forget(struct proc *p);
+/* A forked child runs its parent's interpreter (the kernel side copies the
+ * frames layout itself). */
+void mpy_inherit(struct model *m, struct proc *child, const struct proc *parent);
+/* p exec'd filename: a python is looked for while it starts up. */
+void mpy_exec(struct model *m, struct proc *p, const char *filename, uint64_t now);
 
 #endif

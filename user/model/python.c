@@ -13,11 +13,16 @@
 #include <stdio.h>
 #include <string.h>
 #include "model/model_priv.h"
+#include "proc/maps.h"
+#include "proc/procfs.h"
 #include "python/python.h"
+#include "util/clock.h"
 
-#define REFRESH_DELAY_NS 50000000ULL   /* a new thread is named by Python just after it starts */
+#define REFRESH_DELAY_NS 10000000ULL   /* a new thread is named by Python just after it starts */
 #define FORK_BUDGET_NS 20000000ULL     /* reading a fork's threads, at most */
 #define MAX_DEPTH 48
+#define STARTUP_RETRY_NS 10000000ULL   /* a python just exec'd: looked at every 10 ms ... */
+#define STARTUP_MAX_NS 2000000000ULL   /* ... for its first 2 s */
 
 void mpy_forget(struct proc *p)
 {
@@ -25,26 +30,90 @@ void mpy_forget(struct proc *p)
 	p->py = NULL;
 	p->py_checked = false;
 	p->py_refresh_at = 0;
+	p->py_try_at = p->py_try_until = 0;
+}
+
+void mpy_inherit(struct model *m, struct proc *child, const struct proc *parent)
+{
+	if (!m->cfg.python || !parent->py)
+		return;
+	child->py = py_fork_copy(parent->py, child->pid);
+	child->py_checked = child->py != NULL;
+}
+
+void mpy_exec(struct model *m, struct proc *p, const char *filename, uint64_t now)
+{
+	const char *base = strrchr(filename, '/');
+
+	mpy_forget(p);
+	base = base ? base + 1 : filename;
+	/* known before its first thread and fork, so that the fork tracepoint
+	 * can copy the forking thread's frames from the first fork on */
+	if (m->cfg.python && strncmp(base, "python", 6) == 0) {
+		p->py_try_at = now + STARTUP_RETRY_NS;
+		p->py_try_until = now + STARTUP_MAX_NS;
+		mpy_due(m, p->py_try_at);
+	}
+}
+
+static void recognized(struct model *m, struct proc *p)
+{
+	struct py_bpf_layout bl;
+
+	p->py_try_at = p->py_try_until = 0;
+	if (m->cfg.py_layout && py_bpf_layout(p->py, &bl) == 0)
+		m->cfg.py_layout(m->cfg.hook_ctx, p->pid, &bl);
+}
+
+/* While a python starts up (before py_try_until), a failed look is quiet
+ * and is tried again: its interpreter may not be initialized yet. */
+static void look(struct model *m, struct proc *p, uint64_t now)
+{
+	char why[256] = "";
+
+	p->py = py_attach(p->pid, why, sizeof(why));
+	if (!p->py && !procfs_exists(p->pid)) {
+		p->py_checked = true;   /* gone already: nothing to say */
+		return;
+	}
+	if (p->py) {
+		p->py_checked = true;
+		recognized(m, p);
+		return;
+	}
+	if (now < p->py_try_until) {
+		p->py_try_at = now + STARTUP_RETRY_NS;
+		mpy_due(m, p->py_try_at);
+		return;
+	}
+	p->py_checked = true;
+	p->py_try_at = p->py_try_until = 0;
+	/* once per image: a process that runs no CPython says nothing */
+	if (why[0])
+		fprintf(stderr, "forktrace: pid %d: %s — its threads go by their kernel names\n",
+			p->pid, why);
 }
 
 void mpy_check(struct model *m, struct proc *p)
 {
-	struct py_bpf_layout bl;
-	char why[256] = "";
-
 	if (!m->cfg.python || p->py_checked)
 		return;
-	p->py_checked = true;
-	p->py = py_attach(p->pid, why, sizeof(why));
-	if (!p->py) {
-		/* once per image: a process that runs no CPython says nothing */
-		if (why[0])
-			fprintf(stderr, "forktrace: pid %d: %s — its threads go by their kernel names\n",
-				p->pid, why);
+	look(m, p, mono_ns());
+}
+
+/* A read of a recognized interpreter failed: if the process still runs,
+ * its memory no longer validates (corrupted, or a layout we got wrong).
+ * Said once; the image is not read again, so no name can be wrong. */
+static void read_failed(struct proc *p)
+{
+	/* an exiting process has no mappings left: that is no corruption */
+	if (!proc_maps_any(p->pid))
 		return;
-	}
-	if (m->cfg.py_layout && py_bpf_layout(p->py, &bl) == 0)
-		m->cfg.py_layout(m->cfg.hook_ctx, p->pid, &bl);
+	fprintf(stderr, "forktrace: pid %d: its CPython %s no longer reads as expected — its threads"
+			" go by their kernel names from now on\n", p->pid, py_version(p->py));
+	py_detach(p->py);
+	p->py = NULL;
+	p->py_checked = true;
 }
 
 /* Copies each read thread's name onto the model's thread of that tid. */
@@ -68,6 +137,8 @@ void mpy_names(struct model *m, struct proc *p)
 	if (!p->py)
 		return;
 	n = py_read_threads(p->py, p->pid, NULL, 0, &o, &v, NULL);
+	if (n < 0)
+		read_failed(p);
 	if (n > 0)
 		take_names(p, v, n);
 	py_threads_free(v, n);
@@ -77,30 +148,49 @@ void mpy_thread_new(struct model *m, struct proc *p, uint64_t now)
 {
 	if (!m->cfg.python)
 		return;
-	if (!p->py_refresh_at) {
-		p->py_refresh_at = now + REFRESH_DELAY_NS;
-		m->py_refresh_due = true;
-	}
+	/* recognized now, not at its first fork: a fork's orphans are read at
+	 * once, while they still exist (a program may join them right after) */
+	mpy_check(m, p);
+	if (!p->py || p->py_refresh_at)
+		return;   /* not Python, or a refresh is already due: it covers this one */
+	/* now (the thread has usually entered threading's bookkeeping by the
+	 * time its record is read; a short-lived child may be gone soon), and
+	 * again a moment later for the one that had not */
+	mpy_names(m, p);
+	p->py_refresh_at = now + REFRESH_DELAY_NS;
+	mpy_due(m, p->py_refresh_at);
+}
+
+void mpy_due(struct model *m, uint64_t t)
+{
+	m->py_refresh_due = true;
+	if (!m->py_due_at || t < m->py_due_at)
+		m->py_due_at = t;
 }
 
 void mpy_tick(struct model *m, uint64_t now)
 {
-	bool more = false;
-
-	if (!m->py_refresh_due)
+	if (!m->py_refresh_due || now < m->py_due_at)
 		return;
+	m->py_refresh_due = false;
+	m->py_due_at = 0;
 	for (int b = 0; b < NBUCKETS; b++)
 		for (struct proc *p = m->buckets[b]; p; p = p->hnext) {
+			if (p->py_try_at && !p->py_checked) {
+				if (p->py_try_at <= now)
+					look(m, p, now);   /* asks again itself when it must */
+				else
+					mpy_due(m, p->py_try_at);
+			}
 			if (!p->py_refresh_at)
 				continue;
 			if (p->py_refresh_at > now) {
-				more = true;
+				mpy_due(m, p->py_refresh_at);
 				continue;
 			}
 			p->py_refresh_at = 0;
 			mpy_names(m, p);
 		}
-	m->py_refresh_due = more;
 }
 
 /* The pending event owns the stack from now on. */
@@ -152,15 +242,18 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 	if (!parent->py)
 		goto out;
 	n = py_read_threads(parent->py, parent->pid, NULL, 0, &o, &v, NULL);
-	if (n < 0)
+	if (n < 0) {
+		read_failed(parent);
 		goto out;
+	}
 	take_names(parent, v, n);
 	for (int i = 0; tl && i < tl->count; i++) {
 		struct py_thread *t = find(v, n, tl->t[i].tid);
 
 		if (!t)
-			continue;
-		memcpy(tl->t[i].name, t->name, EV_NAME_LEN);
+			continue;   /* gone already: the name learned before stands */
+		if (t->name[0])
+			memcpy(tl->t[i].name, t->name, EV_NAME_LEN);
 		tl->t[i].stack = keep(pd, t->stack);
 		t->stack = NULL;
 	}
@@ -168,8 +261,12 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 	if (pd->has_fork_in_thread) {
 		struct stack *s = m->cfg.stacks ? forker_stack(m, parent, r) : NULL;
 
-		if (forker)
+		struct thread *ft = thread_find(parent, (int)r->h.tid);
+
+		if (forker && forker->name[0])
 			memcpy(pd->fork_in_thread.fork_in_thread.name, forker->name, EV_NAME_LEN);
+		else if (ft)
+			memcpy(pd->fork_in_thread.fork_in_thread.name, ft->name, EV_NAME_LEN);
 		pd->fork_in_thread.fork_in_thread.stack = keep(pd, s);
 	}
 	py_threads_free(v, n);

@@ -83,4 +83,9 @@ int py_bpf_layout(struct py_process *p, struct py_bpf_layout *out);
 struct stack *py_stack_from_raw(struct py_process *p, int mem_pid,
 				const struct py_raw_frame *raw, int n, bool truncated);
 
+/* A forked child runs its parent's interpreter at the same addresses: the
+ * parent's recognition, for child_pid, without reading anything. NULL when
+ * out of memory (or p is NULL). */
+struct py_process *py_fork_copy(const struct py_process *p, int child_pid);
+
 #endif /* FT_PYTHON_H */

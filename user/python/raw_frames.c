@@ -1,8 +1,10 @@
 /*
  * The kernel side's view of an interpreter: where the fork tracepoint finds
  * the forking thread's frames (struct py_bpf_layout), and the raw frames it
- * copies there turned into Python frames (see python.h).
+ * copies there turned into Python frames; and a forked child's interpreter,
+ * which is its parent's at the same addresses (see python.h).
  */
+#include <stdlib.h>
 #include <string.h>
 #include "forktrace.h"
 #include "python/py_priv.h"
@@ -80,4 +82,15 @@ struct stack *py_stack_from_raw(struct py_process *p, int mem_pid,
 		return NULL;
 	}
 	return s;
+}
+
+struct py_process *py_fork_copy(const struct py_process *p, int child_pid)
+{
+	struct py_process *c;
+
+	if (!p || !(c = malloc(sizeof(*c))))
+		return NULL;
+	*c = *p;
+	c->pid = child_pid;
+	return c;
 }
