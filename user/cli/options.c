@@ -15,7 +15,7 @@
 enum long_only {
 	OPT_JSON = 256, OPT_FORMAT, OPT_LOCKS, OPT_STACKS, OPT_GRACE, OPT_SCAN_LIMIT,
 	OPT_INFLUX, OPT_INFLUX_DB, OPT_INFLUX_USER, OPT_INFLUX_ORG, OPT_INFLUX_BUCKET,
-	OPT_FAIL_ON, OPT_DEBUG,
+	OPT_FAIL_ON, OPT_DEBUG, OPT_PYTHON,
 };
 
 static const struct option long_opts[] = {
@@ -32,6 +32,7 @@ static const struct option long_opts[] = {
 	{ "influx-bucket", required_argument, NULL, OPT_INFLUX_BUCKET },
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "python", required_argument, NULL, OPT_PYTHON },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -60,6 +61,7 @@ void options_usage(FILE *f)
 	      "  --fail-on=warning|error  exit 3 if such an event was seen\n"
 	      "  -d DURATION              stop after DURATION\n"
 	      "  -u USER                  run COMMAND as USER\n"
+	      "  --python=on|off          read CPython's thread names and frames (default on)\n"
 	      "  --debug                  show libbpf's own log\n"
 	      "  -h, -V                   help, version\n", f);
 }
@@ -230,6 +232,7 @@ static int parse_one(int c, const char *arg, struct options *o)
 	static const char *const formats[] = { "human", "json", "influx" };
 	static const char *const locks[] = { "scan", "uprobe", "futex", "off" };
 	static const char *const stacks[] = { "hazards", "all", "off" };
+	static const char *const onoff[] = { "on", "off" };
 	static const char *const fails[] = { "info", "warning", "error" };
 	int v;
 
@@ -285,6 +288,11 @@ static int parse_one(int c, const char *arg, struct options *o)
 		o->fail_on = v;
 		return 0;
 	case OPT_DEBUG: o->debug = true; return 0;
+	case OPT_PYTHON:
+		if ((v = parse_choice(arg, onoff, 2)) < 0)
+			return usage_error("bad --python '%s': want on or off", arg);
+		o->no_python = v == 1;
+		return 0;
 	}
 	return 2;
 }

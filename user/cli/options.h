@@ -35,6 +35,7 @@ struct options {
 	enum verbosity verbosity;
 	const char *output_path; /* -o */
 	enum stacks_mode stacks;   /* --stacks */
+	bool no_python;      /* --python=off: CPython is not read */
 	bool debug;          /* --debug: libbpf's own log */
 	uint64_t grace_ns;
 	uint64_t scan_limit;

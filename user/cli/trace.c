@@ -69,7 +69,7 @@ static void model_config_from(const struct options *o, struct model_config *c)
 	c->grace_ns = o->grace_ns;
 	c->scan_limit = o->scan_limit;
 	c->lock_mode = lock_mode_name(o->locks);
-	c->python = true;
+	c->python = !o->no_python;
 	c->stacks = o->stacks != STACKS_OFF;
 	c->stacks_all = o->stacks == STACKS_ALL;
 	c->py_layout = tell_py_layout;
