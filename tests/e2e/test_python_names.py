@@ -8,8 +8,9 @@ import os
 import re
 import signal
 
-from harness import (PROGS_SRC, PYTHON, Skip, expect, expect_eq, fail, prog, python, start,
-                     start_forktrace, threads_of, timeout, trace, wait_until)
+from harness import (PROGS_SRC, PYTHON, Skip, expect, expect_eq, fail, prog, python,
+                     run_forktrace, start, start_forktrace, threads_of, timeout, trace,
+                     wait_until)
 
 VERSIONS = (None, "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")  # None: Debian's
 
@@ -312,3 +313,27 @@ def corrupted_runtime(version):
     expect(len(notices) == 1 and len(about) == 1,
            f"expected one notice on stderr naming process {pid}, got {len(notices)} line(s):\n"
            + r.stderr)
+
+
+# ----------------------------------------------------- 7: diagnose, with nothing tracing at the fork
+
+@per_version()
+def diagnose_python_child(version):
+    """diagnose on a child already blocked in threading.Lock.acquire(): its Python frames and version"""
+    target = start("py_deadlock_frames", python_version=version)
+    try:
+        target.wait_report("child")
+        child = target.report.int("child")
+        # blocked: in a futex wait on the lock's semaphore
+        wait_until(lambda: open(f"/proc/{child}/syscall").read().startswith("202 "), 10,
+                   f"child {child} blocking in a futex wait", target.proc)
+        r = run_forktrace(["diagnose", "--json", str(child)])
+        dl = r.one("child_deadlock", pid=child)
+        expect_eq("child_deadlock.tid", dl["tid"], child)
+        expect_python_stack("child_deadlock.stack", dl.get("stack"),
+                            target.report.get("acquire_stack"), "py_deadlock_frames")
+        human = run_forktrace(["diagnose", str(child)], check=False)
+        expect("runs CPython 3." in human.stdout,
+               f"diagnose's human output does not say which CPython it recognized:\n{human.stdout}")
+    finally:
+        os.kill(target.pid, signal.SIGUSR1)   # the trigger's cue to kill the child and end

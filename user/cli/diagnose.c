@@ -8,13 +8,56 @@
 #include "cli/diagnose.h"
 #include "cli/diagnose_human.h"
 #include "proc/procfs.h"
+#include "python/python.h"
+
+#define PY_DEPTH 48
 
 struct diagnosis {
 	int pid, ppid;
 	char comm[EV_COMM_LEN];
 	FILE *explain;          /* human explanations, or NULL (JSON, -o FILE) */
 	int blocked, errors, warnings;
+	/* CPython, when the process runs one we know: its threads, names and frames */
+	struct py_process *py;
+	char py_why[256];       /* why not, when it runs one we do not know */
+	struct py_thread *pyt;
+	int npyt;
+	/* the parent's threads' Python names (a holder missing here runs there) */
+	struct py_thread *parent_pyt;
+	int nparent_pyt;
 };
+
+static const struct py_thread *py_thread_of(const struct py_thread *v, int n, int tid)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i].tid == tid)
+			return &v[i];
+	return NULL;
+}
+
+/* Python support: the process's threads with their frames, and the
+ * parent's names, read once. */
+static void read_python(struct diagnosis *d, bool no_python)
+{
+	struct py_read_opts o = { .frames = true, .max_depth = PY_DEPTH };
+	struct py_read_opts names = { .frames = false };
+	struct py_process *pp;
+	char why[256];
+
+	if (no_python)
+		return;
+	d->py = py_attach(d->pid, d->py_why, sizeof(d->py_why));
+	if (d->py)
+		d->npyt = py_read_threads(d->py, d->pid, NULL, 0, &o, &d->pyt, NULL);
+	if (d->npyt < 0)
+		d->npyt = 0;
+	if (d->ppid > 1 && (pp = py_attach(d->ppid, why, sizeof(why)))) {
+		d->nparent_pyt = py_read_threads(pp, d->ppid, NULL, 0, &names, &d->parent_pyt, NULL);
+		if (d->nparent_pyt < 0)
+			d->nparent_pyt = 0;
+		py_detach(pp);
+	}
+}
 
 static void fail_unreadable(int pid, int err)
 {
@@ -27,15 +70,20 @@ static void fail_unreadable(int pid, int err)
 
 /* The explanation of one blocked thread, when there is a reader for it. */
 static void explain(const struct diagnosis *d, const struct futex_wait *w,
-		    const struct futex_lock_info *info)
+		    const struct futex_lock_info *info, bool with_stack)
 {
 	char comm[EV_COMM_LEN] = "";
+
+	const struct py_thread *t = py_thread_of(d->pyt, d->npyt, w->tid);
 
 	if (!d->explain)
 		return;
 	if (procfs_thread_comm(d->pid, w->tid, comm, sizeof(comm)))
 		comm[0] = 0;
-	diagnose_human_thread(d->explain, w, comm, info);
+	diagnose_human_thread(d->explain, w, comm, t ? t->name : "", info);
+	/* a deadlock's event shows the stack already */
+	if (with_stack && t && t->stack)
+		diagnose_human_stack(d->explain, t->stack);
 }
 
 static void emit(struct diagnosis *d, struct output *out, const struct futex_wait *w,
@@ -57,6 +105,16 @@ static void emit(struct diagnosis *d, struct output *out, const struct futex_wai
 	    procfs_thread_comm(d->ppid, f.holder_tid, f.holder_comm, sizeof(f.holder_comm)))
 		f.holder_comm[0] = 0;
 	deadlock_event(&ev, &s, &f);
+	{
+		const struct py_thread *me = py_thread_of(d->pyt, d->npyt, w->tid);
+		const struct py_thread *holder = py_thread_of(d->parent_pyt, d->nparent_pyt,
+							      f.holder_tid);
+
+		if (me)
+			ev.deadlock.stack = me->stack;
+		if (holder && f.holder_tid > 0)
+			memcpy(ev.deadlock.holder_name, holder->name, EV_NAME_LEN);
+	}
 	output__emit(out, &ev);
 	if (ev.severity == SEV_ERROR)
 		d->errors++;
@@ -70,6 +128,7 @@ static void diagnose_thread(struct diagnosis *d, struct output *out, int tid)
 	struct futex_wait w;
 	struct futex_lock_info info;
 	struct deadlock_finding fd;
+	int judged;
 
 	/* a thread that exits meanwhile is simply not blocked */
 	if (futex_wait_read(d->pid, tid, &w) != 1)
@@ -77,9 +136,10 @@ static void diagnose_thread(struct diagnosis *d, struct output *out, int tid)
 	if (futex_lock_inspect(&w, &info))
 		return;
 	d->blocked++;
-	if (deadlock_judge(&w, &info, &fd))
+	judged = deadlock_judge(&w, &info, &fd);
+	if (judged)
 		emit(d, out, &w, &fd);
-	explain(d, &w, &info);
+	explain(d, &w, &info, !judged);
 }
 
 int diagnose_run(const struct options *opts, struct output *out)
@@ -104,14 +164,22 @@ int diagnose_run(const struct options *opts, struct output *out)
 	d.ppid = procfs_ppid(d.pid);
 	if (procfs_thread_comm(d.pid, d.pid, d.comm, sizeof(d.comm)))
 		d.comm[0] = 0;
+	read_python(&d, opts->no_python);
 	if (d.explain)
-		diagnose_human_header(d.explain, d.pid, d.comm, d.ppid, n);
+		diagnose_human_header(d.explain, d.pid, d.comm, d.ppid, n,
+				      d.py ? py_version(d.py) : NULL, d.py_why);
+	else if (!d.py && d.py_why[0])
+		fprintf(stderr, "forktrace: pid %d: %s — its threads go by their kernel names\n",
+			d.pid, d.py_why);
 	for (int i = 0; i < n; i++)
 		diagnose_thread(&d, out, tids[i]);
 	if (d.explain)
 		diagnose_human_verdict(d.explain, d.blocked, d.errors, d.warnings);
 	ret = d.errors ? 3 : 0;
 cleanup:
+	py_threads_free(d.pyt, d.npyt);
+	py_threads_free(d.parent_pyt, d.nparent_pyt);
+	py_detach(d.py);
 	free(tids);
 	return ret;
 }

@@ -54,29 +54,61 @@ static void explain_wakers(FILE *f, const struct futex_wait *w, const struct fut
 			   "    only a signal handler could wake it\n");
 }
 
-void diagnose_human_header(FILE *f, int pid, const char *comm, int ppid, int nthreads)
+void diagnose_human_header(FILE *f, int pid, const char *comm, int ppid, int nthreads,
+			   const char *python, const char *why)
 {
-	char safe[SAFE_COMM];
+	char safe[SAFE_COMM], text[512];
 
 	sanitize(comm, safe, sizeof(safe));
 	fprintf(f, "process %d (%s), parent %d, %d thread%s:\n", pid, safe, ppid, nthreads,
 		nthreads == 1 ? "" : "s");
+	if (python) {
+		sanitize(python, text, sizeof(text));
+		fprintf(f, "  runs CPython %s: threads go by their Python names\n", text);
+	} else if (why && why[0]) {
+		sanitize(why, text, sizeof(text));
+		fprintf(f, "  not read as Python: %s\n", text);
+	}
 	fflush(f);
 }
 
 void diagnose_human_thread(FILE *f, const struct futex_wait *w, const char *comm,
-			   const struct futex_lock_info *info)
+			   const char *name, const struct futex_lock_info *info)
 {
-	char safe[SAFE_COMM], lock[32];
+	char safe[SAFE_COMM], pyname[128], lock[32];
 
 	sanitize(comm, safe, sizeof(safe));
 	format_lock_addr(info->lock, lock, sizeof(lock));
-	fprintf(f, "  thread %d (%s) waits on %s, %s\n", w->tid, safe, lock, lock_kind_text(info->type));
+	if (name && name[0]) {
+		sanitize(name, pyname, sizeof(pyname));
+		fprintf(f, "  thread \"%s\" %d (%s) waits on %s, %s\n", pyname, w->tid, safe, lock,
+			lock_kind_text(info->type));
+	} else {
+		fprintf(f, "  thread %d (%s) waits on %s, %s\n", w->tid, safe, lock,
+			lock_kind_text(info->type));
+	}
 	if (info->type == LOCK_MUTEX || info->type == LOCK_RWLOCK_WRITE)
 		explain_owner(f, info);
 	/* with its owner gone, waking the thread would not help: it would wait again */
 	if (!info->owner_tid || info->owner_exists)
 		explain_wakers(f, w, info);
+	fflush(f);
+}
+
+void diagnose_human_stack(FILE *f, const struct stack *st)
+{
+	char func[256], file[512];
+
+	for (int i = 0; i < st->count; i++) {
+		const struct frame *fr = &st->frames[i];
+
+		sanitize(fr->func ? fr->func : "?", func, sizeof(func));
+		sanitize(fr->file ? fr->file : "?", file, sizeof(file));
+		fprintf(f, "    %s %s:%d in %s\n", i ? "called from" : "in Python at", file, fr->line,
+			func);
+	}
+	if (st->omitted)
+		fprintf(f, "    (%d more frames)\n", st->omitted);
 	fflush(f);
 }
 

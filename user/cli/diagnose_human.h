@@ -5,12 +5,19 @@
 
 #include <stdio.h>
 #include "locks/deadlock.h"
+#include "out/stack.h"
 
-/* "process PID (COMM), parent PPID, N threads:" */
-void diagnose_human_header(FILE *f, int pid, const char *comm, int ppid, int nthreads);
-/* One blocked thread (comm: its name, untrusted): the lock, its owner, what could wake it. */
+/* "process PID (COMM), parent PPID, N threads:", then the CPython
+ * recognized (python: its version, NULL none) or why one was not (why, "" when
+ * the process runs none). */
+void diagnose_human_header(FILE *f, int pid, const char *comm, int ppid, int nthreads,
+			   const char *python, const char *why);
+/* One blocked thread (comm: its kernel name, name: its Python name or "",
+ * both untrusted): the lock, its owner, what could wake it. */
 void diagnose_human_thread(FILE *f, const struct futex_wait *w, const char *comm,
-			   const struct futex_lock_info *info);
+			   const char *name, const struct futex_lock_info *info);
+/* The thread's Python frames, innermost first (untrusted names). */
+void diagnose_human_stack(FILE *f, const struct stack *st);
 /* The last line: deadlock confirmed, possible, or none found. */
 void diagnose_human_verdict(FILE *f, int blocked, int errors, int warnings);
 
