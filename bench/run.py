@@ -24,6 +24,10 @@ Benchmarks (see bench/README.md for how to read the table):
                 the peer, bpftrace with the same probes (bench/peer.bt)
   scan          a 2-thread parent with 1 GiB of touched heap forks; forktrace's
                 "scan" event (time per GiB) and the child's memory with/without it
+  python        fork storms from a Python parent (bench/progs/py_forkstorm.py) with 20
+                and 200 threads: untraced, --python=off, on (how many orphaned_threads
+                events named every thread); and the time from forktrace -p's start to
+                its attach line for a process with 200 named threads, off vs on
 
 The final table is printed on stdout and also written to build/bench/results.md
 (markdown) and build/bench/results.json. Exit status 0 whether targets were met
@@ -1156,7 +1160,8 @@ def bench_python(reps):
 BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "uprobe", "scan", "python"]
 # The fork storms take ~4 s a run and the scan ~2 s: 5 and 3 repetitions. The short
 # loops are cheap and sensitive to the neighbours' load: 7. uprobe: ~4 s a repetition
-# (3 sides, bpftrace's start-up), 5. All of it: ~2.5 minutes.
+# (3 sides, bpftrace's start-up), 5. python: ~12 s a repetition (3 sides of two storms,
+# then 3 attaches a side), 5. All of it: ~3.5 minutes.
 DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "syscall": 7, "mutex": 7, "uprobe": 5,
                 "scan": 3, "python": 5}
 
