@@ -24,6 +24,10 @@ Benchmarks (see bench/README.md for how to read the table):
                 the peer, bpftrace with the same probes (bench/peer.bt)
   scan          a 2-thread parent with 1 GiB of touched heap forks; forktrace's
                 "scan" event (time per GiB) and the child's memory with/without it
+  python        fork storms from a Python parent (bench/progs/py_forkstorm.py) with 20
+                and 200 threads: untraced, --python=off, on (how many orphaned_threads
+                events named every thread); and the time from forktrace -p's start to
+                its attach line for a process with 200 named threads, off vs on
 
 The final table is printed on stdout and also written to build/bench/results.md
 (markdown) and build/bench/results.json. Exit status 0 whether targets were met
@@ -34,6 +38,7 @@ import argparse
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import statistics
@@ -975,15 +980,190 @@ def bench_scan(reps):
                 verdict="met" if d <= DIRTY_SLACK_MIB else "MISSED")
 
 
+# ------------------------------------------------------------------ 6. Python support
+
+PYTHON = "/usr/bin/python3"    # Debian 12's CPython 3.11
+PY_PROG = os.path.join(SRC, "py_forkstorm.py")
+PY_STORMS = [(20, 1500), (200, 300)]   # (threads, forks): ~1.5-2.5 s a run here
+PY_ATTACH_THREADS = 200
+T_PYFORK = 1.10                # Python support on / off, 20-thread storm
+PY_SIDES = ["base", "off", "on"]
+
+
+def named_orphans(evs, pid, threads):
+    """(orphaned_threads events of pid, those naming every thread they list and
+    accounting for all `threads` orphans, listed or omitted)."""
+    orph = [e for e in evs if e.get("event") == "orphaned_threads" and e.get("pid") == pid]
+    full = sum(1 for e in orph
+               if e.get("threads") and all(t.get("name") for t in e["threads"]) and
+               len(e["threads"]) + int(e.get("threads_omitted", 0)) == threads)
+    return len(orph), full
+
+
+def bench_pyfork(threads, forks, reps):
+    if not os.access(PYTHON, os.X_OK):
+        raise RunFailed(f"{PYTHON} not found")
+    per = {s: {} for s in PY_SIDES}
+    failures = {s: [] for s in PY_SIDES}
+    stderr = {s: [] for s in PY_SIDES}
+    ft_cpu = {s: [] for s in PY_SIDES}
+    counts = {s: [] for s in PY_SIDES}      # (orphaned_threads events, fully named)
+    for rep in range(reps):
+        for side in interleave(rep, PY_SIDES):
+            report = new_report("pyfork")
+            argv = [PYTHON, PY_PROG, report, str(forks), str(threads)]
+            try:
+                if side == "base":
+                    r = run_plain(argv, report, timeout=120)
+                else:
+                    out = new_path(f"pyfork-{side}.json")
+                    r, _ = run_traced(["--json", f"--python={side}"], argv, report, out,
+                                      timeout=120)
+                    if "elapsed_ns" not in r:
+                        raise RunFailed("the program reported nothing")
+                    stderr[side].append(r["_stderr"])
+                    ft_cpu[side].append(r["_cpu_s"] - int(r["cpu_ns"]) / 1e9)
+                    evs = read_events(out)
+                    counts[side].append(named_orphans(evs, int(r["pid"]), threads))
+                per[side][rep] = int(r["elapsed_ns"]) / int(r["forks"]) / 1000
+            except (RunFailed, KeyError, ValueError) as e:
+                failures[side].append(str(e) if isinstance(e, RunFailed)
+                                      else f"bad report: {e!r}")
+            finally:
+                PROCS.kill_all()
+
+    def cpu(side):
+        return f"forktrace's own CPU {median(ft_cpu[side]):.2f} s" if ft_cpu[side] else ""
+
+    name = f"Python fork+exit storm, {forks:,} forks, parent with {threads} threads"
+    notes = [f"baseline: forktrace --python=off, traced: forktrace (Python support on); {PYTHON}"]
+    notes += [x for x in (f"per run, off: {cpu('off')}" if ft_cpu["off"] else "",
+                          f"on: {cpu('on')}" if ft_cpu["on"] else "") if x]
+    notes += said(stderr["on"])
+    r_on = ratio_row(name + ", Python support on vs off (us/fork)", "us", per["off"], per["on"],
+                     T_PYFORK if threads == 20 else None, notes,
+                     failures["off"] + failures["on"])
+    for side in ("off", "on"):
+        ratio_row(f"  --python={side} vs untraced (us/fork)", "us", per["base"], per[side], None,
+                  said(stderr[side]) if side == "off" else [],
+                  failures["base"] + failures[side])
+    if counts["on"]:
+        ok = all(n == full == forks for n, full in counts["on"])
+        add_row(f"  orphaned_threads events naming all {threads} threads", f"{forks:,} forks",
+                ", ".join(f"{full:,} of {n:,}" for n, full in counts["on"]), "-",
+                f"{forks:,} of {forks:,}",
+                "per --python=on run; --python=off runs: " +
+                ", ".join(f"{full:,} of {n:,}" for n, full in counts["off"]) +
+                (f"; an event lists at most 64 threads, the rest as threads_omitted"
+                 if threads > 64 else ""),
+                verdict="met" if ok else "MISSED")
+    return r_on
+
+
+def read_attach_line(p, deadline):
+    """forktrace's first `attach` event on its stdout pipe, and when it came
+    (monotonic); (None, None) at EOF or past the deadline."""
+    buf = b""
+    fd = p.stdout.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return None, None
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("event") == "attach":
+                return e, time.monotonic()
+
+
+def bench_pyattach(reps):
+    if not os.access(PYTHON, os.X_OK):
+        raise RunFailed(f"{PYTHON} not found")
+    n = PY_ATTACH_THREADS
+    report = new_report("pyattach")
+    gate = new_path("pyattach.gate")
+    perr = new_path("prog.stderr")
+    ms = {"off": {}, "on": {}}
+    failures = {"off": [], "on": []}
+    named, listed, versions = {"off": [], "on": []}, [], set()
+    try:
+        with open(perr, "w") as ef:
+            holder = PROCS.popen([PYTHON, PY_PROG, report, "0", str(n), gate], stderr=ef)
+        if not wait_for(lambda: read_report(report).get("threads"), 30, alive=holder):
+            raise RunFailed(f"py_forkstorm.py did not start its threads (exit status "
+                            f"{holder.poll()}): {first_line(read_text(perr))}")
+        pid = holder.pid
+        for rep in range(reps):
+            for side in interleave(rep, ["off", "on"]):
+                check_not_hung()
+                err = new_path("forktrace.stderr")
+                t0 = time.monotonic()
+                with open(err, "w") as ef:
+                    p = PROCS.popen([FT, "--json", f"--python={side}", "-p", str(pid)],
+                                    stdout=subprocess.PIPE, stderr=ef)
+                try:
+                    e, t1 = read_attach_line(p, t0 + 30)
+                    if e is None:
+                        rc = p.poll()
+                        failures[side].append(forktrace_failure(rc, err) if rc is not None
+                                              else "no attach line within 30 s")
+                        continue
+                    ms[side][rep] = (t1 - t0) * 1000
+                    ths = e.get("threads") or []
+                    named[side].append(sum(1 for t in ths if t.get("name")))
+                    if side == "on":
+                        listed.append(len(ths))
+                        versions.add(str(e.get("python")))
+                finally:
+                    p.stdout.close()
+                    note = stop_forktrace(p, err)
+                    if note and rep in ms[side]:
+                        failures[side].append(note)
+    finally:
+        with open(gate, "w"):
+            pass
+        PROCS.kill_all()
+    notes = ["from forktrace's start to its attach line on stdout (--json -p PID); baseline "
+             "--python=off, traced: Python support on"]
+    mo, mn = median(ms["on"]), median(ms["off"])
+    if mo is not None and mn is not None:
+        notes.append(f"difference {mo - mn:+.1f} ms")
+    if listed:
+        notes.append(f"attach event with Python on (python {', '.join(sorted(versions))}): "
+                     f"{min(named['on'])}-{max(named['on'])} named of {min(listed)}-{max(listed)} "
+                     f"listed (the event lists at most 64 of the {n + 1} threads)")
+    if named["off"]:
+        notes.append(f"with it off: {max(named['off'])} named")
+    ratio_row(f"attach to a Python process with {n} named threads (ms to the attach line)", "ms",
+              ms["off"], ms["on"], None, notes, failures["off"] + failures["on"])
+
+
+def bench_python(reps):
+    for threads, forks in PY_STORMS:
+        bench_pyfork(threads, forks, reps)
+    bench_pyattach(3 * reps)
+
+
 # ------------------------------------------------------------------ table
 
 
-BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "uprobe", "scan"]
+BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "uprobe", "scan", "python"]
 # The fork storms take ~4 s a run and the scan ~2 s: 5 and 3 repetitions. The short
 # loops are cheap and sensitive to the neighbours' load: 7. uprobe: ~4 s a repetition
-# (3 sides, bpftrace's start-up), 5. All of it: ~2.5 minutes.
+# (3 sides, bpftrace's start-up), 5. python: ~12 s a repetition (3 sides of two storms,
+# then 3 attaches a side), 5. All of it: ~3.5 minutes.
 DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "syscall": 7, "mutex": 7, "uprobe": 5,
-                "scan": 3}
+                "scan": 3, "python": 5}
 
 
 def on_sigterm(signo, frame):
@@ -1037,6 +1217,7 @@ def main():
         "mutex": lambda: bench_mutex(reps["mutex"]),
         "uprobe": lambda: bench_uprobe(reps["uprobe"]),
         "scan": lambda: bench_scan(reps["scan"]),
+        "python": lambda: bench_python(reps["python"]),
     }
     t_start = time.monotonic()
     try:
