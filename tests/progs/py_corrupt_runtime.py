@@ -6,8 +6,9 @@ without it (each thread reaches its interpreter through its own thread
 state). Then it starts threads "alpha" and "beta", each asleep in os.read(),
 and forks FORKS times with libc's fork() called without releasing the GIL
 (os.fork()'s after-fork code in the child walks the head and would abort):
-each child os._exit(0)s at once, and is waited for. The head is put back
-before the threads are woken, joined and the program exits 0.
+each child os._exit(0)s at once, and is waited for. It runs on broken for
+half a second; then the head is put back before the threads are woken,
+joined and the program exits 0.
 Reports: pid, version, head (the original pointer, hex), thread (TID,COMM) x2,
 child x FORKS, child_status x FORKS; or unsupported=REASON and exit 2.
 """
@@ -15,11 +16,13 @@ import ctypes
 import os
 import sys
 import threading
+import time
 
 from ftlib import report
 from ftpy import native_tid, this_thread, wait_in_syscall
 
 FORKS = 3
+RUNS_ON = 0.5   # seconds it runs on, broken, after its forks
 HEAD_OFFSET = {(3, 11): 0x28, (3, 12): 0x28}
 READ = 0    # x86_64 system call number
 
@@ -66,6 +69,9 @@ def main():
             os._exit(0)
         report(child=child)
         report(child_status=os.waitpid(child, 0)[1])
+    # a broken process runs on: forktrace tells a broken layout from an
+    # interpreter that is ending by the process still being there a moment later
+    time.sleep(RUNS_ON)
     slot.value = original
     os.write(wake_w, b"x" * len(workers))
     for t in workers:

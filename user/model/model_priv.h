@@ -58,6 +58,8 @@ struct proc {
 	uint64_t py_refresh_at;    /* CLOCK_MONOTONIC ns, 0: nothing to refresh */
 	uint64_t py_try_at;        /* a python exec'd: look again then (0: no) ... */
 	uint64_t py_try_until;     /* ... until then, quietly: it may still be starting */
+	bool py_broken;            /* a read failed: not read again in this image */
+	uint64_t py_failed_at;     /* when to say so if it still runs (0: said, or nothing) */
 	struct proc *hnext; /* hash chain */
 };
 

@@ -23,6 +23,7 @@
 #define MAX_DEPTH 48
 #define STARTUP_RETRY_NS 10000000ULL   /* a python just exec'd: looked at every 10 ms ... */
 #define STARTUP_MAX_NS 2000000000ULL   /* ... for its first 2 s */
+#define BROKEN_CONFIRM_NS 200000000ULL /* a failed read is said if the process is still there then */
 
 void mpy_forget(struct proc *p)
 {
@@ -31,6 +32,8 @@ void mpy_forget(struct proc *p)
 	p->py_checked = false;
 	p->py_refresh_at = 0;
 	p->py_try_at = p->py_try_until = 0;
+	p->py_broken = false;
+	p->py_failed_at = 0;
 }
 
 void mpy_inherit(struct model *m, struct proc *child, const struct proc *parent)
@@ -101,19 +104,25 @@ void mpy_check(struct model *m, struct proc *p)
 	look(m, p, mono_ns());
 }
 
-/* A read of a recognized interpreter failed: if the process still runs,
- * its memory no longer validates (corrupted, or a layout we got wrong).
- * Said once; the image is not read again, so no name can be wrong. */
-static void read_failed(struct proc *p)
+/* A read of a recognized interpreter failed. An interpreter that is ending
+ * (its threads going, then its process) reads that way for a moment: only a
+ * process still there a while later is said to no longer read as expected.
+ * Until then, and after, it is not read again: no name can be wrong. */
+static void read_failed(struct model *m, struct proc *p)
 {
-	/* an exiting process has no mappings left: that is no corruption */
+	p->py_broken = true;
+	p->py_failed_at = mono_ns() + BROKEN_CONFIRM_NS;
+	mpy_due(m, p->py_failed_at);
+}
+
+/* The process outlived its failed read: its memory no longer validates. */
+static void confirm_broken(struct proc *p)
+{
+	p->py_failed_at = 0;
 	if (!proc_maps_any(p->pid))
 		return;
 	fprintf(stderr, "forktrace: pid %d: its CPython %s no longer reads as expected — its threads"
 			" go by their kernel names from now on\n", p->pid, py_version(p->py));
-	py_detach(p->py);
-	p->py = NULL;
-	p->py_checked = true;
 }
 
 /* Copies each read thread's name onto the model's thread of that tid. */
@@ -134,11 +143,11 @@ void mpy_names(struct model *m, struct proc *p)
 	int n;
 
 	mpy_check(m, p);
-	if (!p->py)
+	if (!p->py || p->py_broken)
 		return;
 	n = py_read_threads(p->py, p->pid, NULL, 0, &o, &v, NULL);
 	if (n < 0)
-		read_failed(p);
+		read_failed(m, p);
 	if (n > 0)
 		take_names(p, v, n);
 	py_threads_free(v, n);
@@ -176,6 +185,10 @@ void mpy_tick(struct model *m, uint64_t now)
 	m->py_due_at = 0;
 	for (int b = 0; b < NBUCKETS; b++)
 		for (struct proc *p = m->buckets[b]; p; p = p->hnext) {
+			if (p->py_failed_at && p->py_failed_at <= now)
+				confirm_broken(p);
+			else if (p->py_failed_at)
+				mpy_due(m, p->py_failed_at);
 			if (p->py_try_at && !p->py_checked) {
 				if (p->py_try_at <= now)
 					look(m, p, now);   /* asks again itself when it must */
@@ -239,11 +252,11 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 	int n;
 
 	mpy_check(m, parent);
-	if (!parent->py)
+	if (!parent->py || parent->py_broken)
 		goto out;
 	n = py_read_threads(parent->py, parent->pid, NULL, 0, &o, &v, NULL);
 	if (n < 0) {
-		read_failed(parent);
+		read_failed(m, parent);
 		goto out;
 	}
 	take_names(parent, v, n);
@@ -284,7 +297,7 @@ struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid)
 	if (!m->cfg.stacks)
 		return NULL;
 	mpy_check(m, p);
-	if (!p->py)
+	if (!p->py || p->py_broken)
 		return NULL;
 	n = py_read_threads(p->py, p->pid, &tid, 1, &o, &v, NULL);
 	t = n > 0 ? find(v, n, tid) : NULL;
