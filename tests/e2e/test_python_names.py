@@ -337,3 +337,37 @@ def diagnose_python_child(version):
                f"diagnose's human output does not say which CPython it recognized:\n{human.stdout}")
     finally:
         os.kill(target.pid, signal.SIGUSR1)   # the trigger's cue to kill the child and end
+
+
+# ----------------------------------------------------- 8: --stacks decides where stacks are read
+
+def test_stacks_all_puts_the_forking_frames_on_the_fork_event():
+    """--stacks=all: the fork event itself carries the forking thread's Python frames (the
+    line that called os.fork(), copied at the instant of the fork)"""
+    r = trace("py_fork_named_daemon", options=("--json", "--stacks=all"))
+    r.expect_rc(0)
+    fork = r.one("fork", pid=r.report.int("pid"), child_pid=r.report.int("child"))
+    expect_python_stack("fork.stack", fork.get("stack"), r.report.get("fork_stack"),
+                        "py_fork_named_daemon")
+
+
+def test_stacks_hazards_leaves_info_events_without_stacks():
+    """--stacks=hazards (the default): a fork event (info) has no stack; its hazards do"""
+    r = trace("py_fork_named_daemon")
+    r.expect_rc(0)
+    fork = r.one("fork", pid=r.report.int("pid"), child_pid=r.report.int("child"))
+    expect("stack" not in fork, f"an info fork event with a stack: {fork}")
+    fit = r.one("fork_in_thread", pid=r.report.int("pid"))
+    expect("stack" in fit, f"fork_in_thread without its stack: {fit}")
+
+
+def test_stacks_off_reads_no_stack():
+    """--stacks=off: no event has a stack; names are still read"""
+    r = trace("py_fork_named_daemon", options=("--json", "--stacks=off"))
+    r.expect_rc(0)
+    def thread_stacks(e):
+        threads = e.get("threads")
+        return isinstance(threads, list) and any("stack" in t for t in threads)
+    with_stacks = [e for e in r.events if "stack" in e or "holder_stack" in e or thread_stacks(e)]
+    expect(not with_stacks, f"events with stacks under --stacks=off: {with_stacks[:3]}")
+    expect_eq("fork_in_thread.name", r.one("fork_in_thread").get("name"), "forker")

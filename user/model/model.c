@@ -213,6 +213,7 @@ void model__fork(struct model *m, const struct rec_fork *r)
 	struct event ev;
 	bool from_main = r->h.flags & FORK_FROM_MAIN;
 	bool shares_vm = r->h.flags & FORK_SHARES_VM;
+	struct stack *fork_stack;
 	int held = 0;
 
 	if (!parent)
@@ -230,6 +231,8 @@ void model__fork(struct model *m, const struct rec_fork *r)
 	/* Python names and frames, before the held locks that name their holders */
 	if (pd && (r->threads > 1 || !from_main))
 		mpy_fork(m, parent, r, pd);
+	/* --stacks=all: the fork event itself carries the forking thread's frames */
+	fork_stack = m->cfg.stacks_all ? mpy_forker_stack(m, parent, r) : NULL;
 	m->has_incoming_py = false;
 	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
 	if (pd && r->threads > 1 && !shares_vm && m->cfg.scan_locks)
@@ -247,7 +250,9 @@ void model__fork(struct model *m, const struct rec_fork *r)
 	ev.fork.threads = r->threads;
 	ev.fork.main_thread = from_main;
 	ev.fork.held_locks = held;
+	ev.fork.stack = fork_stack;
 	model_emit(m, &ev);
+	stack_free(fork_stack);
 	if (!pd)
 		return;
 	if (pd->has_scan)

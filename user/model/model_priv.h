@@ -131,6 +131,9 @@ void mpy_names(struct model *m, struct proc *p);
 /* At a fork of parent: names, and the stacks of the orphans and the forker,
  * into the held-back events of pd (which then owns the stacks). */
 void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, struct pending *pd);
+/* The forking thread's frames the kernel copied at this fork (the caller
+ * frees), or NULL. */
+struct stack *mpy_forker_stack(struct model *m, struct proc *parent, const struct rec_fork *r);
 /* The Python frames of thread tid of p now (the caller frees), or NULL. */
 struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid);
 /* A new thread: its name is set by Python a moment later. */

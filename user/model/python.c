@@ -228,11 +228,12 @@ static struct py_thread *find(struct py_thread *v, int n, int tid)
 }
 
 /* The forking thread's frames as the kernel copied them at the fork. */
-static struct stack *forker_stack(struct model *m, struct proc *parent, const struct rec_fork *r)
+struct stack *mpy_forker_stack(struct model *m, struct proc *parent, const struct rec_fork *r)
 {
 	const struct rec_py_stack *k = &m->incoming_py;
 
-	if (!m->has_incoming_py || k->child_pid != r->child_pid || k->h.tid != r->h.tid)
+	if (!m->cfg.stacks || !parent->py || parent->py_broken || !m->has_incoming_py ||
+	    k->child_pid != r->child_pid || k->h.tid != r->h.tid)
 		return NULL;
 	return py_stack_from_raw(parent->py, parent->pid, k->frames,
 				 k->count < PY_STACK_FRAMES ? (int)k->count : PY_STACK_FRAMES,
@@ -272,7 +273,7 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 	}
 	forker = find(v, n, (int)r->h.tid);
 	if (pd->has_fork_in_thread) {
-		struct stack *s = m->cfg.stacks ? forker_stack(m, parent, r) : NULL;
+		struct stack *s = m->cfg.stacks ? mpy_forker_stack(m, parent, r) : NULL;
 
 		struct thread *ft = thread_find(parent, (int)r->h.tid);
 
@@ -284,7 +285,7 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 	}
 	py_threads_free(v, n);
 out:
-	m->has_incoming_py = false;
+	return;   /* the fork's raw frames are forgotten by the caller, after the fork event */
 }
 
 struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid)
