@@ -206,9 +206,13 @@ void mpy_tick(struct model *m, uint64_t now)
 		}
 }
 
-/* The pending event owns the stack from now on. */
+/* The pending event owns the stack from now on. An empty one says nothing. */
 static const struct stack *keep(struct pending *pd, struct stack *s)
 {
+	if (s && !s->count && !s->omitted) {
+		stack_free(s);
+		s = NULL;
+	}
 	if (!s)
 		return NULL;
 	if (pd->nstacks >= (int)(sizeof(pd->stacks) / sizeof(pd->stacks[0]))) {
@@ -305,6 +309,10 @@ struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid)
 	if (t) {
 		s = t->stack;
 		t->stack = NULL;
+		if (s && !s->count && !s->omitted) {
+			stack_free(s);
+			s = NULL;
+		}
 		if (t->name[0] && thread_find(p, tid))
 			memcpy(thread_find(p, tid)->name, t->name, EV_NAME_LEN);
 	}
