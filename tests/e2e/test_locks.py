@@ -8,7 +8,6 @@ neither does forktrace while it runs: those tests wait for the child_deadlock
 event, kill the trigger's process group, and then expect forktrace to end by
 itself.
 """
-import datetime
 import json
 import os
 import re
@@ -18,7 +17,7 @@ import subprocess
 import time
 
 import harness
-from harness import (POLL, PYTHON, TIME_RE, Skip, expect, expect_eq, fail, prog, start,
+from harness import (POLL, PYTHON, Skip, event_time_ns, expect, expect_eq, fail, prog, start,
                      start_forktrace, threads_of, timeout, trace, wait_until)
 
 HOLDER = "ft-holder"                 # the worker that holds the lock in scan_hold
@@ -28,14 +27,6 @@ BPF_LINK_TYPE_PERF_EVENT, BPF_LINK_TYPE_UPROBE_MULTI = 7, 12   # enum bpf_link_t
 
 
 # ---------------------------------------------------------------- helpers
-
-def event_time_ns(ev):
-    m = TIME_RE.match(ev["time"])
-    expect(m, f"bad time in {ev}")
-    secs = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
-    return int(secs) * 1_000_000_000 + int(m.group(2))
-
 
 def expect_lock(what, got, want_hex):
     """A lock field: a lowercase "0x..." string naming the address the trigger reported."""

@@ -4,16 +4,11 @@ across fork (inherited_epoll), and exit_with_threads when the dying child's
 other thread is running.
 
 Triggers: tests/progs/tree_forkers.c, hold_mutex.c, py_prefork_server.py,
-attach_target.c, py_asyncio_fork.py, exit_spinning.c. A test that needs a
-feature not built yet is marked @needs(FEATURE): it runs, and its failure
-names the feature it waits for.
-"""
-import datetime
-import functools
+attach_target.c, py_asyncio_fork.py, exit_spinning.c. """
 import os
 import signal
 
-from harness import (TIME_RE, Failure, expect, expect_eq, prog, start, start_forktrace,
+from harness import (event_time_ns, expect, expect_eq, prog, start, start_forktrace,
                      threads_of, timeout, trace, wait_until)
 
 DEADLOCK_WITHIN_S = 1.0              # SPEC: "Reported within 1 s of the block"
@@ -21,29 +16,7 @@ SYS_FUTEX = 202
 HOLDER = "ft-holder"                 # hold_mutex's worker, which holds the lock
 
 
-def needs(feature):
-    """This scenario needs `feature`, not built yet: a failure says so first."""
-    def mark(func):
-        @functools.wraps(func)
-        def run():
-            try:
-                func()
-            except AssertionError as e:
-                raise Failure(f"[needs {feature}] {e}") from e
-        run.needs = feature
-        return run
-    return mark
-
-
 # ---------------------------------------------------------------- helpers
-
-def event_time_ns(ev):
-    m = TIME_RE.match(ev["time"])
-    expect(m, f"bad time in {ev}")
-    secs = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
-    return int(secs) * 1_000_000_000 + int(m.group(2))
-
 
 def syscall_nr(pid):
     """The system call the process's main thread is in, or None (running, gone)."""
@@ -73,7 +46,6 @@ def expect_attached_once(r, pids):
 
 # ---------------------------------------------------------------- a: the existing tree
 
-@needs("-p taking the existing subtree")
 @timeout(60)
 def test_attach_takes_existing_children_and_grandchild():
     """-p ROOT of a tree started before forktrace: two threaded children and a
@@ -120,7 +92,6 @@ def test_attach_takes_existing_children_and_grandchild():
 
 # ---------------------------------------------------------------- b: a child already stuck
 
-@needs("existing forked children under the deadlock watch at attach")
 @timeout(40)
 def test_attach_reports_child_already_deadlocked():
     """A child blocked on a mutex whose owner (a worker of its parent) was not
@@ -159,7 +130,6 @@ def test_attach_reports_child_already_deadlocked():
 
 # ---------------------------------------------------------------- c: a pre-fork server
 
-@needs("-p taking the existing subtree")
 @timeout(60)
 def test_attach_prefork_server_sees_every_worker():
     """A --preload style master (a thread, os.fork workers) attached after its
@@ -198,7 +168,6 @@ def test_attach_prefork_server_sees_every_worker():
 
 # ---------------------------------------------------------------- d: an event loop across fork
 
-@needs("inherited_epoll")
 @timeout(40)
 def test_asyncio_loop_carried_across_fork():
     """os.fork() in a coroutine: the child that goes on with the inherited loop
@@ -231,7 +200,6 @@ def test_asyncio_loop_carried_across_fork():
 
 # ---------------------------------------------------------------- e: -p TID
 
-@needs("-p TID tracing the thread's process")
 @timeout(30)
 def test_attach_to_thread_id_traces_its_process():
     """-p with the tid of a thread that is not the leader: its process is traced,
@@ -262,7 +230,6 @@ def test_attach_to_thread_id_traces_its_process():
 CHILDREN = 100
 
 
-@needs("exit_with_threads decided from the group exit")
 @timeout(90)
 def test_exit_with_running_thread_every_time():
     """100 forked children in a row, each _exit(5)s while its second thread spins

@@ -552,3 +552,12 @@ def bpf_links_of(pid):
         links[int(m_id.group(1))] = (m_type.group(1) if m_type else "?",
                                      int(m_pid.group(1)) if m_pid else None)
     return links
+
+
+def event_time_ns(ev):
+    """An event's "time" as integer nanoseconds since the epoch."""
+    m = TIME_RE.match(ev["time"])
+    expect(m, f"bad time in {ev}")
+    secs = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    return int(secs) * 1_000_000_000 + int(m.group(2))
