@@ -5,11 +5,11 @@
  * and tids that exist in the process are kept (after a fork the two lists
  * disagree for a moment, PYTHON-THREADS.md).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "proc/procfs.h"
 #include "python/py_priv.h"
 #include "util/clock.h"
 
@@ -33,30 +33,20 @@ bool py_tids_has(const struct py_tids *t, int tid)
 
 int py_tids_read(struct py_tids *t, int pid)
 {
-	char path[64];
-	struct dirent *de;
-	DIR *d;
+	int *tids, n = procfs_tids(pid, &tids);
+	int *v;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
+	if (n < 0)
 		return -1;
-	while ((de = readdir(d))) {
-		char *end;
-		long tid = strtol(de->d_name, &end, 10);
-
-		if (*end || tid <= 0 || tid > INT32_MAX)
-			continue;
-		if ((t->n & 63) == 0) {
-			int *v = realloc(t->v, sizeof(int) * (size_t)(t->n + 64));
-
-			if (!v)
-				break;
-			t->v = v;
-		}
-		t->v[t->n++] = (int)tid;
+	v = realloc(t->v, sizeof(int) * (size_t)(t->n + n + 1));
+	if (!v) {
+		free(tids);
+		return -1;
 	}
-	closedir(d);
+	memcpy(v + t->n, tids, sizeof(int) * (size_t)n);
+	t->v = v;
+	t->n += n;
+	free(tids);
 	qsort(t->v, (size_t)t->n, sizeof(int), cmp_int);
 	return 0;
 }
