@@ -76,8 +76,7 @@ static __always_inline bool trace_allowed(__u32 tgid)
 }
 
 /* Fill the header every record starts with, for the current task. */
-static __always_inline void fill_hdr(struct rec_hdr *h, __u32 type,
-				     struct task_struct *task)
+static __always_inline void fill_hdr(struct rec_hdr *h, __u32 type, struct task_struct *task)
 {
 	h->type = type;
 	h->pid = BPF_CORE_READ(task, tgid);

@@ -15,15 +15,15 @@
 #define FT_PATH_LEN 256
 
 enum rec_type {
-	REC_FORK = 1,      /* a new process (not a thread) */
-	REC_THREAD_NEW,    /* a new thread in a traced process */
+	REC_FORK = 1,	   /* a new process (not a thread) */
+	REC_THREAD_NEW,	   /* a new thread in a traced process */
 	REC_THREAD_RENAME, /* a traced thread changed its name */
 	REC_THREAD_EXIT,   /* a traced thread ended (the last one: REC_EXIT too) */
-	REC_EXEC,          /* a traced process exec'd */
-	REC_EXIT,          /* a traced process ended (its last thread) */
-	REC_HELD_LOCK,     /* uprobe mode: a lock held at a fork, sent just
+	REC_EXEC,	   /* a traced process exec'd */
+	REC_EXIT,	   /* a traced process ended (its last thread) */
+	REC_HELD_LOCK,	   /* uprobe mode: a lock held at a fork, sent just
 			    * before that fork's REC_FORK */
-	REC_PY_STACK,      /* a Python process's forking thread: its frames at
+	REC_PY_STACK,	   /* a Python process's forking thread: its frames at
 			    * the fork, sent just before that fork's REC_FORK */
 };
 
@@ -41,68 +41,68 @@ enum held_type {
  * or 0 when the kind is not known at the call).
  */
 enum lock_op {
-	LOCK_OP_ACQUIRE = 1,   /* stash the lock; held if the call succeeds */
+	LOCK_OP_ACQUIRE = 1, /* stash the lock; held if the call succeeds */
 	LOCK_OP_MUTEX_UNLOCK,
-	LOCK_OP_RELEASE,       /* rwlock unlock, sem_post: one hold fewer */
+	LOCK_OP_RELEASE, /* rwlock unlock, sem_post: one hold fewer */
 	LOCK_OP_DESTROY,
-	LOCK_OP_COND_WAIT,     /* releases its mutex (2nd argument) until it returns */
+	LOCK_OP_COND_WAIT, /* releases its mutex (2nd argument) until it returns */
 };
 
 #define LOCK_COOKIE(op, type) (((__u32)(op) << 8) | (__u32)(type))
 #define LOCK_COOKIE_OP(cookie) ((__u32)(cookie) >> 8)
-#define LOCK_COOKIE_TYPE(cookie) ((__u32)(cookie) & 0xff)
+#define LOCK_COOKIE_TYPE(cookie) ((__u32)(cookie)&0xff)
 
 /* Flags in the traced-process map and in records. */
 enum proc_flag {
-	PROC_FORKED = 1,  /* seen being forked (not a root target) */
-	PROC_EXECED = 2,  /* has exec'd since its fork */
+	PROC_FORKED = 1, /* seen being forked (not a root target) */
+	PROC_EXECED = 2, /* has exec'd since its fork */
 };
 
 /* REC_FORK flags */
 enum fork_flag {
-	FORK_SHARES_VM = 1,    /* CLONE_VM without CLONE_THREAD: vfork, posix_spawn */
-	FORK_FROM_MAIN = 2,    /* the forking thread is the parent's main thread */
+	FORK_SHARES_VM = 1, /* CLONE_VM without CLONE_THREAD: vfork, posix_spawn */
+	FORK_FROM_MAIN = 2, /* the forking thread is the parent's main thread */
 };
 
 /* REC_THREAD_EXIT flags */
 enum thread_exit_flag {
-	TEXIT_GROUP_EXIT = 1,  /* the whole process is being torn down */
-	TEXIT_INITIATOR = 2,   /* this thread called exit_group() */
+	TEXIT_GROUP_EXIT = 1, /* the whole process is being torn down */
+	TEXIT_INITIATOR = 2,  /* this thread called exit_group() */
 };
 
 struct rec_hdr {
 	__u32 type;
-	__u32 pid;            /* tgid of the process the record is about */
-	__u32 tid;            /* the thread that did it */
+	__u32 pid; /* tgid of the process the record is about */
+	__u32 tid; /* the thread that did it */
 	__u32 flags;
-	__u64 ts;             /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	char comm[FT_COMM_LEN];  /* the process's comm (its main thread's) */
+	__u64 ts;		 /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	char comm[FT_COMM_LEN];	 /* the process's comm (its main thread's) */
 	char tcomm[FT_COMM_LEN]; /* the acting thread's comm */
 };
 
 struct rec_fork {
-	struct rec_hdr h;     /* pid: parent, tid: forking thread */
+	struct rec_hdr h; /* pid: parent, tid: forking thread */
 	__u32 child_pid;
-	__u32 threads;        /* threads in the parent at the fork */
+	__u32 threads; /* threads in the parent at the fork */
 };
 
 struct rec_thread {
-	struct rec_hdr h;     /* tid: the new / renamed / exiting thread */
-	char name[FT_COMM_LEN];  /* new name for RENAME, else the thread's */
-	__s32 exit_code;      /* THREAD_EXIT: the raw kernel exit code */
+	struct rec_hdr h;	/* tid: the new / renamed / exiting thread */
+	char name[FT_COMM_LEN]; /* new name for RENAME, else the thread's */
+	__s32 exit_code;	/* THREAD_EXIT: the raw kernel exit code */
 	__u32 pad;
 };
 
 struct rec_exec {
 	struct rec_hdr h;
-	__u32 old_pid;        /* the tid that exec'd (differs if not main) */
+	__u32 old_pid; /* the tid that exec'd (differs if not main) */
 	__u32 pad;
 	char filename[FT_PATH_LEN];
 };
 
 struct rec_exit {
 	struct rec_hdr h;
-	__s32 exit_code;      /* raw: (status << 8) | signal */
+	__s32 exit_code; /* raw: (status << 8) | signal */
 	__u32 pad;
 };
 
@@ -110,24 +110,24 @@ struct rec_exit {
 struct held_lock_key {
 	__u32 tgid;
 	__u32 pad;
-	__u64 addr;           /* the lock's address in the process */
+	__u64 addr; /* the lock's address in the process */
 };
 
 struct held_lock_val {
-	__u32 tid;            /* the holder (for read-locks: the last reader) */
-	__u32 type;           /* enum held_type */
-	__u64 acquired_ts;    /* bpf_ktime_get_ns() when it was acquired */
-	__u32 count;          /* recursive mutexes, read-locks: holds */
+	__u32 tid;	   /* the holder (for read-locks: the last reader) */
+	__u32 type;	   /* enum held_type */
+	__u64 acquired_ts; /* bpf_ktime_get_ns() when it was acquired */
+	__u32 count;	   /* recursive mutexes, read-locks: holds */
 	__u32 pad;
 };
 
 struct rec_held_lock {
-	struct rec_hdr h;     /* pid: parent, tid: forking thread */
+	struct rec_hdr h; /* pid: parent, tid: forking thread */
 	__u32 child_pid;
 	__u32 holder_tid;
 	__u64 lock;
 	__u64 acquired_ts;
-	__u32 type;           /* enum held_type */
+	__u32 type; /* enum held_type */
 	__u32 pad;
 };
 
@@ -140,50 +140,50 @@ struct rec_held_lock {
  * first. User space turns them into file:line later (code objects live on).
  */
 struct py_bpf_layout {
-	__u64 interp;             /* the main PyInterpreterState */
+	__u64 interp;		  /* the main PyInterpreterState */
 	__u32 interp_tstate_head; /* interp -> first thread state */
 	__u32 tstate_next;
-	__u32 tstate_thread_id;   /* the thread's pthread_self() */
-	__u32 tstate_frame;       /* tstate -> innermost frame (or its cframe) */
-	__u32 cframe_frame;       /* via_cframe: cframe -> innermost frame */
+	__u32 tstate_thread_id; /* the thread's pthread_self() */
+	__u32 tstate_frame;	/* tstate -> innermost frame (or its cframe) */
+	__u32 cframe_frame;	/* via_cframe: cframe -> innermost frame */
 	__u32 frame_previous;
 	__u32 frame_code;
-	__u32 frame_instr;        /* 3.11+: the instruction pointer; before: f_lasti (int) */
-	__u32 frame_owner;        /* the owner byte (3.12+: C-stack shims are skipped) */
-	__u8 via_cframe;          /* 3.11, 3.12 */
-	__u8 legacy;              /* 3.6-3.10: PyFrameObject chain, f_lasti an int */
-	__u8 owner_cstack;        /* the owner value of a C-stack shim; 0: none */
+	__u32 frame_instr; /* 3.11+: the instruction pointer; before: f_lasti (int) */
+	__u32 frame_owner; /* the owner byte (3.12+: C-stack shims are skipped) */
+	__u8 via_cframe;   /* 3.11, 3.12 */
+	__u8 legacy;	   /* 3.6-3.10: PyFrameObject chain, f_lasti an int */
+	__u8 owner_cstack; /* the owner value of a C-stack shim; 0: none */
 	__u8 pad;
 };
 
 #define PY_STACK_FRAMES 32
-#define PY_MAX_THREADS 512    /* thread states looked at for the forking one */
+#define PY_MAX_THREADS 512 /* thread states looked at for the forking one */
 
 struct py_raw_frame {
-	__u64 code;               /* the PyCodeObject */
-	__u64 instr;              /* 3.11+: instruction pointer; before: f_lasti */
+	__u64 code;  /* the PyCodeObject */
+	__u64 instr; /* 3.11+: instruction pointer; before: f_lasti */
 };
 
 struct rec_py_stack {
-	struct rec_hdr h;         /* pid: parent, tid: forking thread */
+	struct rec_hdr h; /* pid: parent, tid: forking thread */
 	__u32 child_pid;
-	__u32 count;              /* frames filled */
-	__u32 truncated;          /* 1: the chain went on past PY_STACK_FRAMES */
+	__u32 count;	 /* frames filled */
+	__u32 truncated; /* 1: the chain went on past PY_STACK_FRAMES */
 	__u32 pad;
 	struct py_raw_frame frames[PY_STACK_FRAMES];
 };
 
 /* Value of the traced map (key: tgid). */
 struct traced_proc {
-	__u64 fork_ts;        /* 0 for a root target */
+	__u64 fork_ts; /* 0 for a root target */
 	__u32 parent_pid;
-	__u32 flags;          /* enum proc_flag */
+	__u32 flags; /* enum proc_flag */
 };
 
 /* Counters of data the kernel side could not deliver. */
 struct drop_counts {
-	__u64 ringbuf_full;   /* records dropped: ring buffer full */
-	__u64 map_full;       /* processes not tracked: traced map full */
+	__u64 ringbuf_full; /* records dropped: ring buffer full */
+	__u64 map_full;	    /* processes not tracked: traced map full */
 };
 
 #endif /* FORKTRACE_H */

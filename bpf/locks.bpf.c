@@ -25,15 +25,15 @@ char LICENSE[] SEC("license") = "GPL";
 #define E_EXIST 17
 #define E_INVAL 22
 #define E_2BIG 7
-#define E_OWNERDEAD 130     /* robust mutex: acquired, its owner died */
+#define E_OWNERDEAD 130 /* robust mutex: acquired, its owner died */
 
-#define MUTEX_KIND_MASK 3   /* glibc PTHREAD_MUTEX_KIND_MASK_NP */
+#define MUTEX_KIND_MASK 3 /* glibc PTHREAD_MUTEX_KIND_MASK_NP */
 #define MUTEX_RECURSIVE 1
 
 /* The operation a thread is in, between its entry and its return. */
 struct pending {
 	__u64 addr;
-	__u32 cookie;       /* the operation's attach cookie; 0: none */
+	__u32 cookie; /* the operation's attach cookie; 0: none */
 	__u32 pad;
 };
 
@@ -85,7 +85,7 @@ static __always_inline void acquired(__u32 tgid, __u32 tid, __u64 addr, __u32 ty
 	    type != HELD_RWLOCK_WRITE) {
 		__sync_fetch_and_add(&cur->count, 1);
 		if (type != HELD_MUTEX)
-			cur->tid = tid;     /* the last reader */
+			cur->tid = tid; /* the last reader */
 		return;
 	}
 	bpf_map_update_elem(&held_locks, &k, &v, BPF_ANY);
@@ -177,18 +177,10 @@ int BPF_KPROBE(lk_enter, void *lock, void *mutex)
 	if (!traced_now(id))
 		return 0;
 	switch (LOCK_COOKIE_OP(cookie)) {
-	case LOCK_OP_ACQUIRE:
-		stash((__u64)lock, cookie);
-		break;
-	case LOCK_OP_MUTEX_UNLOCK:
-		mutex_unlock(tgid, lock);
-		break;
-	case LOCK_OP_RELEASE:
-		release_counted(tgid, (__u64)lock);
-		break;
-	case LOCK_OP_DESTROY:
-		bpf_map_delete_elem(&held_locks, &k);
-		break;
+	case LOCK_OP_ACQUIRE: stash((__u64)lock, cookie); break;
+	case LOCK_OP_MUTEX_UNLOCK: mutex_unlock(tgid, lock); break;
+	case LOCK_OP_RELEASE: release_counted(tgid, (__u64)lock); break;
+	case LOCK_OP_DESTROY: bpf_map_delete_elem(&held_locks, &k); break;
 	case LOCK_OP_COND_WAIT:
 		k.addr = (__u64)mutex;
 		bpf_map_delete_elem(&held_locks, &k);

@@ -27,8 +27,8 @@ struct held_ctx {
 };
 
 /* For each lock the forking process holds now: one REC_HELD_LOCK. */
-static long emit_held(struct bpf_map *map, struct held_lock_key *key,
-		      struct held_lock_val *val, struct held_ctx *ctx)
+static long emit_held(struct bpf_map *map, struct held_lock_key *key, struct held_lock_val *val,
+		      struct held_ctx *ctx)
 {
 	struct rec_held_lock *r;
 
@@ -58,8 +58,8 @@ static __always_inline __u64 read_u64(__u64 addr)
 
 struct py_find_ctx {
 	const struct py_bpf_layout *l;
-	__u64 self;       /* pthread_self() of the forking thread */
-	__u64 ts;         /* the thread state looked at; the one found */
+	__u64 self; /* pthread_self() of the forking thread */
+	__u64 ts;   /* the thread state looked at; the one found */
 	bool found;
 };
 
@@ -225,8 +225,8 @@ int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
 }
 
 /* An exec ends the old image: the locks it held are gone with it. */
-static long forget_held(struct bpf_map *map, struct held_lock_key *key,
-			struct held_lock_val *val, __u32 *tgid)
+static long forget_held(struct bpf_map *map, struct held_lock_key *key, struct held_lock_val *val,
+			__u32 *tgid)
 {
 	if (key->tgid == *tgid)
 		bpf_map_delete_elem(map, key);
@@ -234,8 +234,7 @@ static long forget_held(struct bpf_map *map, struct held_lock_key *key,
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
-	     struct linux_binprm *bprm)
+int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	struct traced_proc *tp = trace_lookup(tgid);
@@ -257,8 +256,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
 		return 0;
 	fill_hdr(&r->h, REC_EXEC, task);
 	r->old_pid = old_pid;
-	bpf_probe_read_kernel_str(&r->filename, sizeof(r->filename),
-				  BPF_CORE_READ(bprm, filename));
+	bpf_probe_read_kernel_str(&r->filename, sizeof(r->filename), BPF_CORE_READ(bprm, filename));
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }
@@ -277,8 +275,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 
 	bool group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
-	bool group_exit = BPF_CORE_READ(task, signal, flags) &
-			  SIGNAL_GROUP_EXIT_FLAG;
+	bool group_exit = BPF_CORE_READ(task, signal, flags) & SIGNAL_GROUP_EXIT_FLAG;
 	__s32 code = BPF_CORE_READ(task, exit_code);
 
 	if (group_exit)
@@ -291,8 +288,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		BPF_CORE_READ_STR_INTO(&t->name, task, comm);
 		t->exit_code = code;
 		if (group_exit) {
-			struct pt_regs *regs =
-				(struct pt_regs *)bpf_task_pt_regs(task);
+			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 
 			t->h.flags |= TEXIT_GROUP_EXIT;
 			if (BPF_CORE_READ(regs, orig_ax) == NR_EXIT_GROUP)

@@ -88,8 +88,8 @@ static void bench_init(int argc, char **argv, int nargs, const char *usage)
 #define BATCH_PAIRS 256
 #define WINDOW_NS 5000000ULL
 
-static long run_windows(void (*batch)(void), uint64_t until_ns, double *windows,
-			size_t max_windows, size_t *nwin)
+static long run_windows(void (*batch)(void), uint64_t until_ns, double *windows, size_t max_windows,
+			size_t *nwin)
 {
 	long pairs = 0, wpairs = 0;
 	uint64_t wstart = now_ns(), t;

@@ -62,11 +62,11 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
 #define TV_NS(tv) ((unsigned long long)(tv).tv_sec * 1000000000ULL + (tv).tv_usec * 1000ULL)
-	report("cpu_ns=%llu", TV_NS(self.ru_utime) + TV_NS(self.ru_stime) +
-				TV_NS(kids.ru_utime) + TV_NS(kids.ru_stime));
+	report("cpu_ns=%llu", TV_NS(self.ru_utime) + TV_NS(self.ru_stime) + TV_NS(kids.ru_utime) +
+				      TV_NS(kids.ru_stime));
 	report("forks=%ld", done);
 	report("elapsed_ns=%llu", (unsigned long long)(t1 - t0));
-	close(idle_pipe[1]);        /* the idle threads see EOF and end */
+	close(idle_pipe[1]); /* the idle threads see EOF and end */
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
 	return 0;

@@ -58,7 +58,7 @@ static long run(void (*batch)(void), uint64_t until_ns, size_t *nwin)
 static void phase(const char *name, void (*batch)(void), uint64_t span)
 {
 	size_t nwin;
-	long warm = run(batch, now_ns() + span / 20, &nwin);   /* short warm-up */
+	long warm = run(batch, now_ns() + span / 20, &nwin); /* short warm-up */
 	uint64_t t0 = now_ns();
 	long pairs = run(batch, t0 + span, &nwin);
 	uint64_t t1 = now_ns();

@@ -46,7 +46,7 @@ static long uncontended(uint64_t until_ns, size_t *nwin)
 
 struct contender_arg {
 	_Atomic long pairs;
-	int cpu;        /* -1: not pinned */
+	int cpu; /* -1: not pinned */
 };
 
 static void *contender(void *p)
@@ -133,7 +133,8 @@ int main(int argc, char **argv)
 	report("con_pairs=%ld", p0 + p1);
 	report("con_ns=%llu", (unsigned long long)(t1 - t0));
 	report("con_windows=%zu/%zu", nwin, nall);
-	report("con_med_ns=%.4f", nwin ? median_of(windows, nwin) : (double)(t1 - t0) / (p0 + p1 + 1));
+	report("con_med_ns=%.4f",
+	       nwin ? median_of(windows, nwin) : (double)(t1 - t0) / (p0 + p1 + 1));
 	report("con_pinned=%d", args[0].cpu >= 0 && args[1].cpu >= 0);
 	report("con_share=%.2f", (double)p0 / (double)(p0 + p1 + 1));
 	return 0;

@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 	double *v = calloc(chunks, sizeof(*v));
 	if (!v)
 		die("calloc");
-	for (long i = 0; i < 10000; i++)     /* warm up */
+	for (long i = 0; i < 10000; i++) /* warm up */
 		sink += syscall(SYS_getppid);
 	uint64_t t0 = now_ns(), t = t0;
 	for (long c = 0; c < chunks; c++) {

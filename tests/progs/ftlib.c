@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define FT_UNUSED __attribute__((unused))   /* not every trigger uses every helper */
+#define FT_UNUSED __attribute__((unused)) /* not every trigger uses every helper */
 
 static FT_UNUSED void die(const char *what)
 {

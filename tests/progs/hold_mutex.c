@@ -32,13 +32,14 @@
 enum kind { NORMAL, RECURSIVE, ERRORCHECK, ADAPTIVE, ROBUST, PI, RWLOCK_WRITE, SEMAPHORE };
 
 static const char *const kind_names[] = {
-	"normal", "recursive", "errorcheck", "adaptive", "robust", "pi", "rwlock-write", "semaphore",
+	"normal", "recursive", "errorcheck",   "adaptive",
+	"robust", "pi",	       "rwlock-write", "semaphore",
 };
 
 static enum kind kind = NORMAL;
-static void *lock;            /* a pthread_mutex_t, pthread_rwlock_t or sem_t, on the heap */
-static int ready[2];          /* the worker tells main it holds the lock */
-static int worker_tid;        /* set before the worker writes to ready[] */
+static void *lock;     /* a pthread_mutex_t, pthread_rwlock_t or sem_t, on the heap */
+static int ready[2];   /* the worker tells main it holds the lock */
+static int worker_tid; /* set before the worker writes to ready[] */
 
 /* pthread functions return their error instead of setting errno */
 static void fail(const char *what, int err)
@@ -90,8 +91,7 @@ static void init_lock(void)
 static int take_lock(void)
 {
 	switch (kind) {
-	case RWLOCK_WRITE:
-		return pthread_rwlock_wrlock(lock);
+	case RWLOCK_WRITE: return pthread_rwlock_wrlock(lock);
 	case SEMAPHORE:
 		while (sem_wait(lock) && errno == EINTR)
 			;
@@ -100,8 +100,7 @@ static int take_lock(void)
 		/* held twice: the count must be seen as a recursion, not as garbage */
 		pthread_mutex_lock(lock);
 		return pthread_mutex_lock(lock);
-	default:
-		return pthread_mutex_lock(lock);
+	default: return pthread_mutex_lock(lock);
 	}
 }
 
@@ -119,7 +118,7 @@ static void *worker(void *arg)
 	if (write(ready[1], "x", 1) != 1)
 		die("worker: write");
 	for (;;)
-		pause();   /* holds the lock forever, blocked outside any futex */
+		pause(); /* holds the lock forever, blocked outside any futex */
 	return NULL;
 }
 

@@ -9,7 +9,7 @@
 #include "ftlib.c"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int held[2];   /* the holder tells main it holds the lock */
+static int held[2]; /* the holder tells main it holds the lock */
 
 static void *holder(void *arg)
 {
@@ -27,7 +27,7 @@ static void *waiter(void *arg)
 {
 	(void)arg;
 	report("waiter_tid=%d", ft_tid());
-	pthread_mutex_lock(&lock);   /* blocks for as long as the holder lives */
+	pthread_mutex_lock(&lock); /* blocks for as long as the holder lives */
 	report("waiter_got_lock=1");
 	return NULL;
 }

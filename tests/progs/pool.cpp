@@ -10,7 +10,7 @@
 #include <vector>
 
 class Pool {
-public:
+    public:
 	explicit Pool(int n)
 	{
 		for (int i = 0; i < n; i++)
@@ -29,7 +29,7 @@ public:
 			t.join();
 	}
 
-private:
+    private:
 	void run(int i)
 	{
 		char name[16];

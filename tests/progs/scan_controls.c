@@ -36,13 +36,19 @@
 #include <signal.h>
 #include <time.h>
 
-static pthread_mutex_t *m;           /* the worker's mutex, on the heap */
+static pthread_mutex_t *m; /* the worker's mutex, on the heap */
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER, ready_cond = PTHREAD_COND_INITIALIZER;
 static volatile int stop, waiting, spins;
 static int stop_fd[2], ready_fd[2];
 
-static void prepare(void) { pthread_mutex_lock(m); }
-static void release(void) { pthread_mutex_unlock(m); }
+static void prepare(void)
+{
+	pthread_mutex_lock(m);
+}
+static void release(void)
+{
+	pthread_mutex_unlock(m);
+}
 
 static void tell_ready(void)
 {
@@ -83,7 +89,7 @@ static void *waiter(void *arg)
 	waiting = 1;
 	pthread_cond_signal(&ready_cond);
 	while (!stop)
-		pthread_cond_wait(&cond, m);   /* m is free while this waits */
+		pthread_cond_wait(&cond, m); /* m is free while this waits */
 	pthread_mutex_unlock(m);
 	return NULL;
 }
@@ -142,7 +148,7 @@ static void child_timedwait(int use_sem)
 		pthread_mutex_lock(&cm);
 		do
 			err = pthread_cond_timedwait(&cc, &cm, &until);
-		while (err == 0);   /* a spurious wakeup: nothing signals cc */
+		while (err == 0); /* a spurious wakeup: nothing signals cc */
 		pthread_mutex_unlock(&cm);
 	}
 	report("child_result=%s", err == ETIMEDOUT ? "timedout" : strerror(err));
@@ -253,7 +259,7 @@ int main(int argc, char **argv)
 
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &usr1, NULL);   /* the child inherits the mask */
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL); /* the child inherits the mask */
 
 	child = fork();
 	if (child < 0)
@@ -263,7 +269,7 @@ int main(int argc, char **argv)
 			child_timedwait(!strcmp(mode, "timedwait-sem"));
 		if (fn == idle)
 			child_threads();
-		pthread_mutex_lock(m);        /* free in the child, or the child hangs */
+		pthread_mutex_lock(m); /* free in the child, or the child hangs */
 		pthread_mutex_unlock(m);
 		report("child_took_lock=1");
 		while (sigwaitinfo(&usr1, NULL) < 0)

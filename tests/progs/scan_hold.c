@@ -43,13 +43,9 @@ static int take(void)
 	int err;
 
 	switch (kind) {
-	case RWLOCK_WRITE:
-		return pthread_rwlock_wrlock(lock);
-	case RECURSIVE:
-		err = pthread_mutex_lock(lock);
-		return err ? err : pthread_mutex_lock(lock);
-	default:
-		return pthread_mutex_lock(lock);
+	case RWLOCK_WRITE: return pthread_rwlock_wrlock(lock);
+	case RECURSIVE: err = pthread_mutex_lock(lock); return err ? err : pthread_mutex_lock(lock);
+	default: return pthread_mutex_lock(lock);
 	}
 }
 
@@ -130,8 +126,7 @@ int main(int argc, char **argv)
 	for (k = 0; argc > 1 && k < sizeof(kinds) / sizeof(kinds[0]); k++)
 		if (!strcmp(argv[1], kinds[k]))
 			break;
-	if (argc < 2 || k == sizeof(kinds) / sizeof(kinds[0]) ||
-	    !(hang || forker || do_exec)) {
+	if (argc < 2 || k == sizeof(kinds) / sizeof(kinds[0]) || !(hang || forker || do_exec)) {
 		fprintf(stderr, "usage: scan_hold normal|recursive|errorcheck|rwlock-write "
 				"[hang|attach|forker|exec|exec-on-signal]\n");
 		return 2;
@@ -180,7 +175,7 @@ int main(int argc, char **argv)
 			_exit(0);
 		report("child_block_time=%lld", realtime_ns());
 		take();
-		report("child_took_lock=1");   /* never: the holder is not in this process */
+		report("child_took_lock=1"); /* never: the holder is not in this process */
 		_exit(1);
 	}
 	report("child=%d", child);

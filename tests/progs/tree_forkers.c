@@ -17,7 +17,7 @@
 #include <signal.h>
 #include <time.h>
 
-static int ready_pipe[2];     /* each forker tells the root it runs: one byte */
+static int ready_pipe[2]; /* each forker tells the root it runs: one byte */
 static volatile sig_atomic_t stop;
 
 static void on_stop(int sig)
@@ -28,7 +28,7 @@ static void on_stop(int sig)
 
 struct idle {
 	const char *name;
-	int running_fd;              /* the thread says it runs and has reported */
+	int running_fd; /* the thread says it runs and has reported */
 };
 
 static void *idle_thread(void *arg)

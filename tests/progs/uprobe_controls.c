@@ -66,7 +66,7 @@ static void *mutex_waiter(void *arg)
 	pthread_setname_np(pthread_self(), "ft-waiter");
 	report("waiter_tid=%d", ft_tid());
 	atomic_store(&waiter_tid_v, ft_tid());
-	pthread_mutex_lock(mutex);      /* blocks until the holder lets go */
+	pthread_mutex_lock(mutex); /* blocks until the holder lets go */
 	pthread_mutex_unlock(mutex);
 	return NULL;
 }
@@ -164,7 +164,7 @@ int main(void)
 	if (child < 0)
 		die("fork");
 	if (child == 0) {
-		r = pthread_mutex_lock(cond_mutex);   /* free at the fork */
+		r = pthread_mutex_lock(cond_mutex); /* free at the fork */
 		report("child_cond_lock=%d", r);
 		_exit(0);
 	}

@@ -37,22 +37,16 @@ static int take(int in_child)
 			if (errno != EINTR)
 				return errno;
 		return 0;
-	default:
-		return pthread_mutex_lock(lock);
+	default: return pthread_mutex_lock(lock);
 	}
 }
 
 static void release(void)
 {
 	switch (kind) {
-	case RWLOCK_READ:
-		pthread_rwlock_unlock(lock);
-		break;
-	case SEMAPHORE:
-		sem_post(lock);
-		break;
-	default:
-		pthread_mutex_unlock(lock);
+	case RWLOCK_READ: pthread_rwlock_unlock(lock); break;
+	case SEMAPHORE: sem_post(lock); break;
+	default: pthread_mutex_unlock(lock);
 	}
 }
 
@@ -90,8 +84,8 @@ static void reap_child(pid_t child, double secs)
 		pid_t r = waitpid(child, &status, WNOHANG);
 
 		if (r == child) {
-			report("child_status=%d", WIFEXITED(status) ? WEXITSTATUS(status) :
-			       128 + WTERMSIG(status));
+			report("child_status=%d",
+			       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 			return;
 		}
 		if (r < 0 && errno != EINTR)
@@ -125,8 +119,9 @@ int main(int argc, char **argv)
 		}
 	}
 	report("pid=%d", getpid());
-	report("kind=%s", kind == MUTEX ? "mutex" : kind == RWLOCK_READ ? "rwlock-read" :
-	       "semaphore");
+	report("kind=%s", kind == MUTEX	      ? "mutex" :
+			  kind == RWLOCK_READ ? "rwlock-read" :
+						"semaphore");
 	lock = calloc(1, 64);
 	if (!lock)
 		die("calloc");

@@ -57,8 +57,8 @@ static bool same_code(const unsigned char *mem, const unsigned char *file, size_
 	return true;
 }
 
-static int matches_dlsym(const char *path, uintptr_t base, const char *name,
-			 struct elfsym *s, char *why, size_t why_len)
+static int matches_dlsym(const char *path, uintptr_t base, const char *name, struct elfsym *s,
+			 char *why, size_t why_len)
 {
 	struct elfsym_file *f;
 	char err[256];
@@ -89,8 +89,8 @@ static int matches_dlsym(const char *path, uintptr_t base, const char *name,
 	}
 	memcpy(mem, addr, sizeof(mem));
 	if (file_bytes(path, s->offset, file, sizeof(file)) || !same_code(mem, file, sizeof(mem))) {
-		snprintf(why, why_len, "%s: the bytes at file offset %#llx are not its code",
-			 name, (unsigned long long)s->offset);
+		snprintf(why, why_len, "%s: the bytes at file offset %#llx are not its code", name,
+			 (unsigned long long)s->offset);
 		return -1;
 	}
 	return 0;
@@ -107,17 +107,25 @@ TEST(elfsym_cond_wait_default_version)
 		return;
 	CHECK_STR(s.version, "GLIBC_2.3.2");
 	CHECK(s.default_version);
-	CHECK(s.size > 100);  /* not the small GLIBC_2.2.5 compat wrapper */
+	CHECK(s.size > 100); /* not the small GLIBC_2.2.5 compat wrapper */
 }
 
 TEST(elfsym_versioned_symbols_resolve)
 {
 	/* libbpf 1.1 says "ambiguous match" for all of these */
 	static const char *const names[] = {
-		"sem_wait", "sem_trywait", "sem_timedwait", "sem_post",
-		"pthread_mutex_trylock", "pthread_mutex_timedlock",
-		"pthread_rwlock_rdlock", "pthread_rwlock_wrlock", "pthread_rwlock_unlock",
-		"pthread_cond_timedwait", "pthread_mutex_lock", "pthread_mutex_unlock",
+		"sem_wait",
+		"sem_trywait",
+		"sem_timedwait",
+		"sem_post",
+		"pthread_mutex_trylock",
+		"pthread_mutex_timedlock",
+		"pthread_rwlock_rdlock",
+		"pthread_rwlock_wrlock",
+		"pthread_rwlock_unlock",
+		"pthread_cond_timedwait",
+		"pthread_mutex_lock",
+		"pthread_mutex_unlock",
 	};
 	struct elfsym s;
 	uintptr_t base;
@@ -138,7 +146,7 @@ TEST(elfsym_fixed_path_and_offset)
 	char err[256];
 
 	if (access(LIBC_PATH, R_OK))
-		return;          /* not a Debian/Ubuntu x86-64 layout */
+		return; /* not a Debian/Ubuntu x86-64 layout */
 	f = elfsym_open(LIBC_PATH, err, sizeof(err));
 	CHECK(f != NULL);
 	CHECK(elfsym_lookup(f, "sem_wait", &s) == 0);

@@ -19,7 +19,8 @@ TEST(epoll_syscall_line_wait)
 
 	/* Python's select.epoll.poll(5) in a thread: epoll_wait(3, events, 1023, 5000) */
 	CHECK(epoll_parse_wait("232 0x3 0x7f4db4000ba0 0x3ff 0x1388 0x0 0x7f4dbaf4e6e8 "
-			       "0x7f4dba344a30 0x7f4dba926f36\n", &fd) == 1);
+			       "0x7f4dba344a30 0x7f4dba926f36\n",
+			       &fd) == 1);
 	CHECK(fd == 3);
 	CHECK(epoll_parse_wait("281 0x1c 0x7ffc 0x80 0xffffffffffffffff 0x0 0x8 0x7ffd 0x7f2\n",
 			       &fd) == 1);
@@ -40,7 +41,8 @@ TEST(epoll_syscall_line_not_a_wait)
 	CHECK(epoll_parse_wait("-1 0x7ffd3777c648 0x7efdab0fc12b\n", &fd) == 0);
 	/* futex, read, poll, epoll_ctl (233), epoll_create1 (291) */
 	CHECK(epoll_parse_wait("202 0x5600 0x80 0x2 0x0 0x0 0x0 0x7ffe1 0x7f2\n", &fd) == 0);
-	CHECK(epoll_parse_wait("0 0x3 0x7f0c 0x20000 0x7f0c 0xffffffff 0x0 0x7ffd 0x7f0c\n", &fd) == 0);
+	CHECK(epoll_parse_wait("0 0x3 0x7f0c 0x20000 0x7f0c 0xffffffff 0x0 0x7ffd 0x7f0c\n", &fd) ==
+	      0);
 	CHECK(epoll_parse_wait("7 0x7ffe0 0x1 0xffffffff 0x0 0x0 0x0 0x7ffe1 0x7f2\n", &fd) == 0);
 	CHECK(epoll_parse_wait("233 0x3 0x1 0x5 0x7ffc 0x0 0x0 0x7ffd 0x7f2\n", &fd) == 0);
 	CHECK(epoll_parse_wait("291 0x80000 0x0 0x0 0x0 0x0 0x0 0x7ffd 0x7f2\n", &fd) == 0);
@@ -57,7 +59,7 @@ TEST(epoll_syscall_line_malformed)
 	CHECK(epoll_parse_wait("\n", &fd) < 0);
 	CHECK(epoll_parse_wait("232", &fd) < 0);
 	CHECK(epoll_parse_wait("232 ", &fd) < 0);
-	CHECK(epoll_parse_wait("232 3 0x7ffc", &fd) < 0);          /* not hex */
+	CHECK(epoll_parse_wait("232 3 0x7ffc", &fd) < 0); /* not hex */
 	CHECK(epoll_parse_wait("232x 0x3 0x7ffc", &fd) < 0);
 	CHECK(epoll_parse_wait("232 0xzz 0x7ffc", &fd) < 0);
 	CHECK(epoll_parse_wait("232 0x3g 0x7ffc", &fd) < 0);
@@ -88,7 +90,8 @@ TEST(epoll_fdinfo_identity)
 	/* empty: an id, but says so */
 	CHECK(epoll_fdinfo_id(FDINFO("02", ""), &b) == 0);
 	/* a last line without its newline is still read */
-	CHECK(epoll_fdinfo_id("ino:\t1039\ntfd: 5 events: 19 data: 5 pos:0 ino:4420 sdev:f", &b) == 1);
+	CHECK(epoll_fdinfo_id("ino:\t1039\ntfd: 5 events: 19 data: 5 pos:0 ino:4420 sdev:f", &b) ==
+	      1);
 	/* not an epoll's fdinfo, or garbage */
 	CHECK(epoll_fdinfo_id("pos:\t0\nflags:\t02\n", &b) < 0);
 	CHECK(epoll_fdinfo_id("", &b) < 0);

@@ -5,8 +5,8 @@
 #include "out/strbuf.h"
 #include "unit.h"
 
-static const struct human_opts plain;                        /* the first frames */
-static const struct human_opts verbose = { .all_frames = true };  /* -v */
+static const struct human_opts plain;				 /* the first frames */
+static const struct human_opts verbose = { .all_frames = true }; /* -v */
 
 static const char *human_of(const struct event *ev, const struct human_opts *o)
 {
@@ -71,11 +71,13 @@ TEST(human_thread_names)
 {
 	struct event ev = orphans();
 
-	CHECK(strstr(human_of(&ev, &plain), "born without 1 thread: worker \"chatter\" (tid 2377)\n") != NULL);
+	CHECK(strstr(human_of(&ev, &plain),
+		     "born without 1 thread: worker \"chatter\" (tid 2377)\n") != NULL);
 	/* the comm that is only the name cut short (3.14 names OS threads) is not said twice */
 	strcpy(ev.orphaned.threads.t[0].comm, "a-very-long-thr");
 	strcpy(ev.orphaned.threads.t[0].name, "a-very-long-thread-name");
-	CHECK(strstr(human_of(&ev, &plain), "thread: \"a-very-long-thread-name\" (tid 2377)\n") != NULL);
+	CHECK(strstr(human_of(&ev, &plain), "thread: \"a-very-long-thread-name\" (tid 2377)\n") !=
+	      NULL);
 	ev.orphaned.threads.t[0].name[0] = 0;
 	CHECK(strstr(human_of(&ev, &plain), "thread: a-very-long-thr (tid 2377)\n") != NULL);
 
@@ -86,16 +88,19 @@ TEST(human_thread_names)
 	ev.exit_with_threads.threads.t[0].tid = 7;
 	strcpy(ev.exit_with_threads.threads.t[0].comm, "python3");
 	strcpy(ev.exit_with_threads.threads.t[0].name, "ticker");
-	CHECK(strstr(human_of(&ev, &plain), "still ran: python3 \"ticker\" (tid 7) and 2 more\n") != NULL);
+	CHECK(strstr(human_of(&ev, &plain), "still ran: python3 \"ticker\" (tid 7) and 2 more\n") !=
+	      NULL);
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EV_FORK_IN_THREAD;
 	ev.fork_in_thread.tid = 5;
 	ev.fork_in_thread.child_pid = 6;
 	strcpy(ev.fork_in_thread.name, "forker");
-	CHECK(strstr(human_of(&ev, &plain), "child 6 was forked from thread \"forker\" (tid 5), not the main") != NULL);
+	CHECK(strstr(human_of(&ev, &plain),
+		     "child 6 was forked from thread \"forker\" (tid 5), not the main") != NULL);
 	ev.fork_in_thread.name[0] = 0;
-	CHECK(strstr(human_of(&ev, &plain), "child 6 was forked from thread 5, not the main") != NULL);
+	CHECK(strstr(human_of(&ev, &plain), "child 6 was forked from thread 5, not the main") !=
+	      NULL);
 }
 
 /* Quotes, newlines, terminal escapes and invalid UTF-8 in names and frames: all made visible. */
@@ -103,7 +108,9 @@ TEST(human_hostile_names_and_frames)
 {
 	struct event ev = orphans();
 	struct stack *st = stack_new();
-	struct frame f = { .lang = FRAME_PYTHON, .func = "f\x1b]0;x\x07", .file = "\n\xff.py", .line = 3 };
+	struct frame f = {
+		.lang = FRAME_PYTHON, .func = "f\x1b]0;x\x07", .file = "\n\xff.py", .line = 3
+	};
 	const char *out;
 
 	CHECK(st && stack_push(st, &f) == 0);
@@ -112,7 +119,9 @@ TEST(human_hostile_names_and_frames)
 	ev.orphaned.threads.t[0].stack = st;
 	out = human_of(&ev, &plain);
 	CHECK(raw_bytes(out) == 0);
-	CHECK(strstr(out, "\\x0d\\x1b[K \"a\\x22 (tid 1)\\x0a\\x1b[2J\\xc0\\xaf\\x5c\" (tid 2377)") != NULL);
+	CHECK(strstr(out,
+		     "\\x0d\\x1b[K \"a\\x22 (tid 1)\\x0a\\x1b[2J\\xc0\\xaf\\x5c\" (tid 2377)") !=
+	      NULL);
 	CHECK(strstr(out, "\n        at \\x0a\\xff.py:3 in f\\x1b]0;x\\x07\n") != NULL);
 
 	memset(&ev, 0, sizeof(ev));
@@ -123,13 +132,16 @@ TEST(human_hostile_names_and_frames)
 	ev.held_lock.holder_stack = st;
 	out = human_of(&ev, &plain);
 	CHECK(raw_bytes(out) == 0);
-	CHECK(strstr(out, " of _io.BufferedWriter name='\\x1b[31m' held by \"\\x22\\x0a\" (tid 4)") != NULL);
+	CHECK(strstr(out,
+		     " of _io.BufferedWriter name='\\x1b[31m' held by \"\\x22\\x0a\" (tid 4)") !=
+	      NULL);
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EV_CHILD_DEADLOCK;
 	ev.deadlock.reason = DL_HELD_AT_FORK;
 	strcpy(ev.deadlock.holder_name, "\x1b[2J");
-	strcpy(ev.deadlock.lock_object, "\x9b" "2J");
+	strcpy(ev.deadlock.lock_object, "\x9b"
+					"2J");
 	ev.deadlock.stack = ev.deadlock.holder_stack = st;
 	CHECK(raw_bytes(human_of(&ev, &plain)) == 0);
 
@@ -176,9 +188,14 @@ TEST(human_frame_forms_and_running)
 {
 	struct event ev;
 	struct stack *st = stack_new();
-	struct frame f1 = { .lang = FRAME_C, .func = "take_the_lock", .module = "app", .offset = 0x40,
+	struct frame f1 = { .lang = FRAME_C,
+			    .func = "take_the_lock",
+			    .module = "app",
+			    .offset = 0x40,
 			    .has_offset = true };
-	struct frame f2 = { .lang = FRAME_C, .module = "libfoo.so", .offset = 0x15e0, .has_offset = true };
+	struct frame f2 = {
+		.lang = FRAME_C, .module = "libfoo.so", .offset = 0x15e0, .has_offset = true
+	};
 	struct frame f3 = { .lang = FRAME_PYTHON, .func = "<module>", .file = "app.py" };
 	const char *out;
 
@@ -192,13 +209,15 @@ TEST(human_frame_forms_and_running)
 			  "        at libfoo.so+0x15e0\n"
 			  "        at app.py in <module>\n") != NULL);
 	st->running = true;
-	CHECK(strstr(human_of(&ev, &plain), "fork was called at: (running on a CPU at the fork:") != NULL);
+	CHECK(strstr(human_of(&ev, &plain), "fork was called at: (running on a CPU at the fork:") !=
+	      NULL);
 	stack_free(st);
 	st = stack_new();
 	CHECK(st);
 	st->running = true;
 	ev.fork.stack = st;
-	CHECK(strstr(human_of(&ev, &plain), "fork was called at: running on a CPU at the fork: no stack known\n") != NULL);
+	CHECK(strstr(human_of(&ev, &plain),
+		     "fork was called at: running on a CPU at the fork: no stack known\n") != NULL);
 	stack_free(st);
 }
 
@@ -224,13 +243,15 @@ TEST(human_held_lock_python)
 	ev.held_lock.found_by = FOUND_BY_PYTHON;
 	ev.held_lock.holder_stack = st;
 	out = human_of(&ev, &plain);
-	CHECK(strstr(out, "child 7571 inherits py_io 0x10 of _io.BufferedWriter name='app.log' held by"
-			  " python3 \"chatter\" (tid 7570)\n") != NULL);
+	CHECK(strstr(out,
+		     "child 7571 inherits py_io 0x10 of _io.BufferedWriter name='app.log' held by"
+		     " python3 \"chatter\" (tid 7570)\n") != NULL);
 	CHECK(strstr(out, "\n      the holder was at:\n        at app.py:9 in work\n") != NULL);
 	ev.held_lock.holder_tid = 0;
 	ev.held_lock.lock_object[0] = 0;
 	ev.held_lock.lock_type = LOCK_PY_LOCK;
-	CHECK(strstr(human_of(&ev, &plain), "inherits py_lock 0x10 held by a thread not known\n") != NULL);
+	CHECK(strstr(human_of(&ev, &plain), "inherits py_lock 0x10 held by a thread not known\n") !=
+	      NULL);
 	stack_free(st);
 }
 
@@ -257,9 +278,11 @@ TEST(human_child_deadlock_python)
 	ev.deadlock.stack = st;
 	ev.deadlock.holder_stack = hst;
 	out = human_of(&ev, &plain);
-	CHECK(strstr(out, "DEADLOCK: thread 7571 waits on py_io 0x20 of _io.BufferedWriter name='app.log'"
-			  " (held_at_fork)\n"
-			  "      its holder python3 \"chatter\" (tid 7570) was not copied by fork:") != NULL);
+	CHECK(strstr(out,
+		     "DEADLOCK: thread 7571 waits on py_io 0x20 of _io.BufferedWriter name='app.log'"
+		     " (held_at_fork)\n"
+		     "      its holder python3 \"chatter\" (tid 7570) was not copied by fork:") !=
+	      NULL);
 	CHECK(strstr(out, "      parent 7569\n"
 			  "      the child is at:\n"
 			  "        at app.py:9 in work\n"
@@ -285,9 +308,11 @@ TEST(human_attach_python)
 	ev.attach.threads.t[1].tid = 10;
 	strcpy(ev.attach.threads.t[1].comm, "python3");
 	strcpy(ev.attach.python, "3.11.2");
-	CHECK(strstr(human_of(&ev, &plain), "attached: 2 threads, locks=scan, Python 3.11.2\n") != NULL);
-	CHECK(strstr(human_of(&ev, &verbose), "attached: 2 threads, locks=scan, Python 3.11.2\n"
-					      "      python3 \"MainThread\" (tid 9), python3 (tid 10)\n") != NULL);
+	CHECK(strstr(human_of(&ev, &plain), "attached: 2 threads, locks=scan, Python 3.11.2\n") !=
+	      NULL);
+	CHECK(strstr(human_of(&ev, &verbose),
+		     "attached: 2 threads, locks=scan, Python 3.11.2\n"
+		     "      python3 \"MainThread\" (tid 9), python3 (tid 10)\n") != NULL);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EV_DETACH;
 	ev.detach.locks = "scan";

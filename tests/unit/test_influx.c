@@ -25,17 +25,17 @@
 struct mock {
 	int fd, port;
 	pthread_t thread;
-	bool stop;               /* atomic: set by the test, read by the server */
+	bool stop; /* atomic: set by the test, read by the server */
 	/* the script: response i has status[min(i, nstatus - 1)] */
 	int status[4];
 	int nstatus;
-	const char *retry_after;  /* sent with the first response only */
-	const char *error_body;   /* sent with non-2xx responses */
+	const char *retry_after; /* sent with the first response only */
+	const char *error_body;	 /* sent with non-2xx responses */
 	/* what was seen */
 	pthread_mutex_t lock;
 	int requests;
 	char path[256], auth[256], encoding[64];
-	char accepted[16384];     /* the gunzipped bodies of 2xx responses */
+	char accepted[16384]; /* the gunzipped bodies of 2xx responses */
 };
 
 static int listen_loopback(int *port)
@@ -147,9 +147,11 @@ static void serve_one(struct mock *m, int c)
 		extra = m->error_body ? m->error_body : "";
 	}
 	pthread_mutex_unlock(&m->lock);
-	n = snprintf(reply, sizeof(reply), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s\r\n%s",
+	n = snprintf(reply, sizeof(reply),
+		     "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s\r\n%s",
 		     status, strlen(extra), i == 0 && m->retry_after ? "Retry-After: " : "",
-		     i == 0 && m->retry_after ? m->retry_after : "", i == 0 && m->retry_after ? "\r\n" : "", extra);
+		     i == 0 && m->retry_after ? m->retry_after : "",
+		     i == 0 && m->retry_after ? "\r\n" : "", extra);
 	if (write(c, reply, n) != n)
 		return;
 }
@@ -291,7 +293,7 @@ TEST(influx_v1_write_url_basic_auth_and_gzip)
 	mock_stop(&m);
 	CHECK(st.delivered == 3 && st.dropped == 0 && st.retried == 0 && st.failed_batches == 0);
 	CHECK_STR(m.path, "/write?db=my%20db&precision=ns");
-	CHECK_STR(m.auth, "Basic ZnQ6cHc=");       /* ft:pw */
+	CHECK_STR(m.auth, "Basic ZnQ6cHc="); /* ft:pw */
 	CHECK_STR(m.encoding, "gzip");
 	CHECK_STR(m.accepted, want);
 }
@@ -387,7 +389,9 @@ TEST(influx_v3_bucket_without_org)
 /* 503 with Retry-After: 1, then 429, then 204: two retries, the first a second later. */
 TEST(influx_retries_and_honours_retry_after)
 {
-	static struct mock m = { .status = { 503, 429, 204 }, .nstatus = 3, .retry_after = "1",
+	static struct mock m = { .status = { 503, 429, 204 },
+				 .nstatus = 3,
+				 .retry_after = "1",
 				 .error_body = "{\"error\":\"busy\"}" };
 	struct influx_config o = { .db = "d" };
 	struct influx_tuning t;
@@ -422,7 +426,7 @@ TEST(influx_retries_and_honours_retry_after)
 	CHECK(took >= 0.95);
 	CHECK(count_lines(out, "forktrace: cannot write to InfluxDB") == 1);
 	CHECK(strstr(out, "HTTP 503: busy") != NULL);
-	CHECK(count_lines(out, "forktrace: InfluxDB at http://127.0.0.1:") == 1);   /* back again */
+	CHECK(count_lines(out, "forktrace: InfluxDB at http://127.0.0.1:") == 1); /* back again */
 }
 
 /* A wrong database: one line on stderr however many batches it refuses. */
@@ -455,7 +459,7 @@ TEST(influx_persistent_error_reported_once)
 	CHECK(ix != NULL);
 	CHECK(st.delivered == 0 && st.dropped == 5 && st.retried == 0);
 	CHECK(st.failed_batches == (uint64_t)m.requests && m.requests >= 3);
-	CHECK_STR(m.auth, "Basic dTpodW50ZXIy");   /* u:hunter2 */
+	CHECK_STR(m.auth, "Basic dTpodW50ZXIy"); /* u:hunter2 */
 	CHECK(count_lines(out, "forktrace: ") == 1);
 	CHECK(strstr(out, "HTTP 404: database not found: \"nope\" — create the database") != NULL);
 	CHECK(strstr(out, "http://***@127.0.0.1") != NULL);
@@ -465,9 +469,11 @@ TEST(influx_persistent_error_reported_once)
 /* 1.x's partial write says how many points it refused: the rest count as delivered. */
 TEST(influx_partial_write_counts_exactly)
 {
-	static struct mock m = { .error_body = "{\"error\":\"partial write: field type conflict: input field "
-					       "\\\"tid\\\" on measurement \\\"forktrace\\\" is type string, "
-					       "already exists as type integer dropped=1\"}" };
+	static struct mock m = {
+		.error_body = "{\"error\":\"partial write: field type conflict: input field "
+			      "\\\"tid\\\" on measurement \\\"forktrace\\\" is type string, "
+			      "already exists as type integer dropped=1\"}"
+	};
 	struct influx_config o = { .db = "d" };
 	struct influx_tuning t;
 	struct influx_stats st;
@@ -479,7 +485,7 @@ TEST(influx_partial_write_counts_exactly)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", m.port);
 	o.url = url;
 	fast_tuning(&t);
-	t.interval_ms = 60000;   /* one batch, sent at close */
+	t.interval_ms = 60000; /* one batch, sent at close */
 	capture_start(&cap);
 	ix = influx__new_tuned(&o, &t, err, sizeof(err));
 	for (int pid = 1; ix && pid <= 3; pid++) {
@@ -512,7 +518,7 @@ TEST(influx_full_buffer_drops_oldest)
 	o.url = url;
 	fast_tuning(&t);
 	t.capacity_lines = 10;
-	t.interval_ms = 60000;   /* nothing leaves the buffer before close */
+	t.interval_ms = 60000; /* nothing leaves the buffer before close */
 	ix = influx__new_tuned(&o, &t, err, sizeof(err));
 	CHECK(ix != NULL);
 	for (int pid = 1; pid <= 25; pid++) {
@@ -577,7 +583,7 @@ TEST(influx_close_deadline_bounds_a_hung_server)
 	struct capture cap;
 	struct timespec t0;
 	char url[64], err[512], out[4096];
-	int port, fd = listen_loopback(&port);   /* listens, never accepts */
+	int port, fd = listen_loopback(&port); /* listens, never accepts */
 	struct event ev = test_event(1);
 	double took;
 
@@ -590,7 +596,7 @@ TEST(influx_close_deadline_bounds_a_hung_server)
 	ix = influx__new_tuned(&o, &t, err, sizeof(err));
 	if (ix)
 		influx__push(ix, &ev);
-	usleep(200 * 1000);   /* the request is in flight, with its 10 s timeout */
+	usleep(200 * 1000); /* the request is in flight, with its 10 s timeout */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	influx__close_stats(ix, &st);
 	took = seconds_since(&t0);
@@ -598,7 +604,7 @@ TEST(influx_close_deadline_bounds_a_hung_server)
 	close(fd);
 	CHECK(ix != NULL);
 	CHECK(st.delivered == 0 && st.dropped == 1);
-	CHECK(took < 1.5);   /* the deadline, plus libcurl's at-least-once-a-second callback */
+	CHECK(took < 1.5); /* the deadline, plus libcurl's at-least-once-a-second callback */
 }
 
 static bool refused(const struct influx_config *o, const char *want)

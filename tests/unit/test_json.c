@@ -8,7 +8,7 @@
 #include "out/utf8.h"
 #include "unit.h"
 
-static const struct human_opts plain;   /* no colour, the first frames */
+static const struct human_opts plain; /* no colour, the first frames */
 
 static const char *escaped(struct strbuf *sb, const char *s)
 {
@@ -35,7 +35,9 @@ TEST(json_keeps_utf8_and_escapes_invalid_bytes)
 
 	CHECK_STR(escaped(&sb, "h\xc3\xa9llo"), "\"h\xc3\xa9llo\"");
 	sb_free(&sb);
-	CHECK_STR(escaped(&sb, "a\xff" "b"), "\"a\\u00ffb\"");
+	CHECK_STR(escaped(&sb, "a\xff"
+			       "b"),
+		  "\"a\\u00ffb\"");
 	sb_free(&sb);
 	/* an overlong encoding of '/' and a lone continuation byte */
 	CHECK_STR(escaped(&sb, "\xc0\xaf\x80"), "\"\\u00c0\\u00af\\u0080\"");
@@ -87,7 +89,9 @@ TEST(json_orphaned_threads_escapes_names)
 	strcpy(ev.orphaned.threads.t[1].comm, "\n");
 	sb_init(&sb);
 	out_json_format(&sb, &ev);
-	CHECK(strstr(sb.s, "\"threads\":[{\"tid\":3,\"comm\":\"a,\\\"b\\\"\"},{\"tid\":4,\"comm\":\"\\n\"}]}") != NULL);
+	CHECK(strstr(sb.s,
+		     "\"threads\":[{\"tid\":3,\"comm\":\"a,\\\"b\\\"\"},{\"tid\":4,\"comm\":\"\\n\"}]}") !=
+	      NULL);
 	CHECK(strstr(sb.s, "\"severity\":\"warning\"") != NULL);
 	sb_free(&sb);
 }
@@ -161,7 +165,8 @@ static struct event scan_event(bool complete, enum scan_reason reason)
 /* reason comes last, and only for an incomplete scan whose reason is known. */
 TEST(json_scan_reason_only_when_incomplete)
 {
-	static const char *const names[] = { NULL, "limit", "time", "busy", "exec", "exit", "unreadable" };
+	static const char *const names[] = { NULL,   "limit", "time",	   "busy",
+					     "exec", "exit",  "unreadable" };
 	struct strbuf sb;
 	struct event ev = scan_event(false, SCAN_REASON_TIME);
 	char want[64];
@@ -177,7 +182,8 @@ TEST(json_scan_reason_only_when_incomplete)
 		ev = scan_event(false, r);
 		sb_init(&sb);
 		out_json_format(&sb, &ev);
-		snprintf(want, sizeof(want), ",\"scan_complete\":false,\"reason\":\"%s\"}\n", names[r]);
+		snprintf(want, sizeof(want), ",\"scan_complete\":false,\"reason\":\"%s\"}\n",
+			 names[r]);
 		CHECK(strstr(sb.s, want) != NULL);
 		sb_free(&sb);
 	}
@@ -251,7 +257,9 @@ TEST(human_scan_reason_and_lost_what)
 	ev.lost.what = LOST_RING_BUFFER;
 	sb_init(&sb);
 	out_human_format(&sb, &ev, &plain);
-	CHECK(strstr(sb.s, "LOST 7 kernel records (ring buffer full): the report above is incomplete\n") != NULL);
+	CHECK(strstr(sb.s,
+		     "LOST 7 kernel records (ring buffer full): the report above is incomplete\n") !=
+	      NULL);
 	sb_free(&sb);
 	ev.lost.what = LOST_NONE;
 	sb_init(&sb);
@@ -303,7 +311,7 @@ static const char *jstr(const char *p, char *out)
 		unsigned char c = *p;
 
 		if (c < 0x20)
-			return NULL;   /* a raw control byte: not JSON */
+			return NULL; /* a raw control byte: not JSON */
 		if (c == '\\') {
 			const char *esc = "\"\\/bfnrt", *real = "\"\\/\b\f\n\r\t", *e;
 			unsigned cp = 0;
@@ -335,7 +343,7 @@ static const char *jstr(const char *p, char *out)
 			int n = utf8_seq_len((const unsigned char *)p);
 
 			if (!n)
-				return NULL;   /* JSON text is UTF-8 */
+				return NULL; /* JSON text is UTF-8 */
 			if (out) {
 				memcpy(o, p, n);
 				o += n;
@@ -440,7 +448,9 @@ static struct stack *two_frames(void)
 {
 	struct stack *st = stack_new();
 	struct frame py = { .lang = FRAME_PYTHON, .func = "work", .file = "app.py", .line = 9 };
-	struct frame c = { .lang = FRAME_C, .module = "libc.so.6", .offset = 0x15e0, .has_offset = true };
+	struct frame c = {
+		.lang = FRAME_C, .module = "libc.so.6", .offset = 0x15e0, .has_offset = true
+	};
 
 	if (st && (stack_push(st, &py) || stack_push(st, &c))) {
 		stack_free(st);
@@ -470,10 +480,11 @@ TEST(json_orphaned_threads_names_stacks_omitted)
 	strcpy(ev.orphaned.threads.t[1].comm, "python3");
 	line = json_of(&ev);
 	stack_free(st);
-	CHECK(strstr(line, ",\"child_pid\":2,\"threads\":[{\"tid\":3,\"comm\":\"python3\",\"name\":\"chatter\","
-			   "\"stack\":[{\"func\":\"work\",\"file\":\"app.py\",\"line\":9,\"lang\":\"python\"},"
-			   "{\"module\":\"libc.so.6\",\"offset\":\"0x15e0\",\"lang\":\"c\"}]},"
-			   "{\"tid\":4,\"comm\":\"python3\"}],\"threads_omitted\":3}\n") != NULL);
+	CHECK(strstr(line,
+		     ",\"child_pid\":2,\"threads\":[{\"tid\":3,\"comm\":\"python3\",\"name\":\"chatter\","
+		     "\"stack\":[{\"func\":\"work\",\"file\":\"app.py\",\"line\":9,\"lang\":\"python\"},"
+		     "{\"module\":\"libc.so.6\",\"offset\":\"0x15e0\",\"lang\":\"c\"}]},"
+		     "{\"tid\":4,\"comm\":\"python3\"}],\"threads_omitted\":3}\n") != NULL);
 	CHECK(parses(line));
 	ev.orphaned.threads.total = 2;
 	ev.orphaned.threads.t[0].stack = NULL;
@@ -495,8 +506,9 @@ TEST(json_thread_lists_without_stacks)
 	strcpy(ev.exit_with_threads.threads.t[0].name, "ticker");
 	ev.exit_with_threads.threads.t[0].stack = st;
 	ev.exit_with_threads.exit_code = 1;
-	CHECK(strstr(json_of(&ev), ",\"threads\":[{\"tid\":7,\"comm\":\"python3\",\"name\":\"ticker\"}],"
-				   "\"exit_code\":1}\n") != NULL);
+	CHECK(strstr(json_of(&ev),
+		     ",\"threads\":[{\"tid\":7,\"comm\":\"python3\",\"name\":\"ticker\"}],"
+		     "\"exit_code\":1}\n") != NULL);
 	stack_free(st);
 }
 
@@ -518,8 +530,10 @@ TEST(json_attach_threads_and_python)
 	ev.attach.locks = "scan";
 	strcpy(ev.attach.python, "3.11.2");
 	line = json_of(&ev);
-	CHECK(strstr(line, ",\"threads\":[{\"tid\":9,\"comm\":\"python3\",\"name\":\"MainThread\"},"
-			   "{\"tid\":10,\"comm\":\"python3\"}],\"locks\":\"scan\",\"python\":\"3.11.2\"}\n") != NULL);
+	CHECK(strstr(line,
+		     ",\"threads\":[{\"tid\":9,\"comm\":\"python3\",\"name\":\"MainThread\"},"
+		     "{\"tid\":10,\"comm\":\"python3\"}],\"locks\":\"scan\",\"python\":\"3.11.2\"}\n") !=
+	      NULL);
 	CHECK(parses(line));
 	ev.attach.python[0] = 0;
 	ev.attach.threads.count = ev.attach.threads.total = 0;
@@ -555,11 +569,12 @@ TEST(json_held_lock_python_fields)
 	ev.held_lock.holder_stack = st;
 	line = json_of(&ev);
 	stack_free(st);
-	CHECK(strstr(line, ",\"child_pid\":5,\"lock\":\"0x10\",\"lock_type\":\"py_io\","
-			   "\"lock_object\":\"_io.BufferedWriter name='/var/log/app.log'\","
-			   "\"holder_tid\":6,\"holder_comm\":\"python3\",\"holder_name\":\"chatter\","
-			   "\"holder_is_forker\":false,\"held_ns\":100,\"found_by\":\"python\","
-			   "\"corroborated\":false,\"holder_stack\":[{\"func\":\"work\"") != NULL);
+	CHECK(strstr(line,
+		     ",\"child_pid\":5,\"lock\":\"0x10\",\"lock_type\":\"py_io\","
+		     "\"lock_object\":\"_io.BufferedWriter name='/var/log/app.log'\","
+		     "\"holder_tid\":6,\"holder_comm\":\"python3\",\"holder_name\":\"chatter\","
+		     "\"holder_is_forker\":false,\"held_ns\":100,\"found_by\":\"python\","
+		     "\"corroborated\":false,\"holder_stack\":[{\"func\":\"work\"") != NULL);
 	CHECK(parses(line));
 	ev.held_lock.holder_stack = NULL;
 	ev.held_lock.corroborated = TRI_TRUE;
@@ -574,8 +589,9 @@ TEST(json_held_lock_python_fields)
 
 TEST(json_lock_type_and_found_by_names)
 {
-	static const char *const types[] = { "mutex", "rwlock_read", "rwlock_write", "semaphore",
-					     "py_lock", "py_rlock", "py_io", "gil", "unknown" };
+	static const char *const types[] = { "mutex",	  "rwlock_read", "rwlock_write",
+					     "semaphore", "py_lock",	 "py_rlock",
+					     "py_io",	  "gil",	 "unknown" };
 
 	for (int t = LOCK_MUTEX; t <= LOCK_UNKNOWN; t++)
 		CHECK_STR(lock_type_name(t), types[t]);
@@ -609,10 +625,11 @@ TEST(json_child_deadlock_python_fields)
 	ev.deadlock.holder_stack = hst;
 	line = json_of(&ev);
 	stack_free(hst);
-	CHECK(strstr(line, ",\"tid\":8,\"lock\":\"0x20\",\"holder_tid\":6,\"holder_comm\":\"python3\","
-			   "\"holder_name\":\"chatter\",\"parent_pid\":5,\"since_fork_ns\":7,"
-			   "\"reason\":\"held_at_fork\",\"lock_type\":\"py_lock\","
-			   "\"lock_object\":\"threading.Lock\",\"stack\":[{") != NULL);
+	CHECK(strstr(line,
+		     ",\"tid\":8,\"lock\":\"0x20\",\"holder_tid\":6,\"holder_comm\":\"python3\","
+		     "\"holder_name\":\"chatter\",\"parent_pid\":5,\"since_fork_ns\":7,"
+		     "\"reason\":\"held_at_fork\",\"lock_type\":\"py_lock\","
+		     "\"lock_object\":\"threading.Lock\",\"stack\":[{") != NULL);
 	CHECK(strstr(line, "}],\"holder_stack\":[{\"func\":\"work\",") != NULL);
 	CHECK(parses(line));
 	ev.deadlock.holder_stack = NULL;
@@ -654,8 +671,13 @@ TEST(json_hostile_names_and_frames_parse)
 {
 	static const char *const hostile = "a\"b\\c\nd\x1b[31m\x7f\t\xc3\xa9";
 	struct stack *st = stack_new();
-	struct frame f = { .lang = FRAME_PYTHON, .func = hostile, .file = "\xff\xfe/x.py\"", .line = 1,
-			   .module = "m\n", .offset = 1, .has_offset = true };
+	struct frame f = { .lang = FRAME_PYTHON,
+			   .func = hostile,
+			   .file = "\xff\xfe/x.py\"",
+			   .line = 1,
+			   .module = "m\n",
+			   .offset = 1,
+			   .has_offset = true };
 	struct event ev;
 	const char *line;
 

@@ -31,21 +31,21 @@ TEST(lineproto_escapes_like_the_influxdb_docs)
 	char b[128];
 
 	CHECK(lineproto_escape_key("us,midwest", b, sizeof(b)) > 0);
-	CHECK_STR(b, "us\\,midwest");                   /* tag value with a comma */
+	CHECK_STR(b, "us\\,midwest"); /* tag value with a comma */
 	lineproto_escape_key("temp=rature", b, sizeof(b));
-	CHECK_STR(b, "temp\\=rature");                  /* field key with an equals sign */
+	CHECK_STR(b, "temp\\=rature"); /* field key with an equals sign */
 	lineproto_escape_key("location place", b, sizeof(b));
-	CHECK_STR(b, "location\\ place");               /* tag key with a space */
+	CHECK_STR(b, "location\\ place"); /* tag key with a space */
 	lineproto_escape_measurement("wea,ther", b, sizeof(b));
 	CHECK_STR(b, "wea\\,ther");
 	lineproto_escape_measurement("wea ther", b, sizeof(b));
 	CHECK_STR(b, "wea\\ ther");
 	lineproto_escape_measurement("a=b", b, sizeof(b));
-	CHECK_STR(b, "a=b");                            /* = needs no escape in a measurement */
+	CHECK_STR(b, "a=b"); /* = needs no escape in a measurement */
 	lineproto_escape_string("too\"hot\"", b, sizeof(b));
-	CHECK_STR(b, "too\\\"hot\\\"");                 /* string value with double quotes */
+	CHECK_STR(b, "too\\\"hot\\\""); /* string value with double quotes */
 	lineproto_escape_string("too hot\\cold", b, sizeof(b));
-	CHECK_STR(b, "too hot\\\\cold");                /* read back as one backslash */
+	CHECK_STR(b, "too hot\\\\cold"); /* read back as one backslash */
 	lineproto_escape_string("too hot/cold", b, sizeof(b));
 	CHECK_STR(b, "too hot/cold");
 	/* "all other special characters do not require escaping": emojis */
@@ -60,7 +60,9 @@ TEST(lineproto_escapes_what_a_line_cannot_carry)
 {
 	char b[128];
 
-	lineproto_escape_key("a\nb\tc\rd\x01" "e\x7f", b, sizeof(b));
+	lineproto_escape_key("a\nb\tc\rd\x01"
+			     "e\x7f",
+			     b, sizeof(b));
 	CHECK_STR(b, "a\\nb\\tc\\rd\\x01e\\x7f");
 	/* a backslash in a name: \x5c, read the same by InfluxDB 1.x, 2.x and 3.x */
 	lineproto_escape_key("end\\", b, sizeof(b));
@@ -122,7 +124,8 @@ TEST(lineproto_thread_names_with_special_characters)
 
 	/* the same name as a tag (comm) */
 	strcpy(ev.comm, "a, b=c\"d\\e\nf");
-	CHECK(strstr(line_of(&ev, NULL), "forktrace,comm=a\\,\\ b\\=c\"d\\x5ce\\nf,event=") != NULL);
+	CHECK(strstr(line_of(&ev, NULL), "forktrace,comm=a\\,\\ b\\=c\"d\\x5ce\\nf,event=") !=
+	      NULL);
 }
 
 /* Only the first `count` threads are listed; the number is how many there were. */
@@ -135,14 +138,17 @@ TEST(lineproto_truncated_thread_list_counts_all)
 	ev.exit_with_threads.threads.t[0].tid = 7;
 	strcpy(ev.exit_with_threads.threads.t[0].comm, "w");
 	ev.exit_with_threads.exit_code = 3;
-	CHECK(strstr(line_of(&ev, "h"), " pid=42i,threads=70i,threads_list=\"7:w\",exit_code=3i ") != NULL);
+	CHECK(strstr(line_of(&ev, "h"),
+		     " pid=42i,threads=70i,threads_list=\"7:w\",exit_code=3i ") != NULL);
 }
 
 TEST(lineproto_held_lock_with_stack)
 {
 	struct event ev = base_event(EV_HELD_LOCK);
 	struct stack *st = stack_new();
-	struct frame f0 = { .lang = FRAME_C, .module = "libc.so.6", .offset = 0x10, .has_offset = true };
+	struct frame f0 = {
+		.lang = FRAME_C, .module = "libc.so.6", .offset = 0x10, .has_offset = true
+	};
 	struct frame f1 = { .lang = FRAME_C, .func = "worker \"x\"", .file = "a.c", .line = 3 };
 	const char *line;
 
@@ -157,12 +163,13 @@ TEST(lineproto_held_lock_with_stack)
 	ev.held_lock.holder_stack = st;
 	line = line_of(&ev, "h");
 	stack_free(st);
-	CHECK_STR(line,
-		  "forktrace,comm=py,event=held_lock,host=h,severity=warning "
-		  "pid=42i,child_pid=43i,lock=\"0x7f3a1c0008c0\",lock_type=\"mutex\",holder_tid=44i,"
-		  "holder_comm=\"w 1\",holder_is_forker=false,found_by=\"scan\","
-		  "holder_stack=\"libc.so.6+0x10\\nworker \\\"x\\\" a.c:3\" "
-		  "1700000000123456789\n");
+	CHECK_STR(
+		line,
+		"forktrace,comm=py,event=held_lock,host=h,severity=warning "
+		"pid=42i,child_pid=43i,lock=\"0x7f3a1c0008c0\",lock_type=\"mutex\",holder_tid=44i,"
+		"holder_comm=\"w 1\",holder_is_forker=false,found_by=\"scan\","
+		"holder_stack=\"libc.so.6+0x10\\nworker \\\"x\\\" a.c:3\" "
+		"1700000000123456789\n");
 }
 
 /* InfluxDB refuses an empty tag value: the tag is left out instead. */
@@ -173,8 +180,12 @@ TEST(lineproto_empty_tags_are_left_out)
 	ev.comm[0] = '\0';
 	ev.severity = SEV_ERROR;
 	ev.lost.count = 5;
-	CHECK_STR(line_of(&ev, ""), "forktrace,event=lost_events,severity=error pid=42i,count=5i 1700000000123456789\n");
-	CHECK_STR(line_of(&ev, NULL), "forktrace,event=lost_events,severity=error pid=42i,count=5i 1700000000123456789\n");
+	CHECK_STR(
+		line_of(&ev, ""),
+		"forktrace,event=lost_events,severity=error pid=42i,count=5i 1700000000123456789\n");
+	CHECK_STR(
+		line_of(&ev, NULL),
+		"forktrace,event=lost_events,severity=error pid=42i,count=5i 1700000000123456789\n");
 }
 
 /* 1.x has no unsigned integers: values beyond int64 are clamped, not wrapped. */
@@ -184,14 +195,15 @@ TEST(lineproto_uint_is_clamped)
 
 	strcpy(ev.exec.filename, "/bin/tr ue");
 	ev.exec.since_fork_ns = UINT64_MAX;
-	CHECK(strstr(line_of(&ev, "h"), "filename=\"/bin/tr ue\",since_fork_ns=9223372036854775807i ") != NULL);
+	CHECK(strstr(line_of(&ev, "h"),
+		     "filename=\"/bin/tr ue\",since_fork_ns=9223372036854775807i ") != NULL);
 }
 
 TEST(lineproto_comm_without_nul)
 {
 	struct event ev = base_event(EV_EXIT);
 
-	memset(ev.comm, 'x', EV_COMM_LEN);   /* a full comm array, no NUL */
+	memset(ev.comm, 'x', EV_COMM_LEN); /* a full comm array, no NUL */
 	CHECK(strstr(line_of(&ev, "h"), "comm=xxxxxxxxxxxxxxxx,event=exit,") != NULL);
 }
 
@@ -201,7 +213,9 @@ TEST(lineproto_unstamped_event_has_no_timestamp)
 
 	ev.time_ns = 0;
 	ev.exit.exit_code = 1;
-	CHECK_STR(line_of(&ev, "h"), "forktrace,comm=py,event=exit,host=h,severity=info pid=42i,exit_code=1i,signal=0i\n");
+	CHECK_STR(
+		line_of(&ev, "h"),
+		"forktrace,comm=py,event=exit,host=h,severity=info pid=42i,exit_code=1i,signal=0i\n");
 }
 
 TEST(lineproto_too_small_buffer)
@@ -211,9 +225,9 @@ TEST(lineproto_too_small_buffer)
 	int n = lineproto_format(&ev, "h", buf, sizeof(buf));
 
 	CHECK(n > 0 && buf[n - 1] == '\n');
-	CHECK(lineproto_format(&ev, "h", buf, n + 1) == n);   /* room for the NUL too */
+	CHECK(lineproto_format(&ev, "h", buf, n + 1) == n); /* room for the NUL too */
 	CHECK(lineproto_format(&ev, "h", buf, n) == -1);
-	CHECK_STR(buf, "");                                    /* never half a line */
+	CHECK_STR(buf, ""); /* never half a line */
 	CHECK(lineproto_format(&ev, "h", buf, 0) == -1);
 }
 
@@ -277,13 +291,13 @@ TEST(lineproto_unique_time_per_series)
 	CHECK(lineproto_unique_time(&st, &a) == t);
 	CHECK(lineproto_unique_time(&st, &b) == t + 1);
 	CHECK(lineproto_unique_time(&st, &b) == t + 2);
-	CHECK(lineproto_unique_time(&st, &other) == t);    /* another series */
+	CHECK(lineproto_unique_time(&st, &other) == t); /* another series */
 	strcpy(b.comm, "other");
 	CHECK(lineproto_unique_time(&st, &b) == t);
 	b.time_ns = t + 10;
 	CHECK(lineproto_unique_time(&st, &b) == t + 10);
 	a.time_ns = 0;
-	CHECK(lineproto_unique_time(&st, &a) == 0);        /* unstamped: the server's clock */
+	CHECK(lineproto_unique_time(&st, &a) == 0); /* unstamped: the server's clock */
 }
 
 /* scan's reason and lost_events' what: strings after the other fields, only when known. */
@@ -307,7 +321,8 @@ TEST(lineproto_scan_reason_and_lost_what)
 	ev.severity = SEV_ERROR;
 	ev.lost.count = 5;
 	ev.lost.what = LOST_LOCK_MAP;
-	CHECK(strstr(line_of(&ev, "h"), " pid=42i,count=5i,what=\"lock_map\" 1700000000123456789\n") != NULL);
+	CHECK(strstr(line_of(&ev, "h"),
+		     " pid=42i,count=5i,what=\"lock_map\" 1700000000123456789\n") != NULL);
 }
 
 /* ---- Python names and stacks ---- */
@@ -316,7 +331,9 @@ static struct stack *two_frames(void)
 {
 	struct stack *st = stack_new();
 	struct frame py = { .lang = FRAME_PYTHON, .func = "work", .file = "app.py", .line = 9 };
-	struct frame c = { .lang = FRAME_C, .module = "libc.so.6", .offset = 0x15e0, .has_offset = true };
+	struct frame c = {
+		.lang = FRAME_C, .module = "libc.so.6", .offset = 0x15e0, .has_offset = true
+	};
 
 	if (st && (stack_push(st, &py) || stack_push(st, &c))) {
 		stack_free(st);
@@ -349,13 +366,14 @@ TEST(lineproto_thread_names_and_stacks)
 	ev.orphaned.threads.t[2].stack = st;
 	st->running = true;
 	line = line_of(&ev, "h1");
-	CHECK_STR(line,
-		  "forktrace,comm=py,event=orphaned_threads,host=h1,severity=warning "
-		  "pid=42i,child_pid=43i,threads=4i,"
-		  "threads_list=\"123:python3 \\\"chat \\\"ter\\\"\\\",124:python3,125:python3 \\\"log\\\"\","
-		  "threads_stacks=\"123: running\\nwork app.py:9\\nlibc.so.6+0x15e0"
-		  "\\n\\n125: running\\nwork app.py:9\\nlibc.so.6+0x15e0\","
-		  "threads_omitted=1i 1700000000123456789\n");
+	CHECK_STR(
+		line,
+		"forktrace,comm=py,event=orphaned_threads,host=h1,severity=warning "
+		"pid=42i,child_pid=43i,threads=4i,"
+		"threads_list=\"123:python3 \\\"chat \\\"ter\\\"\\\",124:python3,125:python3 \\\"log\\\"\","
+		"threads_stacks=\"123: running\\nwork app.py:9\\nlibc.so.6+0x15e0"
+		"\\n\\n125: running\\nwork app.py:9\\nlibc.so.6+0x15e0\","
+		"threads_omitted=1i 1700000000123456789\n");
 	/* no stack at all: no threads_stacks field */
 	ev.orphaned.threads.t[0].stack = ev.orphaned.threads.t[2].stack = NULL;
 	CHECK(strstr(line_of(&ev, "h1"), "threads_stacks") == NULL);
@@ -366,8 +384,9 @@ TEST(lineproto_thread_names_and_stacks)
 	strcpy(ev.exit_with_threads.threads.t[0].comm, "python3");
 	strcpy(ev.exit_with_threads.threads.t[0].name, "ticker");
 	ev.exit_with_threads.threads.t[0].stack = st;
-	CHECK(strstr(line_of(&ev, "h"), " pid=42i,threads=1i,threads_list=\"7:python3 \\\"ticker\\\"\","
-				       "exit_code=0i ") != NULL);
+	CHECK(strstr(line_of(&ev, "h"),
+		     " pid=42i,threads=1i,threads_list=\"7:python3 \\\"ticker\\\"\","
+		     "exit_code=0i ") != NULL);
 	stack_free(st);
 }
 
@@ -384,8 +403,9 @@ TEST(lineproto_attach_threads_and_python)
 	strcpy(ev.attach.threads.t[1].comm, "py");
 	ev.attach.locks = "scan";
 	strcpy(ev.attach.python, "3.12.1");
-	CHECK(strstr(line_of(&ev, "h"), " pid=42i,threads=2i,threads_list=\"42:py \\\"MainThread\\\",43:py\","
-				       "locks=\"scan\",python=\"3.12.1\" ") != NULL);
+	CHECK(strstr(line_of(&ev, "h"),
+		     " pid=42i,threads=2i,threads_list=\"42:py \\\"MainThread\\\",43:py\","
+		     "locks=\"scan\",python=\"3.12.1\" ") != NULL);
 	ev = base_event(EV_DETACH);
 	ev.detach.threads = 2;
 	ev.detach.locks = "scan";
@@ -409,10 +429,12 @@ TEST(lineproto_held_lock_and_deadlock_python_fields)
 	ev.held_lock.found_by = FOUND_BY_PYTHON;
 	ev.held_lock.corroborated = TRI_TRUE;
 	ev.held_lock.holder_stack = st;
-	CHECK(strstr(line_of(&ev, "h"), " pid=42i,child_pid=43i,lock=\"0x10\",lock_type=\"py_rlock\","
-				       "lock_object=\"threading.RLock\",holder_tid=44i,holder_comm=\"python3\","
-				       "holder_name=\"w,1 =x\",holder_is_forker=false,found_by=\"python\","
-				       "corroborated=true,holder_stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
+	CHECK(strstr(line_of(&ev, "h"),
+		     " pid=42i,child_pid=43i,lock=\"0x10\",lock_type=\"py_rlock\","
+		     "lock_object=\"threading.RLock\",holder_tid=44i,holder_comm=\"python3\","
+		     "holder_name=\"w,1 =x\",holder_is_forker=false,found_by=\"python\","
+		     "corroborated=true,holder_stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") !=
+	      NULL);
 
 	ev = base_event(EV_CHILD_DEADLOCK);
 	ev.deadlock.tid = 50;
@@ -425,10 +447,11 @@ TEST(lineproto_held_lock_and_deadlock_python_fields)
 	strcpy(ev.deadlock.lock_object, "the GIL");
 	ev.deadlock.stack = st;
 	ev.deadlock.holder_stack = st;
-	CHECK(strstr(line_of(&ev, "h"), ",holder_comm=\"python3\",holder_name=\"chatter\",parent_pid=0i,"
-				       "since_fork_ns=0i,reason=\"held_at_fork\",lock_type=\"gil\","
-				       "lock_object=\"the GIL\",stack=\"work app.py:9\\nlibc.so.6+0x15e0\","
-				       "holder_stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
+	CHECK(strstr(line_of(&ev, "h"),
+		     ",holder_comm=\"python3\",holder_name=\"chatter\",parent_pid=0i,"
+		     "since_fork_ns=0i,reason=\"held_at_fork\",lock_type=\"gil\","
+		     "lock_object=\"the GIL\",stack=\"work app.py:9\\nlibc.so.6+0x15e0\","
+		     "holder_stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
 
 	ev = base_event(EV_FORK_IN_THREAD);
 	ev.fork_in_thread.tid = 44;
@@ -436,10 +459,11 @@ TEST(lineproto_held_lock_and_deadlock_python_fields)
 	ev.fork_in_thread.child_pid = 45;
 	ev.fork_in_thread.stack = st;
 	CHECK(strstr(line_of(&ev, "h"), " pid=42i,tid=44i,name=\"forker\",child_pid=45i,"
-				       "stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
+					"stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
 	ev = base_event(EV_FORK);
 	ev.fork.stack = st;
-	CHECK(strstr(line_of(&ev, "h"), ",held_locks=0i,stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
+	CHECK(strstr(line_of(&ev, "h"),
+		     ",held_locks=0i,stack=\"work app.py:9\\nlibc.so.6+0x15e0\" ") != NULL);
 	stack_free(st);
 }
 
@@ -471,8 +495,13 @@ static struct stack *worst_stack(void)
 {
 	static char junk[600];
 	struct stack *st = stack_new();
-	struct frame f = { .lang = FRAME_C, .func = junk, .file = junk, .line = 2147483647,
-			   .module = junk, .offset = UINT64_MAX, .has_offset = true };
+	struct frame f = { .lang = FRAME_C,
+			   .func = junk,
+			   .file = junk,
+			   .line = 2147483647,
+			   .module = junk,
+			   .offset = UINT64_MAX,
+			   .has_offset = true };
 
 	memset(junk, '\x01', sizeof(junk) - 1);
 	for (int i = 0; st && i < STACK_MAX_FRAMES + 10; i++)
@@ -491,7 +520,7 @@ static void worst_threads(struct thread_list *tl, const struct stack *st)
 	tl->total = 2000000000;
 	for (int i = 0; i < EV_MAX_THREADS; i++) {
 		tl->t[i].tid = -2000000000;
-		memset(tl->t[i].comm, '\x01', EV_COMM_LEN);          /* no NUL: the kernel's way */
+		memset(tl->t[i].comm, '\x01', EV_COMM_LEN); /* no NUL: the kernel's way */
 		memset(tl->t[i].name, '\x01', EV_NAME_LEN - 1);
 		tl->t[i].stack = st;
 	}
@@ -522,8 +551,9 @@ TEST(lineproto_worst_case_names_and_stacks_fit)
 {
 	static struct event ev;
 	static char buf[LINEPROTO_MAX_LINE];
-	static const enum event_kind kinds[] = { EV_ORPHANED_THREADS, EV_EXIT_WITH_THREADS, EV_ATTACH,
-						 EV_HELD_LOCK, EV_CHILD_DEADLOCK, EV_FORK,
+	static const enum event_kind kinds[] = { EV_ORPHANED_THREADS, EV_EXIT_WITH_THREADS,
+						 EV_ATTACH,	      EV_HELD_LOCK,
+						 EV_CHILD_DEADLOCK,   EV_FORK,
 						 EV_FORK_IN_THREAD };
 	/* a cut stack text overshoots its bound by at most the "(N more)" note */
 	const size_t bound = LINEPROTO_STACK_MAX + 32;
@@ -537,12 +567,8 @@ TEST(lineproto_worst_case_names_and_stacks_fit)
 		ev = base_event(kinds[k]);
 		memset(ev.comm, '\x01', EV_COMM_LEN);
 		switch (kinds[k]) {
-		case EV_ORPHANED_THREADS:
-			worst_threads(&ev.orphaned.threads, st);
-			break;
-		case EV_EXIT_WITH_THREADS:
-			worst_threads(&ev.exit_with_threads.threads, st);
-			break;
+		case EV_ORPHANED_THREADS: worst_threads(&ev.orphaned.threads, st); break;
+		case EV_EXIT_WITH_THREADS: worst_threads(&ev.exit_with_threads.threads, st); break;
 		case EV_ATTACH:
 			worst_threads(&ev.attach.threads, st);
 			ev.attach.locks = "uprobe";
@@ -563,15 +589,12 @@ TEST(lineproto_worst_case_names_and_stacks_fit)
 			ev.deadlock.lock_type = LOCK_PY_IO;
 			ev.deadlock.stack = ev.deadlock.holder_stack = st;
 			break;
-		case EV_FORK:
-			ev.fork.stack = st;
-			break;
+		case EV_FORK: ev.fork.stack = st; break;
 		case EV_FORK_IN_THREAD:
 			memset(ev.fork_in_thread.name, '\x01', EV_NAME_LEN - 1);
 			ev.fork_in_thread.stack = st;
 			break;
-		default:
-			break;
+		default: break;
 		}
 		rc = lineproto_format(&ev, host, buf, sizeof(buf));
 		CHECK(rc > 0 && rc < LINEPROTO_MAX_LINE);
@@ -586,7 +609,8 @@ TEST(lineproto_worst_case_names_and_stacks_fit)
 	CHECK(lineproto_format(&ev, host, buf, sizeof(buf)) > 0);
 	CHECK(field_len(buf, "threads_stacks") > 0);
 	CHECK(strstr(buf, "more threads)") != NULL);
-	CHECK(strstr(buf, ",threads_stacks=\"-2000000000: running\\n\\x01") != NULL);   /* one frame at least */
+	CHECK(strstr(buf, ",threads_stacks=\"-2000000000: running\\n\\x01") !=
+	      NULL); /* one frame at least */
 	CHECK(strstr(buf, ",threads_omitted=1999999936i ") != NULL);
 	stack_free(st);
 }

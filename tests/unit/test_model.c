@@ -130,7 +130,7 @@ TEST(model_orphaned_threads_warn_after_grace)
 	setup(&f);
 	three_threads(&f);
 	fork_rec(&f, 100, 200, 1000 * MS, true);
-	model__tick(f.m, 1050 * MS);       /* within the grace period: nothing yet */
+	model__tick(f.m, 1050 * MS); /* within the grace period: nothing yet */
 	CHECK(model__next_deadline(f.m) == 1100 * MS);
 	model__tick(f.m, 1100 * MS);
 	CHECK(model__next_deadline(f.m) == 0);
@@ -158,7 +158,8 @@ TEST(model_exec_in_time_downgrades_to_info)
 			  "\"comm\":\"app\",\"tid\":101,\"child_pid\":200}") != NULL);
 	CHECK(strstr(out, "\"filename\":\"/bin/true\",\"since_fork_ns\":20000000}") != NULL);
 	/* the forking thread is not orphaned; the main thread is */
-	CHECK(strstr(out, "{\"tid\":100,\"comm\":\"app\"},{\"tid\":102,\"comm\":\"worker-b\"}") != NULL);
+	CHECK(strstr(out, "{\"tid\":100,\"comm\":\"app\"},{\"tid\":102,\"comm\":\"worker-b\"}") !=
+	      NULL);
 	CHECK(strstr(out, "warning") == NULL);
 	free(f.text);
 }
@@ -252,11 +253,11 @@ TEST(dispatch_counts_unknown_and_short_records)
 
 	setup(&f);
 	memset(&r, 0, sizeof(r));
-	hdr(&r.h, 99, 100, 100, 5, "app");   /* a type no one knows */
+	hdr(&r.h, 99, 100, 100, 5, "app"); /* a type no one knows */
 	record(&f, &r, sizeof(r));
 	hdr(&r.h, REC_FORK, 100, 100, 5, "app");
-	record(&f, &r, sizeof(r) - 1);       /* shorter than a fork record */
-	record(&f, &r, 2);                   /* shorter than any header */
+	record(&f, &r, sizeof(r) - 1); /* shorter than a fork record */
+	record(&f, &r, 2);	       /* shorter than any header */
 	CHECK(f.d.unknown == 3);
 	out = finish(&f);
 	CHECK(f.nevents == 0 && (!out || !*out));
@@ -281,7 +282,7 @@ TEST(model_exit_group_kills_threads_whose_exit_is_not_seen)
 	t.h.flags = TEXIT_GROUP_EXIT | TEXIT_INITIATOR;
 	record(&f, &t, sizeof(t));
 	exit_rec(&f, 200, 1501 * MS, 0);
-	t.h.tid = 201;                       /* too late: the process is gone */
+	t.h.tid = 201; /* too late: the process is gone */
 	t.h.flags = TEXIT_GROUP_EXIT;
 	record(&f, &t, sizeof(t));
 	out = finish(&f);
@@ -298,7 +299,7 @@ TEST(model_fatal_signal_kills_every_thread)
 
 	setup(&f);
 	three_threads(&f);
-	exit_rec(&f, 100, 5, 9);             /* no thread exit seen but this one */
+	exit_rec(&f, 100, 5, 9); /* no thread exit seen but this one */
 	out = finish(&f);
 	CHECK(strstr(out, "\"event\":\"exit_with_threads\",\"severity\":\"info\",\"pid\":100,"
 			  "\"comm\":\"app\",\"threads\":[{\"tid\":101,\"comm\":\"worker-a\"},"

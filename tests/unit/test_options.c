@@ -148,12 +148,20 @@ TEST(influx_options_are_checked_at_parse)
 {
 	char *no_db[] = { "forktrace", "--influx=http://h:8086", "-a", NULL };
 	char *no_scheme[] = { "forktrace", "--influx=localhost:8086", "--influx-db=d", "-a", NULL };
-	char *query[] = { "forktrace", "--influx=http://h:8086/write?db=x", "--influx-db=d", "-a", NULL };
+	char *query[] = { "forktrace", "--influx=http://h:8086/write?db=x", "--influx-db=d", "-a",
+			  NULL };
 	char *empty[] = { "forktrace", "--influx=", "--influx-db=d", "-a", NULL };
-	char *both[] = { "forktrace", "--influx=http://h:8086", "--influx-db=d", "--influx-org=o",
-			 "--influx-bucket=b", "-a", NULL };
-	char *v2_user[] = { "forktrace", "--influx=http://h:8086", "--influx-user=u",
-			    "--influx-bucket=b", "-a", NULL };
+	char *both[] = { "forktrace",
+			 "--influx=http://h:8086",
+			 "--influx-db=d",
+			 "--influx-org=o",
+			 "--influx-bucket=b",
+			 "-a",
+			 NULL };
+	char *v2_user[] = {
+		"forktrace", "--influx=http://h:8086", "--influx-user=u", "--influx-bucket=b", "-a",
+		NULL
+	};
 	char *no_bucket[] = { "forktrace", "--influx=http://h:8086", "--influx-org=o", "-a", NULL };
 	char *no_url[] = { "forktrace", "--influx-db=d", "-a", NULL };
 
@@ -171,10 +179,13 @@ TEST(influx_options_complete_are_accepted)
 {
 	struct options o;
 	char said[256];
-	char *v1[] = { "forktrace", "--influx=HTTP://h:8086/", "--influx-db=d", "--influx-user=u",
-		       "-a", NULL };
-	char *v2[] = { "forktrace", "--influx=https://h", "--influx-org=o", "--influx-bucket=b", "-a",
-		       NULL };
+	char *v1[] = {
+		"forktrace", "--influx=HTTP://h:8086/", "--influx-db=d", "--influx-user=u", "-a",
+		NULL
+	};
+	char *v2[] = {
+		"forktrace", "--influx=https://h", "--influx-org=o", "--influx-bucket=b", "-a", NULL
+	};
 	char *v3[] = { "forktrace", "--influx=http://h:8181", "--influx-bucket=db3", "-a", NULL };
 
 	CHECK(parse_said(&o, v1, said, sizeof(said)) == 0 && !said[0]);

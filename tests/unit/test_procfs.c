@@ -38,15 +38,16 @@ TEST(proc_maps_path_with_spaces_and_deleted)
 	CHECK_STR(m.path, "/tmp/a b  c");
 	CHECK(m.shared && !m.deleted);
 	CHECK(proc_maps_parse_line("7f03ce800000-7f040e800000 rw-s 00000000 00:01 1275  "
-				   "  /usr/lib/libc.so.6 (deleted)\n", &m) == 0);
+				   "  /usr/lib/libc.so.6 (deleted)\n",
+				   &m) == 0);
 	CHECK_STR(m.path, "/usr/lib/libc.so.6 (deleted)");
 	CHECK(m.deleted && m.inode == 1275);
 	/* only at the end is it the kernel's mark */
 	CHECK(proc_maps_parse_line("1000-2000 r--p 0 fe:00 9 /tmp/x (deleted) y\n", &m) == 0);
 	CHECK(!m.deleted);
 	/* what looks like another line's fields is part of the name */
-	CHECK(proc_maps_parse_line("1000-2000 rw-p 00000000 fe:00 9 /tmp/x 1000-2000 rw-s\n",
-				   &m) == 0);
+	CHECK(proc_maps_parse_line("1000-2000 rw-p 00000000 fe:00 9 /tmp/x 1000-2000 rw-s\n", &m) ==
+	      0);
 	CHECK(!m.shared);
 	CHECK_STR(m.path, "/tmp/x 1000-2000 rw-s");
 }
@@ -64,7 +65,8 @@ TEST(proc_maps_anonymous_heap_stack)
 				   &m) == 0);
 	CHECK_STR(m.path, "[heap]");
 	CHECK(proc_maps_parse_line("7ffd9e8e3000-7ffd9e904000 rw-p 00000000 00:00 0          "
-				   "                [stack]\n", &m) == 0);
+				   "                [stack]\n",
+				   &m) == 0);
 	CHECK_STR(m.path, "[stack]");
 	CHECK(m.readable && m.writable && !m.executable);
 }
@@ -77,7 +79,8 @@ TEST(proc_maps_range_is_the_map_files_name)
 	CHECK(proc_maps_parse_line("00400000-00452000 r-xp 00000000 fe:00 12 /bin/x\n", &m) == 0);
 	CHECK_STR(m.range, "400000-452000");
 	CHECK(proc_maps_parse_line("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  "
-				   "[vsyscall]\n", &m) == 0);
+				   "[vsyscall]\n",
+				   &m) == 0);
 	CHECK_STR(m.range, "ffffffffff600000-ffffffffff601000");
 }
 
@@ -98,7 +101,7 @@ TEST(proc_maps_long_path_truncated)
 	}
 	free(line);
 	CHECK(strlen(m.path) == PROC_MAP_PATH_LEN - 1);
-	CHECK(m.deleted);   /* said by the whole line, not the part kept */
+	CHECK(m.deleted); /* said by the whole line, not the part kept */
 }
 
 TEST(proc_maps_malformed)
@@ -106,22 +109,22 @@ TEST(proc_maps_malformed)
 	static const char *const bad[] = {
 		"",
 		"\n",
-		"1000 rw-p 00000000 00:00 0\n",               /* no end */
-		"2000-1000 rw-p 00000000 00:00 0\n",          /* end before start */
-		"1000-1000 rw-p 00000000 00:00 0\n",          /* empty */
-		"10g0-2000 rw-p 00000000 00:00 0\n",          /* not hex */
-		"1000-2000 rwzp 00000000 00:00 0\n",          /* bad permission */
-		"1000-2000 rw-",                              /* truncated permissions */
-		"1000-2000 rw-p\n",                           /* truncated */
-		"1000-2000 rw-p 00000000 00:00\n",            /* no inode */
-		"1000-2000 rw-p 00000000 0000 0\n",           /* no minor */
-		"1000-2000 rw-p 00000000 :00 0\n",            /* no major */
-		"1000-2000 rw-p 00000000 123456789:00 0\n",   /* major over 32 bits */
-		"1000-2000 rw-p 00000000 00:00 x /a\n",       /* inode not decimal */
+		"1000 rw-p 00000000 00:00 0\n",		    /* no end */
+		"2000-1000 rw-p 00000000 00:00 0\n",	    /* end before start */
+		"1000-1000 rw-p 00000000 00:00 0\n",	    /* empty */
+		"10g0-2000 rw-p 00000000 00:00 0\n",	    /* not hex */
+		"1000-2000 rwzp 00000000 00:00 0\n",	    /* bad permission */
+		"1000-2000 rw-",			    /* truncated permissions */
+		"1000-2000 rw-p\n",			    /* truncated */
+		"1000-2000 rw-p 00000000 00:00\n",	    /* no inode */
+		"1000-2000 rw-p 00000000 0000 0\n",	    /* no minor */
+		"1000-2000 rw-p 00000000 :00 0\n",	    /* no major */
+		"1000-2000 rw-p 00000000 123456789:00 0\n", /* major over 32 bits */
+		"1000-2000 rw-p 00000000 00:00 x /a\n",	    /* inode not decimal */
 		"1000-2000 rw-p 00000000 00:00 12x /a\n",
-		"1000-2000 rw-p 00000000 00:00 99999999999999999999 /a\n",  /* over 64 bits */
-		"1000-2000 rw-p 0000000x 00:00 0\n",          /* bad offset */
-		"11111111111111111-2000 rw-p 0 00:00 0\n",    /* more than 64 bits */
+		"1000-2000 rw-p 00000000 00:00 99999999999999999999 /a\n", /* over 64 bits */
+		"1000-2000 rw-p 0000000x 00:00 0\n",			   /* bad offset */
+		"11111111111111111-2000 rw-p 0 00:00 0\n",		   /* more than 64 bits */
 	};
 	struct proc_map m;
 
@@ -155,7 +158,7 @@ TEST(proc_maps_of_this_process)
 	proc_maps_close(&it);
 	free(m);
 	CHECK(rc == 0 && n > 5);
-	CHECK(found);   /* this code is in an executable mapping */
+	CHECK(found); /* this code is in an executable mapping */
 	CHECK(proc_maps_open(&it, 0) == -1 && errno == ENOENT);
 	proc_maps_close(&it);
 }
@@ -167,7 +170,8 @@ TEST(proc_syscall_in_a_call)
 	struct proc_syscall s;
 
 	CHECK(proc_syscall_parse("202 0x562dde8cf2a0 0x80 0x2 0x0 0x0 0x0 0x7ffd3777c648 "
-				 "0x7efdab0fc12b\n", &s) == 0);
+				 "0x7efdab0fc12b\n",
+				 &s) == 0);
 	CHECK(s.state == PROC_SYSCALL_IN && s.nr == 202);
 	CHECK(s.args[0] == 0x562dde8cf2a0ULL && s.args[1] == 0x80 && s.args[2] == 2);
 	CHECK(s.args[3] == 0 && s.args[5] == 0);
@@ -193,15 +197,15 @@ TEST(proc_syscall_malformed)
 		"",
 		"\n",
 		"abc\n",
-		"202\n",                                        /* no arguments */
-		"202 0x5600 0x80\n",                            /* truncated */
-		"7 0x7ffe0 0x1 0x2\n",                          /* truncated, not a futex */
-		"202 5600 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",      /* no 0x */
-		"202 0x 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",        /* no digits */
-		"202 0x56zz 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",    /* not hex */
-		"202x 0x5600 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",   /* not a number */
-		"202 0x1ffffffffffffffff 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",   /* over 64 bits */
-		"99999999999999999999 0x1 0x2 0x3 0x4 0x5 0x6\n",          /* over a long */
+		"202\n",				      /* no arguments */
+		"202 0x5600 0x80\n",			      /* truncated */
+		"7 0x7ffe0 0x1 0x2\n",			      /* truncated, not a futex */
+		"202 5600 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",    /* no 0x */
+		"202 0x 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",      /* no digits */
+		"202 0x56zz 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",  /* not hex */
+		"202x 0x5600 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n", /* not a number */
+		"202 0x1ffffffffffffffff 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n", /* over 64 bits */
+		"99999999999999999999 0x1 0x2 0x3 0x4 0x5 0x6\n",	  /* over a long */
 	};
 	struct proc_syscall s;
 

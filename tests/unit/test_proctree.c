@@ -30,7 +30,8 @@ TEST(children_file_garbage)
 
 	/* not pids: words, zero, signs, hex, a number past INT_MAX, a digit run too long */
 	CHECK(proctree_parse_children("12 abc 0 -5 +7 0x10 99999999999 "
-				      "123456789012345678901234567890 34\n", pids, 4) == 2);
+				      "123456789012345678901234567890 34\n",
+				      pids, 4) == 2);
 	CHECK(pids[0] == 12 && pids[1] == 34);
 	CHECK(proctree_parse_children("2147483647 2147483648", pids, 4) == 1);
 	CHECK(pids[0] == 2147483647);
@@ -49,11 +50,13 @@ TEST(children_file_cut_at_cap)
 /* A real line (cat, on kernel 6.18), comm replaced by whatever the test wants. */
 static const char *stat_line(char *buf, size_t size, const char *comm)
 {
-	snprintf(buf, size, "15111 (%s) S 15061 15061 5891 0 -1 4194368 122 0 0 0 0 0 0 0 20 0 "
+	snprintf(buf, size,
+		 "15111 (%s) S 15061 15061 5891 0 -1 4194368 122 0 0 0 0 0 0 0 20 0 "
 		 "3 0 63390 3133440 401 18446744073709551615 93831834521600 93831834541481 "
 		 "140733013946400 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 93831834557488 "
 		 "93831834559104 93831959691264 140733013949056 140733013949076 "
-		 "140733013949076 140733013950443 0\n", comm);
+		 "140733013949076 140733013950443 0\n",
+		 comm);
 	return buf;
 }
 
@@ -96,13 +99,16 @@ TEST(stat_line_kernel_thread)
 	/* kthreadd on 6.18: PF_KTHREAD in the flags, no stack */
 	CHECK(proctree_parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 26 0 "
 				  "0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 1 0 0 "
-				  "0 0 0 0 0 0 0 0 0 0 0\n", &st) == 0);
+				  "0 0 0 0 0 0 0 0 0 0 0\n",
+				  &st) == 0);
 	CHECK(st.flags & PROCTREE_PF_KTHREAD);
 	CHECK(st.ppid == 0 && st.startstack == 0);
 	/* a long worker name (kernels print more than 15 bytes for kthreads): cut, not overflowed */
-	CHECK(proctree_parse_stat("93 (kworker/u8:2-events_unbound-and-then-some-more-text-to-be-cut-"
-				  "here-and-here) I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 20 0 1 0 "
-				  "120 0 0 18446744073709551615 0 0 0\n", &st) == 0);
+	CHECK(proctree_parse_stat(
+		      "93 (kworker/u8:2-events_unbound-and-then-some-more-text-to-be-cut-"
+		      "here-and-here) I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 20 0 1 0 "
+		      "120 0 0 18446744073709551615 0 0 0\n",
+		      &st) == 0);
 	CHECK(strlen(st.comm) == sizeof(st.comm) - 1);
 	CHECK(st.state == 'I' && st.ppid == 2 && st.starttime == 120ULL);
 }
@@ -114,14 +120,16 @@ TEST(stat_line_malformed)
 
 	CHECK(proctree_parse_stat("", &st) < 0);
 	CHECK(proctree_parse_stat("123", &st) < 0);
-	CHECK(proctree_parse_stat("(x) S 1", &st) < 0);              /* no pid */
-	CHECK(proctree_parse_stat("12 (x)", &st) < 0);               /* nothing after comm */
+	CHECK(proctree_parse_stat("(x) S 1", &st) < 0);		     /* no pid */
+	CHECK(proctree_parse_stat("12 (x)", &st) < 0);		     /* nothing after comm */
 	CHECK(proctree_parse_stat("12 (x) S 1 2 3 4 5 6", &st) < 0); /* cut before starttime */
 	CHECK(proctree_parse_stat("12 x) S 1 1 1 0 -1 0", &st) < 0); /* no '(' */
 	CHECK(proctree_parse_stat("12 )x( S 1 1 1 0 -1 0", &st) < 0);
-	CHECK(proctree_parse_stat("12 (x) S abc 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 26\n", &st) < 0);
+	CHECK(proctree_parse_stat("12 (x) S abc 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 26\n", &st) <
+	      0);
 	CHECK(proctree_parse_stat("12 (x) S 99999999999999999999999 1 1 0 -1 0 0 0 0 0 0 0 0 0 "
-				  "20 0 1 0 26\n", &st) < 0);
+				  "20 0 1 0 26\n",
+				  &st) < 0);
 	CHECK(proctree_parse_stat("12 (x) S 4294967296 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 26\n",
 				  &st) < 0);
 	/* up to starttime is enough: an old or cut line */
@@ -171,7 +179,7 @@ TEST(live_tgid_and_kernel_thread)
 	CHECK(tgid == getpid());
 	CHECK(proctree_tgid(getpid()) == getpid());
 	kthread_self = proctree_is_kthread(getpid());
-	kthread_2 = proctree_is_kthread(2);   /* kthreadd */
+	kthread_2 = proctree_is_kthread(2); /* kthreadd */
 	CHECK(kthread_self == 0);
 	CHECK(kthread_2 == 1);
 }
@@ -251,19 +259,21 @@ TEST(live_descendants)
 	}
 	fne_child = proctree_forked_not_execed(t.child, getpid());
 	fne_grand = proctree_forked_not_execed(t.grandchild, t.child);
-	fne_self = proctree_forked_not_execed(getpid(), t.child);   /* the parent is older */
+	fne_self = proctree_forked_not_execed(getpid(), t.child); /* the parent is older */
 	/* the child's own tree, from below: only the grandchild */
 	ns = ns >= 0 && proctree_descendants_scan(t.child, pids_scan + 8, 8) == 1 &&
-	     pids_scan[8] == t.grandchild ? ns : -2;
+			     pids_scan[8] == t.grandchild ?
+		     ns :
+		     -2;
 	kill_wait(t.grandchild);
 	kill_wait(t.child);
 	close(t.pipe[0]);
 	close(t.pipe[1]);
 	CHECK(n >= 2);
-	CHECK(idx_child >= 0 && idx_grand > idx_child);     /* parents before children */
+	CHECK(idx_child >= 0 && idx_grand > idx_child); /* parents before children */
 	CHECK(ns != -2);
 	CHECK(has(pids_scan, ns, t.child) && has(pids_scan, ns, t.grandchild));
-	CHECK(cut == 2);                                     /* cap + 1: more than fit */
+	CHECK(cut == 2); /* cap + 1: more than fit */
 	CHECK(fne_child == 1 && fne_grand == 1 && fne_self == 0);
 }
 
@@ -282,9 +292,9 @@ TEST(live_descendants_gone)
 }
 
 struct reexec {
-	pid_t sh;            /* sh -c '...': forks an inner sh */
-	int inner;           /* the inner sh (the same binary, exec'd anew) */
-	int sleep;           /* its child */
+	pid_t sh;  /* sh -c '...': forks an inner sh */
+	int inner; /* the inner sh (the same binary, exec'd anew) */
+	int sleep; /* its child */
 };
 
 static int inner_shell_running(void *arg)

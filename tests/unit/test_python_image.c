@@ -97,7 +97,7 @@ static uint64_t obj(struct world *w, uint64_t type, size_t size)
 {
 	uint64_t o = alloc(&w->im, size);
 
-	put64(&w->im, o, 1);   /* ob_refcnt */
+	put64(&w->im, o, 1); /* ob_refcnt */
 	put64(&w->im, o + w->p.l.ob_type, type);
 	return o;
 }
@@ -112,7 +112,7 @@ static uint64_t mk_str_kind(struct world *w, const uint32_t *cps, size_t n, int 
 	put64(&w->im, o + l->str_length, n);
 	put32(&w->im, o + l->str_state, (uint32_t)(kind << 2 | 1 << 5 | (ascii ? 1 << 6 : 0)));
 	for (size_t i = 0; i < n; i++)
-		put(&w->im, o + data + i * kind, &cps[i], kind);   /* little-endian */
+		put(&w->im, o + data + i * kind, &cps[i], kind); /* little-endian */
 	return o;
 }
 
@@ -172,7 +172,7 @@ static uint64_t mk_keys(struct world *w, const uint64_t *keys, const uint64_t *v
 	while ((1u << log2) < (unsigned)n * 2)
 		log2++;
 	size = 1ull << log2;
-	index_bytes = size;   /* one-byte indices */
+	index_bytes = size; /* one-byte indices */
 	k = alloc(&w->im, (size_t)(l->dk_indices + index_bytes + esize * size));
 	put64(&w->im, k, 1);
 	if (l->dict_311) {
@@ -188,7 +188,7 @@ static uint64_t mk_keys(struct world *w, const uint64_t *keys, const uint64_t *v
 		uint64_t at = e + (uint64_t)i * esize;
 
 		if (esize == 24) {
-			put64(&w->im, at, 0x1234);   /* hash: never used */
+			put64(&w->im, at, 0x1234); /* hash: never used */
 			put64(&w->im, at + 8, keys[i]);
 			put64(&w->im, at + 16, values ? values[i] : 0);
 		} else {
@@ -241,7 +241,8 @@ TEST(python_str_kinds)
 	CHECK(py_str(&c, mk_str(&w, emoji), out, sizeof(out)) == 0);
 	CHECK(strlen(out) == 60);
 	CHECK(py_str(&c, mk_str_kind(&w, surrogate, 3, 2, false), out, sizeof(out)) == 0);
-	CHECK_STR(out, "a\xef\xbf\xbd" "b");
+	CHECK_STR(out, "a\xef\xbf\xbd"
+		       "b");
 	/* not a str, a bad kind, an absurd length */
 	CHECK(py_str(&c, mk_long(&w, 5), out, sizeof(out)) == -1);
 	s = mk_str(&w, "x");
@@ -289,7 +290,7 @@ TEST(python_dict_layouts)
 			keys[k] = mk_str(&w, name);
 			values[k] = mk_long(&w, (uint64_t)k * 3);
 		}
-		keys[7] = 0;   /* a deleted entry */
+		keys[7] = 0; /* a deleted entry */
 		d = mk_dict(&w, keys, values, 40, minors[i] == 12 ? 1 : 0);
 		CHECK(py_dict_get(&c, d, "key39", &v) == 0 && v == values[39]);
 		CHECK(py_dict_get(&c, d, "key7", &v) == 1);
@@ -313,7 +314,9 @@ TEST(python_dict_layouts)
 struct dbg313 {
 	char cookie[8];
 	uint64_t version, free_threaded;
-	struct { uint64_t size, finalizing, interpreters_head; } runtime_state;
+	struct {
+		uint64_t size, finalizing, interpreters_head;
+	} runtime_state;
 	struct {
 		uint64_t size, id, next, threads_head, gc, imports_modules, sysdict, builtins,
 			ceval_gil, gil_runtime_state, gil_runtime_state_enabled,
@@ -323,32 +326,54 @@ struct dbg313 {
 		uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
 			datastack_chunk, status;
 	} thread_state;
-	struct { uint64_t size, previous, executable, instr_ptr, localsplus, owner; } interpreter_frame;
+	struct {
+		uint64_t size, previous, executable, instr_ptr, localsplus, owner;
+	} interpreter_frame;
 	struct {
 		uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
 			localsplusnames, localspluskinds, co_code_adaptive;
 	} code_object;
-	struct { uint64_t size, ob_type; } pyobject;
-	struct { uint64_t size, tp_name, tp_repr, tp_flags; } type_object;
-	struct { uint64_t size, ob_item, ob_size; } tuple_object, list_object;
-	struct { uint64_t size, ma_keys, ma_values; } dict_object;
-	struct { uint64_t size, ob_fval; } float_object;
-	struct { uint64_t size, lv_tag, ob_digit; } long_object;
-	struct { uint64_t size, ob_size, ob_sval; } bytes_object;
-	struct { uint64_t size, state, length, asciiobject_size; } unicode_object;
-	struct { uint64_t size, collecting; } gc;
+	struct {
+		uint64_t size, ob_type;
+	} pyobject;
+	struct {
+		uint64_t size, tp_name, tp_repr, tp_flags;
+	} type_object;
+	struct {
+		uint64_t size, ob_item, ob_size;
+	} tuple_object, list_object;
+	struct {
+		uint64_t size, ma_keys, ma_values;
+	} dict_object;
+	struct {
+		uint64_t size, ob_fval;
+	} float_object;
+	struct {
+		uint64_t size, lv_tag, ob_digit;
+	} long_object;
+	struct {
+		uint64_t size, ob_size, ob_sval;
+	} bytes_object;
+	struct {
+		uint64_t size, state, length, asciiobject_size;
+	} unicode_object;
+	struct {
+		uint64_t size, collecting;
+	} gc;
 };
 
 /* _Py_DebugOffsets of 3.14 */
 struct dbg314 {
 	char cookie[8];
 	uint64_t version, free_threaded;
-	struct { uint64_t size, finalizing, interpreters_head; } runtime_state;
+	struct {
+		uint64_t size, finalizing, interpreters_head;
+	} runtime_state;
 	struct {
 		uint64_t size, id, next, threads_head, threads_main, gc, imports_modules, sysdict,
 			builtins, ceval_gil, gil_runtime_state, gil_runtime_state_enabled,
-			gil_runtime_state_locked, gil_runtime_state_holder,
-			code_object_generation, tlbc_generation;
+			gil_runtime_state_locked, gil_runtime_state_holder, code_object_generation,
+			tlbc_generation;
 	} interpreter_state;
 	struct {
 		uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
@@ -362,18 +387,42 @@ struct dbg314 {
 		uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
 			localsplusnames, localspluskinds, co_code_adaptive, co_tlbc;
 	} code_object;
-	struct { uint64_t size, ob_type; } pyobject;
-	struct { uint64_t size, tp_name, tp_repr, tp_flags; } type_object;
-	struct { uint64_t size, ob_item, ob_size; } tuple_object, list_object;
-	struct { uint64_t size, used, table, mask; } set_object;
-	struct { uint64_t size, ma_keys, ma_values; } dict_object;
-	struct { uint64_t size, ob_fval; } float_object;
-	struct { uint64_t size, lv_tag, ob_digit; } long_object;
-	struct { uint64_t size, ob_size, ob_sval; } bytes_object;
-	struct { uint64_t size, state, length, asciiobject_size; } unicode_object;
-	struct { uint64_t size, collecting; } gc;
-	struct { uint64_t size, gi_name, gi_iframe, gi_frame_state; } gen_object;
-	struct { uint64_t next, prev; } llist_node;
+	struct {
+		uint64_t size, ob_type;
+	} pyobject;
+	struct {
+		uint64_t size, tp_name, tp_repr, tp_flags;
+	} type_object;
+	struct {
+		uint64_t size, ob_item, ob_size;
+	} tuple_object, list_object;
+	struct {
+		uint64_t size, used, table, mask;
+	} set_object;
+	struct {
+		uint64_t size, ma_keys, ma_values;
+	} dict_object;
+	struct {
+		uint64_t size, ob_fval;
+	} float_object;
+	struct {
+		uint64_t size, lv_tag, ob_digit;
+	} long_object;
+	struct {
+		uint64_t size, ob_size, ob_sval;
+	} bytes_object;
+	struct {
+		uint64_t size, state, length, asciiobject_size;
+	} unicode_object;
+	struct {
+		uint64_t size, collecting;
+	} gc;
+	struct {
+		uint64_t size, gi_name, gi_iframe, gi_frame_state;
+	} gen_object;
+	struct {
+		uint64_t next, prev;
+	} llist_node;
 	struct {
 		uint64_t eval_breaker, remote_debugger_support, remote_debugging_enabled,
 			debugger_pending_call, debugger_script_path, debugger_script_path_size;
@@ -382,40 +431,40 @@ struct dbg314 {
 
 /* The offsets a 3.13.1+/3.14 build reports (values picked to differ from the
  * 3.13.0 row wherever they can, so that only the override can read them). */
-#define FILL_DEBUG(d)                                                                 \
-	do {                                                                          \
-		memcpy((d)->cookie, "xdebugpy", 8);                                   \
-		(d)->runtime_state.interpreters_head = 0x300;                         \
-		(d)->interpreter_state.next = 0x10;                                   \
-		(d)->interpreter_state.threads_head = 0x1d00;                         \
-		(d)->interpreter_state.imports_modules = 0x1e40;                      \
-		(d)->thread_state.next = 0x18;                                        \
-		(d)->thread_state.interp = 0x20;                                      \
-		(d)->thread_state.current_frame = 0x50;                               \
-		(d)->thread_state.thread_id = 0xa0;                                   \
-		(d)->thread_state.native_thread_id = 0xa8;                            \
-		(d)->interpreter_frame.previous = 0x10;                               \
-		(d)->interpreter_frame.executable = 0x0;                              \
-		(d)->interpreter_frame.instr_ptr = 0x40;                              \
-		(d)->interpreter_frame.owner = 0x4a;                                  \
-		(d)->code_object.filename = 0x70;                                     \
-		(d)->code_object.name = 0x78;                                         \
-		(d)->code_object.qualname = 0x80;                                     \
-		(d)->code_object.linetable = 0x88;                                    \
-		(d)->code_object.firstlineno = 0x48;                                  \
-		(d)->code_object.co_code_adaptive = 0xd0;                             \
-		(d)->pyobject.ob_type = 8;                                            \
-		(d)->type_object.tp_name = 0x18;                                      \
-		(d)->type_object.tp_flags = 0xa8;                                     \
-		(d)->dict_object.ma_keys = 0x20;                                      \
-		(d)->dict_object.ma_values = 0x28;                                    \
-		(d)->long_object.lv_tag = 0x10;                                       \
-		(d)->long_object.ob_digit = 0x18;                                     \
-		(d)->bytes_object.ob_size = 0x10;                                     \
-		(d)->bytes_object.ob_sval = 0x20;                                     \
-		(d)->unicode_object.state = 0x20;                                     \
-		(d)->unicode_object.length = 0x10;                                    \
-		(d)->unicode_object.asciiobject_size = 0x28;                          \
+#define FILL_DEBUG(d)                                            \
+	do {                                                     \
+		memcpy((d)->cookie, "xdebugpy", 8);              \
+		(d)->runtime_state.interpreters_head = 0x300;    \
+		(d)->interpreter_state.next = 0x10;              \
+		(d)->interpreter_state.threads_head = 0x1d00;    \
+		(d)->interpreter_state.imports_modules = 0x1e40; \
+		(d)->thread_state.next = 0x18;                   \
+		(d)->thread_state.interp = 0x20;                 \
+		(d)->thread_state.current_frame = 0x50;          \
+		(d)->thread_state.thread_id = 0xa0;              \
+		(d)->thread_state.native_thread_id = 0xa8;       \
+		(d)->interpreter_frame.previous = 0x10;          \
+		(d)->interpreter_frame.executable = 0x0;         \
+		(d)->interpreter_frame.instr_ptr = 0x40;         \
+		(d)->interpreter_frame.owner = 0x4a;             \
+		(d)->code_object.filename = 0x70;                \
+		(d)->code_object.name = 0x78;                    \
+		(d)->code_object.qualname = 0x80;                \
+		(d)->code_object.linetable = 0x88;               \
+		(d)->code_object.firstlineno = 0x48;             \
+		(d)->code_object.co_code_adaptive = 0xd0;        \
+		(d)->pyobject.ob_type = 8;                       \
+		(d)->type_object.tp_name = 0x18;                 \
+		(d)->type_object.tp_flags = 0xa8;                \
+		(d)->dict_object.ma_keys = 0x20;                 \
+		(d)->dict_object.ma_values = 0x28;               \
+		(d)->long_object.lv_tag = 0x10;                  \
+		(d)->long_object.ob_digit = 0x18;                \
+		(d)->bytes_object.ob_size = 0x10;                \
+		(d)->bytes_object.ob_sval = 0x20;                \
+		(d)->unicode_object.state = 0x20;                \
+		(d)->unicode_object.length = 0x10;               \
+		(d)->unicode_object.asciiobject_size = 0x28;     \
 	} while (0)
 
 #define TPFLAGS_INLINE_VALUES (1ull << 2)
@@ -440,11 +489,11 @@ static uint64_t mk_thread(struct world *w, const char *name)
 
 	put64(&w->im, t, 1);
 	put64(&w->im, t + 8, w->thread_type);
-	put64(&w->im, t - 24, 0);            /* no materialized dict */
-	put8(&w->im, v + 3, 1);              /* valid */
-	put64(&w->im, v + 8, w->none);       /* _target */
+	put64(&w->im, t - 24, 0);      /* no materialized dict */
+	put8(&w->im, v + 3, 1);	       /* valid */
+	put64(&w->im, v + 8, w->none); /* _target */
 	put64(&w->im, v + 16, mk_str(w, name));
-	put64(&w->im, v + 24, w->none);      /* _daemonic */
+	put64(&w->im, v + 24, w->none); /* _daemonic */
 	return t;
 }
 
@@ -532,10 +581,10 @@ static int world_313_314(struct world *w, struct interp_image *ii, int minor, ch
 	world_init(w, row(minor));
 	if (minor == 13) {
 		FILL_DEBUG(&d13);
-		d13.version = 0x030d05f0;   /* 3.13.5 */
+		d13.version = 0x030d05f0; /* 3.13.5 */
 	} else {
 		FILL_DEBUG(&d14);
-		d14.version = 0x030e00f0;   /* 3.14.0 */
+		d14.version = 0x030e00f0; /* 3.14.0 */
 	}
 	rt = alloc(&w->im, 0x1000);
 	put(&w->im, rt, dbg, dlen);
@@ -627,7 +676,7 @@ static int corrupted_read(int minor, void (*spoil)(struct world *, struct interp
 	if (n >= 0)
 		py_threads_free(v, n);
 	else if (v)
-		n = -3;   /* a failed read must leave nothing behind */
+		n = -3; /* a failed read must leave nothing behind */
 	world_free(&w);
 	return n;
 }
@@ -727,7 +776,7 @@ TEST(python_debug_offsets_rejected)
 	char err[128];
 
 	FILL_DEBUG(&d);
-	d.version = 0x030f00a1;   /* a future layout */
+	d.version = 0x030f00a1; /* a future layout */
 	CHECK(py_layout_from_debug(&l, &d, sizeof(d), &hex, err, sizeof(err)) == -1);
 	d.version = 0x030e00f0;
 	d.free_threaded = 1;

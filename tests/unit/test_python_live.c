@@ -23,7 +23,10 @@
 
 struct reported {
 	int n;
-	struct { int tid; char name[64]; } t[MAX_REPORTED];
+	struct {
+		int tid;
+		char name[64];
+	} t[MAX_REPORTED];
 	int sleeper_tid, sleeper_line;
 	char file[512];
 	bool ready;
@@ -79,8 +82,8 @@ static const struct py_thread *by_tid(const struct py_thread *v, int n, int tid)
 }
 
 /* The checks on one running program: a reason on failure, "" when right. */
-static void check_process(pid_t pid, const struct reported *r, const char *want_version,
-			  char *why, size_t why_len)
+static void check_process(pid_t pid, const struct reported *r, const char *want_version, char *why,
+			  size_t why_len)
 {
 	struct py_read_opts o = { .frames = true, .max_depth = 32 };
 	struct py_read_stats st;
@@ -158,7 +161,7 @@ static void live(const char *py, const char *version, char *why, size_t why_len)
 	close(fd);
 	pid = spawn(py, report);
 	CHECK(pid > 0);
-	for (int i = 0; i < 1500; i++) {   /* 15 s: a cold interpreter on a busy host */
+	for (int i = 0; i < 1500; i++) { /* 15 s: a cold interpreter on a busy host */
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 
 		read_report(report, &r);
@@ -175,9 +178,9 @@ static void live(const char *py, const char *version, char *why, size_t why_len)
 	unlink(report);
 }
 
-#define LIVE(name, path, version)                 \
-	TEST(name)                                \
-	{                                         \
+#define LIVE(name, path, version)                  \
+	TEST(name)                                 \
+	{                                          \
 		live(path, version, why, why_len); \
 	}
 

@@ -13,17 +13,25 @@
 #include "locks/scan.h"
 #include "unit.h"
 
-#define TID 4198        /* the owner in every image */
+#define TID 4198 /* the owner in every image */
 #define OTHER_TID 4200
-#define TCB 0x7f7ebafaba20ULL     /* a robust list head (in a thread's TCB) */
-#define STACK 0x7ffd9e83cec0ULL   /* another robust mutex's list entry */
+#define TCB 0x7f7ebafaba20ULL	/* a robust list head (in a thread's TCB) */
+#define STACK 0x7ffd9e83cec0ULL /* another robust mutex's list entry */
 
 /* lock, count, owner, nusers, kind [, spins, elision | , list prev, next] */
-#define MX(l, c, o, u, k) { .lock = l, .count = c, .owner = o, .nusers = u, .kind = k }
-#define MXS(l, c, o, u, k, s, e) \
-	{ .lock = l, .count = c, .owner = o, .nusers = u, .kind = k, .spins = s, .elision = e }
-#define MXL(l, c, o, u, k, p, n) \
-	{ .lock = l, .count = c, .owner = o, .nusers = u, .kind = k, .prev = p, .next = n }
+#define MX(l, c, o, u, k)                                                 \
+	{                                                                 \
+		.lock = l, .count = c, .owner = o, .nusers = u, .kind = k \
+	}
+#define MXS(l, c, o, u, k, s, e)                                                       \
+	{                                                                              \
+		.lock = l, .count = c, .owner = o, .nusers = u, .kind = k, .spins = s, \
+		.elision = e                                                           \
+	}
+#define MXL(l, c, o, u, k, p, n)                                                                \
+	{                                                                                       \
+		.lock = l, .count = c, .owner = o, .nusers = u, .kind = k, .prev = p, .next = n \
+	}
 
 static const int tids[] = { 4100, TID, OTHER_TID };
 
@@ -81,24 +89,24 @@ static int mutex_owner(const struct mutex_img *m)
 
 /* Held mutexes, as glibc 2.36 lays them out (dumped on the build host). */
 static const struct mutex_img held[] = {
-	MX(1, 0, TID, 1, 0x000),                        /* PTHREAD_MUTEX_INITIALIZER */
-	MX(1, 0, TID, 1, 0x200),                        /* pthread_mutex_init default (no elision) */
-	MX(2, 0, TID, 1, 0x200),                        /* ... with a waiter */
-	MX(1, 2, TID, 1, 0x001),                        /* recursive, held twice */
-	MX(1, 0, TID, 1, 0x002),                        /* errorcheck */
-	MX(1, 0, TID, 1, 0x003),                        /* adaptive */
-	MXS(1, 0, TID, 1, 0x003, 45, 0),                /* adaptive after contention: spins */
-	MX(1, 0, TID, 1, 0x280),                        /* process-shared */
-	MXL(TID, 1, TID, 1, 0x290, TCB, TCB),           /* robust */
+	MX(1, 0, TID, 1, 0x000),	      /* PTHREAD_MUTEX_INITIALIZER */
+	MX(1, 0, TID, 1, 0x200),	      /* pthread_mutex_init default (no elision) */
+	MX(2, 0, TID, 1, 0x200),	      /* ... with a waiter */
+	MX(1, 2, TID, 1, 0x001),	      /* recursive, held twice */
+	MX(1, 0, TID, 1, 0x002),	      /* errorcheck */
+	MX(1, 0, TID, 1, 0x003),	      /* adaptive */
+	MXS(1, 0, TID, 1, 0x003, 45, 0),      /* adaptive after contention: spins */
+	MX(1, 0, TID, 1, 0x280),	      /* process-shared */
+	MXL(TID, 1, TID, 1, 0x290, TCB, TCB), /* robust */
 	MXL(TID | 0x80000000u, 1, TID, 1, 0x290, TCB, TCB), /* robust with waiters */
-	MXL(TID, 2, TID, 1, 0x091, TCB, STACK),         /* robust recursive */
-	MXL(TID, 1, TID, 1, 0x092, TCB, STACK),         /* robust errorcheck */
-	MX(TID, 1, TID, 1, 0x220),                      /* priority inheritance */
-	MX(TID, 2, TID, 1, 0x021),                      /* PI recursive */
-	MXL(TID, 1, TID, 1, 0x2b0, TCB, STACK | 1),     /* PI robust; next is a PI entry */
-	MX(0x00080001, 2, TID, 1, 0x041),               /* priority protect recursive, ceiling 1 */
-	MX((50u << 19) | 2, 1, TID, 2, 0x042),          /* PP errorcheck, ceiling 50, a waiter */
-	MX(1, 0, TID, 3, 0x200),                        /* two more users waiting in cond_wait */
+	MXL(TID, 2, TID, 1, 0x091, TCB, STACK),		    /* robust recursive */
+	MXL(TID, 1, TID, 1, 0x092, TCB, STACK),		    /* robust errorcheck */
+	MX(TID, 1, TID, 1, 0x220),			    /* priority inheritance */
+	MX(TID, 2, TID, 1, 0x021),			    /* PI recursive */
+	MXL(TID, 1, TID, 1, 0x2b0, TCB, STACK | 1),	    /* PI robust; next is a PI entry */
+	MX(0x00080001, 2, TID, 1, 0x041),      /* priority protect recursive, ceiling 1 */
+	MX((50u << 19) | 2, 1, TID, 2, 0x042), /* PP errorcheck, ceiling 50, a waiter */
+	MX(1, 0, TID, 3, 0x200),	       /* two more users waiting in cond_wait */
 };
 
 TEST(scan_mutex_every_kind_held)
@@ -114,35 +122,35 @@ TEST(scan_mutex_every_kind_held)
 TEST(scan_mutex_near_misses)
 {
 	static const struct mutex_img miss[] = {
-		MX(0, 0, TID, 1, 0x200),                /* unlocked (a cond_wait sleeper's mutex) */
-		MX(1, 0, 0, 1, 0x200),                  /* no owner yet */
-		MX(1, 0, 4101, 1, 0x200),               /* the owner is not a parent thread */
-		MX(3, 0, TID, 1, 0x200),                /* lock word 3 */
-		MX(1, 1, TID, 1, 0x000),                /* a count on a normal mutex */
-		MX(1, 0, TID, 1, 0x001),                /* recursive with count 0 */
-		MX(1, 1001, TID, 1, 0x001),             /* recursion deeper than 1000 */
-		MX(1, 0, TID, 0, 0x200),                /* no user: a CPython int holding a tid */
-		MX(1, 0, TID, 4, 0x200),                /* more users than parent threads */
-		MX(1, 0, TID, 1, 0x004),                /* a kind bit glibc never sets */
+		MX(0, 0, TID, 1, 0x200),    /* unlocked (a cond_wait sleeper's mutex) */
+		MX(1, 0, 0, 1, 0x200),	    /* no owner yet */
+		MX(1, 0, 4101, 1, 0x200),   /* the owner is not a parent thread */
+		MX(3, 0, TID, 1, 0x200),    /* lock word 3 */
+		MX(1, 1, TID, 1, 0x000),    /* a count on a normal mutex */
+		MX(1, 0, TID, 1, 0x001),    /* recursive with count 0 */
+		MX(1, 1001, TID, 1, 0x001), /* recursion deeper than 1000 */
+		MX(1, 0, TID, 0, 0x200),    /* no user: a CPython int holding a tid */
+		MX(1, 0, TID, 4, 0x200),    /* more users than parent threads */
+		MX(1, 0, TID, 1, 0x004),    /* a kind bit glibc never sets */
 		MX(1, 0, TID, 1, 0x400),
-		MX(1, 0, TID, 1, 0x201),                /* no-elision on a recursive mutex */
-		MX(1, 0, TID, 1, 0x300),                /* elision and no-elision */
-		MXL(TID, 1, TID, 1, 0x010, TCB, TCB),   /* robust without the pshared bit */
-		MX(TID, 1, TID, 1, 0x050),              /* robust priority-protect */
-		MXS(1, 0, TID, 1, 0x200, 1, 0),         /* spins on a non-adaptive mutex */
-		MXS(1, 0, TID, 1, 0x003, 1001, 0),      /* adaptive spins beyond any cap */
+		MX(1, 0, TID, 1, 0x201),	      /* no-elision on a recursive mutex */
+		MX(1, 0, TID, 1, 0x300),	      /* elision and no-elision */
+		MXL(TID, 1, TID, 1, 0x010, TCB, TCB), /* robust without the pshared bit */
+		MX(TID, 1, TID, 1, 0x050),	      /* robust priority-protect */
+		MXS(1, 0, TID, 1, 0x200, 1, 0),	      /* spins on a non-adaptive mutex */
+		MXS(1, 0, TID, 1, 0x003, 1001, 0),    /* adaptive spins beyond any cap */
 		MXS(1, 0, TID, 1, 0x003, -1, 0),
-		MXS(1, 0, TID, 1, 0x200, 0, 1),         /* elision field set */
-		MXL(1, 0, TID, 1, 0x200, TCB, 0),       /* a list on a non-robust mutex */
-		MX(TID, 1, TID, 1, 0x290),              /* robust, not on any list */
-		MXL(TID, 1, TID, 1, 0x290, TCB, 0x1000), /* list outside memory */
-		MXL(TID, 1, TID, 1, 0x290, TCB + 4, TCB), /* misaligned list */
+		MXS(1, 0, TID, 1, 0x200, 0, 1),		    /* elision field set */
+		MXL(1, 0, TID, 1, 0x200, TCB, 0),	    /* a list on a non-robust mutex */
+		MX(TID, 1, TID, 1, 0x290),		    /* robust, not on any list */
+		MXL(TID, 1, TID, 1, 0x290, TCB, 0x1000),    /* list outside memory */
+		MXL(TID, 1, TID, 1, 0x290, TCB + 4, TCB),   /* misaligned list */
 		MXL(OTHER_TID, 1, TID, 1, 0x290, TCB, TCB), /* lock word names another */
 		MXL(TID | 0x40000000u, 1, TID, 1, 0x290, TCB, TCB), /* owner died */
-		MXL(TID, 2, TID, 1, 0x290, TCB, TCB),   /* robust non-recursive count 2 */
-		MX(TID, 0, TID, 1, 0x220),              /* PI without its count */
+		MXL(TID, 2, TID, 1, 0x290, TCB, TCB),	/* robust non-recursive count 2 */
+		MX(TID, 0, TID, 1, 0x220),		/* PI without its count */
 		MX((100u << 19) | 1, 1, TID, 1, 0x040), /* PP ceiling above 99 */
-		MX(0x00080000, 1, TID, 1, 0x040),       /* PP not locked */
+		MX(0x00080000, 1, TID, 1, 0x040),	/* PP not locked */
 	};
 
 	for (size_t i = 0; i < sizeof(miss) / sizeof(miss[0]); i++) {
@@ -163,7 +171,7 @@ TEST(scan_mutex_shape_without_tids)
 	CHECK(scan_mutex_owner(p, 100, NULL) == 0);
 	mutex_bytes(&held[0], p);
 	CHECK(scan_mutex_owner(p, 100, NULL) == TID);
-	CHECK(scan_mutex_owner(p, 0, NULL) == 0);   /* __nusers 1 > 0 */
+	CHECK(scan_mutex_owner(p, 0, NULL) == 0); /* __nusers 1 > 0 */
 }
 
 struct rw_img {
@@ -201,13 +209,14 @@ static int rwlock_owner(const struct rw_img *w)
 TEST(scan_rwlock_write_held)
 {
 	static const struct rw_img held_rw[] = {
-		{ 3, 0, 1, 1, 0, 0, TID, 0, 0, 0, 0 },   /* PTHREAD_RWLOCK_INITIALIZER, write-locked */
-		{ 3, 0, 1, 1, 0, 0, TID, 1, 0, 0, 0 },   /* process-shared */
-		{ 3, 0, 1, 1, 0, 0, TID, 0, 0, 0, 1 },   /* prefer writer */
-		{ 3, 0, 1, 1, 0, 0, TID, 1, 0, 0, 2 },   /* prefer writer non-recursive, shared */
+		{ 3, 0, 1, 1, 0, 0, TID, 0, 0, 0,
+		  0 }, /* PTHREAD_RWLOCK_INITIALIZER, write-locked */
+		{ 3, 0, 1, 1, 0, 0, TID, 1, 0, 0, 0 },	 /* process-shared */
+		{ 3, 0, 1, 1, 0, 0, TID, 0, 0, 0, 1 },	 /* prefer writer */
+		{ 3, 0, 1, 1, 0, 0, TID, 1, 0, 0, 2 },	 /* prefer writer non-recursive, shared */
 		{ 0xb, 0, 3, 1, 0, 0, TID, 0, 0, 0, 0 }, /* a reader waiting */
 		{ 0xb, 0, 3, 3, 0, 0, TID, 0, 0, 0, 0 }, /* a reader and a writer waiting */
-		{ 3, 0x80000001u, 1, 3, 0, 0, TID, 0, 0, 0, 0 },   /* handover flag, one writer */
+		{ 3, 0x80000001u, 1, 3, 0, 0, TID, 0, 0, 0, 0 }, /* handover flag, one writer */
 	};
 
 	for (size_t i = 0; i < sizeof(held_rw) / sizeof(held_rw[0]); i++) {
@@ -221,19 +230,19 @@ TEST(scan_rwlock_write_held)
 TEST(scan_rwlock_near_misses)
 {
 	static const struct rw_img miss[] = {
-		{ 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },     /* read-locked: no owner */
-		{ 1, 0, 1, 0, 0, 0, TID, 0, 0, 0, 0 },   /* write phase, unlocked */
-		{ 2, 0, 1, 1, 0, 0, TID, 0, 0, 0, 0 },   /* locked bit without the phase */
-		{ 3, 0, 0, 1, 0, 0, TID, 0, 0, 0, 0 },   /* wrphase futex 0 */
-		{ 3, 0, 1, 2, 0, 0, TID, 0, 0, 0, 0 },   /* writers futex 2 */
-		{ 3, 0, 1, 1, 1, 0, TID, 0, 0, 0, 0 },   /* padding set */
-		{ 3, 0, 1, 1, 0, 0, TID, 0, 1, 0, 0 },   /* elision set */
-		{ 3, 0, 1, 1, 0, 0, TID, 0, 0, 5, 0 },   /* __pad2 set */
-		{ 3, 0, 1, 1, 0, 0, TID, 2, 0, 0, 0 },   /* shared 2 */
-		{ 3, 0, 1, 1, 0, 0, TID, 0, 0, 0, 3 },   /* no such preference */
-		{ 3, 0, 1, 1, 0, 0, 4101, 0, 0, 0, 0 },  /* the writer is not a parent thread */
-		{ 3 | (9u << 3), 0, 1, 1, 0, 0, TID, 0, 0, 0, 0 },   /* more readers than threads */
-		{ 3, 7, 1, 1, 0, 0, TID, 0, 0, 0, 0 },   /* more writers than threads */
+		{ 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },	/* read-locked: no owner */
+		{ 1, 0, 1, 0, 0, 0, TID, 0, 0, 0, 0 },	/* write phase, unlocked */
+		{ 2, 0, 1, 1, 0, 0, TID, 0, 0, 0, 0 },	/* locked bit without the phase */
+		{ 3, 0, 0, 1, 0, 0, TID, 0, 0, 0, 0 },	/* wrphase futex 0 */
+		{ 3, 0, 1, 2, 0, 0, TID, 0, 0, 0, 0 },	/* writers futex 2 */
+		{ 3, 0, 1, 1, 1, 0, TID, 0, 0, 0, 0 },	/* padding set */
+		{ 3, 0, 1, 1, 0, 0, TID, 0, 1, 0, 0 },	/* elision set */
+		{ 3, 0, 1, 1, 0, 0, TID, 0, 0, 5, 0 },	/* __pad2 set */
+		{ 3, 0, 1, 1, 0, 0, TID, 2, 0, 0, 0 },	/* shared 2 */
+		{ 3, 0, 1, 1, 0, 0, TID, 0, 0, 0, 3 },	/* no such preference */
+		{ 3, 0, 1, 1, 0, 0, 4101, 0, 0, 0, 0 }, /* the writer is not a parent thread */
+		{ 3 | (9u << 3), 0, 1, 1, 0, 0, TID, 0, 0, 0, 0 }, /* more readers than threads */
+		{ 3, 7, 1, 1, 0, 0, TID, 0, 0, 0, 0 },		   /* more writers than threads */
 	};
 
 	for (size_t i = 0; i < sizeof(miss) / sizeof(miss[0]); i++) {
@@ -256,7 +265,7 @@ TEST(scan_rules_tid_set)
 	CHECK(!scan_rules_has_tid(&r, 2));
 	CHECK(!scan_rules_has_tid(&r, 0));
 	CHECK(!scan_rules_has_tid(&r, 4194305));
-	CHECK(r.max_users == 3);   /* the invalid tids are not threads */
+	CHECK(r.max_users == 3); /* the invalid tids are not threads */
 	scan_rules_free(&r);
 	CHECK(scan_rules_init(&r, wide + 3, 2, NULL) == -1);
 }
@@ -272,7 +281,8 @@ static int scan_split(const unsigned char *buf, size_t len, uint64_t addr, size_
 	if (scan_rules_init(&r, tids, 3, &maps))
 		return -1;
 	scan_buffer_begin(&st, &r, res);
-	if (scan_buffer(&st, addr, buf, split) || scan_buffer(&st, addr + split, buf + split, len - split))
+	if (scan_buffer(&st, addr, buf, split) ||
+	    scan_buffer(&st, addr + split, buf + split, len - split))
 		return -1;
 	scan_rules_free(&r);
 	return res->nlocks;
@@ -290,8 +300,8 @@ TEST(scan_buffer_finds_each_lock_once_across_any_split)
 	put32(buf + 64, 1);
 	put32(buf + 68, 5);
 	put32(buf + 72, OTHER_TID);
-	mutex_bytes(&held[3], buf + 200);   /* recursive */
-	put32(buf + 400, 3);                /* a write-locked rwlock at 400 */
+	mutex_bytes(&held[3], buf + 200); /* recursive */
+	put32(buf + 400, 3);		  /* a write-locked rwlock at 400 */
 	put32(buf + 408, 1);
 	put32(buf + 412, 3);
 	put32(buf + 424, OTHER_TID);
@@ -318,7 +328,7 @@ TEST(scan_buffer_nothing_carried_across_a_gap)
 	struct scan_result res = { 0 };
 
 	memset(buf, 0, sizeof(buf));
-	mutex_bytes(&held[0], buf + 24);    /* 40 bytes: ends exactly at the buffer's end */
+	mutex_bytes(&held[0], buf + 24); /* 40 bytes: ends exactly at the buffer's end */
 	CHECK(scan_rules_init(&r, tids, 3, NULL) == 0);
 	scan_buffer_begin(&st, &r, &res);
 	/* first 32 bytes of the mutex at the end of one range, the rest somewhere else */
@@ -353,7 +363,8 @@ TEST(maps_line_anonymous_and_special)
 {
 	struct procmem_map m;
 
-	CHECK(procmem_parse_maps_line("7f03b8000000-7f03b8021000 rw-p 00000000 00:00 0 \n", &m) == 0);
+	CHECK(procmem_parse_maps_line("7f03b8000000-7f03b8021000 rw-p 00000000 00:00 0 \n", &m) ==
+	      0);
 	CHECK_STR(m.path, "");
 	CHECK(procmem_parse_maps_line("7f03b8000000-7f03b8021000 rw-p 00000000 00:00 0", &m) == 0);
 	CHECK_STR(m.path, "");
@@ -361,9 +372,11 @@ TEST(maps_line_anonymous_and_special)
 				      &m) == 0);
 	CHECK_STR(m.path, "[heap]");
 	CHECK(procmem_parse_maps_line("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  "
-				      "[vsyscall]\n", &m) == 0);
+				      "[vsyscall]\n",
+				      &m) == 0);
 	CHECK(!m.readable && !m.writable && !procmem_map_scannable(&m));
-	CHECK(procmem_parse_maps_line("7ffc1000-7ffc3000 rw-p 00000000 00:00 0  [vvar]\n", &m) == 0);
+	CHECK(procmem_parse_maps_line("7ffc1000-7ffc3000 rw-p 00000000 00:00 0  [vvar]\n", &m) ==
+	      0);
 	CHECK(!procmem_map_scannable(&m));
 }
 
@@ -374,7 +387,8 @@ TEST(maps_line_odd_paths)
 
 	/* spaces, "(deleted)", and what looks like more fields */
 	CHECK(procmem_parse_maps_line("7f03ce800000-7f040e800000 rw-s 00000000 00:01 1275  "
-				      "  /dev/zero (deleted)\n", &m) == 0);
+				      "  /dev/zero (deleted)\n",
+				      &m) == 0);
 	CHECK(m.shared);
 	CHECK_STR(m.path, "/dev/zero (deleted)");
 	CHECK(procmem_map_scannable(&m));
@@ -428,7 +442,9 @@ TEST(maps_contains)
 TEST(scan_unreadable_child_is_a_result)
 {
 	int fds[2], parent = getpid(), status = 0;
-	struct { int rc, complete, reason; } got = { -2, -1, -1 };
+	struct {
+		int rc, complete, reason;
+	} got = { -2, -1, -1 };
 	pid_t pid;
 
 	if (geteuid() != 0)
@@ -437,8 +453,10 @@ TEST(scan_unreadable_child_is_a_result)
 	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		struct scan_request req = { .child_pid = parent, .parent_tids = &parent,
-					    .nparent_tids = 1, .forker_tid = parent };
+		struct scan_request req = { .child_pid = parent,
+					    .parent_tids = &parent,
+					    .nparent_tids = 1,
+					    .forker_tid = parent };
 		struct scan_result res;
 		char err[128];
 

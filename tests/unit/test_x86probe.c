@@ -45,31 +45,31 @@ static int len_of(const char *hex_bytes)
 
 TEST(x86_insn_lengths)
 {
-	CHECK(len_of("8b 47 10") == 3);                        /* mov 0x10(%rdi),%eax */
-	CHECK(len_of("48 8b 07") == 3);                        /* mov (%rdi),%rax */
-	CHECK(len_of("64 8b 04 25 d0 02 00 00") == 8);         /* mov %fs:0x2d0,%eax */
-	CHECK(len_of("81 e2 7f 01 00 00") == 6);               /* and $0x17f,%edx */
+	CHECK(len_of("8b 47 10") == 3);		       /* mov 0x10(%rdi),%eax */
+	CHECK(len_of("48 8b 07") == 3);		       /* mov (%rdi),%rax */
+	CHECK(len_of("64 8b 04 25 d0 02 00 00") == 8); /* mov %fs:0x2d0,%eax */
+	CHECK(len_of("81 e2 7f 01 00 00") == 6);       /* and $0x17f,%edx */
 	CHECK(len_of("83 e0 7c") == 3);
 	CHECK(len_of("48 81 3d 10 00 00 00 ff 0f 00 00") == 11); /* cmpq $imm32,rip+disp */
-	CHECK(len_of("48 b8 01 02 03 04 05 06 07 08") == 10);  /* movabs */
-	CHECK(len_of("66 b8 01 02") == 4);                     /* mov $imm16,%ax */
-	CHECK(len_of("f3 0f 1e fa") == 4);                     /* endbr64 */
-	CHECK(len_of("66 2e 0f 1f 84 00 00 00 00 00") == 10);  /* cs nopw */
-	CHECK(len_of("f0 48 0f b1 17") == 5);                  /* lock cmpxchg */
-	CHECK(len_of("c5 f9 6f 07") == 4);                     /* vmovdqa (%rdi),%xmm0 */
-	CHECK(len_of("c4 e3 79 16 c0 01") == 6);               /* vpextrd $1 */
-	CHECK(len_of("62 f1 7d 48 6f 07") == 6);               /* vmovdqa32 (%rdi),%zmm0 */
+	CHECK(len_of("48 b8 01 02 03 04 05 06 07 08") == 10);	 /* movabs */
+	CHECK(len_of("66 b8 01 02") == 4);			 /* mov $imm16,%ax */
+	CHECK(len_of("f3 0f 1e fa") == 4);			 /* endbr64 */
+	CHECK(len_of("66 2e 0f 1f 84 00 00 00 00 00") == 10);	 /* cs nopw */
+	CHECK(len_of("f0 48 0f b1 17") == 5);			 /* lock cmpxchg */
+	CHECK(len_of("c5 f9 6f 07") == 4);			 /* vmovdqa (%rdi),%xmm0 */
+	CHECK(len_of("c4 e3 79 16 c0 01") == 6);		 /* vpextrd $1 */
+	CHECK(len_of("62 f1 7d 48 6f 07") == 6);		 /* vmovdqa32 (%rdi),%zmm0 */
 	CHECK(len_of("c7 47 10 ff ff ff ff") == 7);
-	CHECK(len_of("f6 c2 01") == 3);                        /* test $1,%dl */
-	CHECK(len_of("f7 d8") == 2);                           /* neg %eax */
-	CHECK(len_of("0f 05") == 2);                           /* syscall */
-	CHECK(len_of("8b") == 0);                              /* truncated */
-	CHECK(len_of("06") == 0);                              /* invalid in 64-bit mode */
+	CHECK(len_of("f6 c2 01") == 3); /* test $1,%dl */
+	CHECK(len_of("f7 d8") == 2);	/* neg %eax */
+	CHECK(len_of("0f 05") == 2);	/* syscall */
+	CHECK(len_of("8b") == 0);	/* truncated */
+	CHECK(len_of("06") == 0);	/* invalid in 64-bit mode */
 }
 
 TEST(x86_branch_targets)
 {
-	uint8_t jne8[] = { 0x75, 0xce };                       /* jne -0x32 */
+	uint8_t jne8[] = { 0x75, 0xce }; /* jne -0x32 */
 	uint8_t jcc32[] = { 0x0f, 0x85, 0x10, 0x00, 0x00, 0x00 };
 	uint8_t call[] = { 0xe8, 0x00, 0x01, 0x00, 0x00 };
 	uint8_t xbegin[] = { 0xc7, 0xf8, 0x20, 0x00, 0x00, 0x00 };
@@ -89,11 +89,11 @@ TEST(x86_branch_targets)
 TEST(x86_probe_point_rules)
 {
 	/* glibc 2.36 pthread_mutex_lock's start: probe at the jne (+14) */
-	uint8_t lock[] = { 0x8b, 0x47, 0x10, 0x89, 0xc2, 0x81, 0xe2, 0x7f, 0x01, 0x00, 0x00,
-			   0x83, 0xe0, 0x7c, 0x75, 0x02, 0x31, 0xc0, 0xc3 };
+	uint8_t lock[] = { 0x8b, 0x47, 0x10, 0x89, 0xc2, 0x81, 0xe2, 0x7f, 0x01, 0x00,
+			   0x00, 0x83, 0xe0, 0x7c, 0x75, 0x02, 0x31, 0xc0, 0xc3 };
 	/* the same, but a later jump back to +3 (a retry loop): the start */
-	uint8_t loop[] = { 0x8b, 0x47, 0x10, 0x89, 0xc2, 0x81, 0xe2, 0x7f, 0x01, 0x00, 0x00,
-			   0x83, 0xe0, 0x7c, 0x75, 0x02, 0xeb, 0xf1, 0xc3 };
+	uint8_t loop[] = { 0x8b, 0x47, 0x10, 0x89, 0xc2, 0x81, 0xe2, 0x7f, 0x01, 0x00,
+			   0x00, 0x83, 0xe0, 0x7c, 0x75, 0x02, 0xeb, 0xf1, 0xc3 };
 	/* pthread_mutex_unlock: mov $1,%esi; jmp: fine for rdi, not for rsi */
 	uint8_t unlock[] = { 0xbe, 0x01, 0x00, 0x00, 0x00, 0xe9, 0x00, 0x00, 0x00, 0x00 };
 	/* writes rdi first: the start */
@@ -124,13 +124,29 @@ TEST(x86_probe_point_rules)
 TEST(x86_decoder_agrees_with_objdump)
 {
 	static const char *const names[] = {
-		"pthread_mutex_lock", "pthread_mutex_trylock", "pthread_mutex_timedlock",
-		"pthread_mutex_clocklock", "pthread_mutex_unlock", "pthread_mutex_destroy",
-		"pthread_rwlock_rdlock", "pthread_rwlock_tryrdlock", "pthread_rwlock_timedrdlock",
-		"pthread_rwlock_clockrdlock", "pthread_rwlock_wrlock", "pthread_rwlock_trywrlock",
-		"pthread_rwlock_timedwrlock", "pthread_rwlock_clockwrlock", "pthread_rwlock_unlock",
-		"pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait",
-		"sem_wait", "sem_trywait", "sem_timedwait", "sem_clockwait", "sem_post",
+		"pthread_mutex_lock",
+		"pthread_mutex_trylock",
+		"pthread_mutex_timedlock",
+		"pthread_mutex_clocklock",
+		"pthread_mutex_unlock",
+		"pthread_mutex_destroy",
+		"pthread_rwlock_rdlock",
+		"pthread_rwlock_tryrdlock",
+		"pthread_rwlock_timedrdlock",
+		"pthread_rwlock_clockrdlock",
+		"pthread_rwlock_wrlock",
+		"pthread_rwlock_trywrlock",
+		"pthread_rwlock_timedwrlock",
+		"pthread_rwlock_clockwrlock",
+		"pthread_rwlock_unlock",
+		"pthread_cond_wait",
+		"pthread_cond_timedwait",
+		"pthread_cond_clockwait",
+		"sem_wait",
+		"sem_trywait",
+		"sem_timedwait",
+		"sem_clockwait",
+		"sem_post",
 	};
 	struct elfsym_file *f;
 	char err[256];
@@ -150,9 +166,10 @@ TEST(x86_decoder_agrees_with_objdump)
 		FILE *p;
 
 		if (elfsym_lookup(f, names[i], &s) || s.value != s.offset)
-			continue;   /* the vaddr == offset layout lets objdump's addresses be offsets */
-		probe = x86probe_offset(f, &s, strstr(names[i], "cond") ?
-					X86PROBE_REG_RSI : X86PROBE_REG_RDI, &delta);
+			continue; /* the vaddr == offset layout lets objdump's addresses be offsets */
+		probe = x86probe_offset(
+			f, &s, strstr(names[i], "cond") ? X86PROBE_REG_RSI : X86PROBE_REG_RDI,
+			&delta);
 		moved += delta != 0;
 		code = malloc(s.size);
 		CHECK(code && elfsym_read(f, &s, code, s.size) == 0);
@@ -183,8 +200,10 @@ TEST(x86_decoder_agrees_with_objdump)
 				ours++;
 			}
 			if (s.value + pos != a) {
-				snprintf(why, why_len, "%s: objdump has an instruction at %#llx, "
-					 "the decoder does not", names[i], a);
+				snprintf(why, why_len,
+					 "%s: objdump has an instruction at %#llx, "
+					 "the decoder does not",
+					 names[i], a);
 				pclose(p);
 				free(code);
 				elfsym_close(f);
@@ -195,7 +214,8 @@ TEST(x86_decoder_agrees_with_objdump)
 		free(code);
 		CHECK(objdump_insns > 0);
 		if (delta) {
-			if (!(strncmp(probe_insn, "j", 1) == 0 || strncmp(probe_insn, "push", 4) == 0 ||
+			if (!(strncmp(probe_insn, "j", 1) == 0 ||
+			      strncmp(probe_insn, "push", 4) == 0 ||
 			      strncmp(probe_insn, "call", 4) == 0)) {
 				snprintf(why, why_len, "%s: probe at +%llu is \"%s\"", names[i],
 					 (unsigned long long)delta, probe_insn);
@@ -206,5 +226,5 @@ TEST(x86_decoder_agrees_with_objdump)
 		(void)ours;
 	}
 	elfsym_close(f);
-	CHECK(moved > 0);    /* at least pthread_mutex_lock's probe moved */
+	CHECK(moved > 0); /* at least pthread_mutex_lock's probe moved */
 }

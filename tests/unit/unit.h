@@ -18,38 +18,37 @@ struct unit_test {
 
 void unit_register(struct unit_test *t);
 
-#define TEST(name)                                                          \
-	static void name(char *why, size_t why_len);                        \
-	static struct unit_test name##_reg = { #name, name, NULL };         \
-	__attribute__((constructor)) static void name##_register(void)      \
-	{                                                                   \
-		unit_register(&name##_reg);                                 \
-	}                                                                   \
+#define TEST(name)                                                     \
+	static void name(char *why, size_t why_len);                   \
+	static struct unit_test name##_reg = { #name, name, NULL };    \
+	__attribute__((constructor)) static void name##_register(void) \
+	{                                                              \
+		unit_register(&name##_reg);                            \
+	}                                                              \
 	static void name(char *why, size_t why_len)
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			snprintf(why, why_len, "%s:%d: %s", __FILE__,       \
-				 __LINE__, #cond);                          \
-			return;                                             \
-		}                                                           \
+#define CHECK(cond)                                                                     \
+	do {                                                                            \
+		if (!(cond)) {                                                          \
+			snprintf(why, why_len, "%s:%d: %s", __FILE__, __LINE__, #cond); \
+			return;                                                         \
+		}                                                                       \
 	} while (0)
 
-#define SKIP(reason)                                                        \
-	do {                                                                \
-		snprintf(why, why_len, "SKIP %s", reason);                  \
-		return;                                                     \
+#define SKIP(reason)                                       \
+	do {                                               \
+		snprintf(why, why_len, "SKIP %s", reason); \
+		return;                                    \
 	} while (0)
 
-#define CHECK_STR(got, want)                                                \
-	do {                                                                \
-		const char *g_ = (got), *w_ = (want);                       \
-		if (strcmp(g_, w_) != 0) {                                  \
-			snprintf(why, why_len, "%s:%d: got \"%s\", want \"%s\"", \
-				 __FILE__, __LINE__, g_, w_);               \
-			return;                                             \
-		}                                                           \
+#define CHECK_STR(got, want)                                                               \
+	do {                                                                               \
+		const char *g_ = (got), *w_ = (want);                                      \
+		if (strcmp(g_, w_) != 0) {                                                 \
+			snprintf(why, why_len, "%s:%d: got \"%s\", want \"%s\"", __FILE__, \
+				 __LINE__, g_, w_);                                        \
+			return;                                                            \
+		}                                                                          \
 	} while (0)
 
 #endif /* FT_UNIT_H */

@@ -11,8 +11,8 @@
 #endif
 
 struct check {
-	const char *name;    /* for --json */
-	const char *label;   /* for people */
+	const char *name;  /* for --json */
+	const char *label; /* for people */
 	bool ok;
 	char detail[256];
 };

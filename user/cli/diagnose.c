@@ -15,11 +15,11 @@
 struct diagnosis {
 	int pid, ppid;
 	char comm[EV_COMM_LEN];
-	FILE *explain;          /* human explanations, or NULL (JSON, -o FILE) */
+	FILE *explain; /* human explanations, or NULL (JSON, -o FILE) */
 	int blocked, errors, warnings;
 	/* CPython, when the process runs one we know: its threads, names and frames */
 	struct py_process *py;
-	char py_why[256];       /* why not, when it runs one we do not know */
+	char py_why[256]; /* why not, when it runs one we do not know */
 	struct py_thread *pyt;
 	int npyt;
 	/* the parent's threads' Python names (a holder missing here runs there) */
@@ -52,7 +52,8 @@ static void read_python(struct diagnosis *d, bool no_python)
 	if (d->npyt < 0)
 		d->npyt = 0;
 	if (d->ppid > 1 && (pp = py_attach(d->ppid, why, sizeof(why)))) {
-		d->nparent_pyt = py_read_threads(pp, d->ppid, NULL, 0, &names, &d->parent_pyt, NULL);
+		d->nparent_pyt =
+			py_read_threads(pp, d->ppid, NULL, 0, &names, &d->parent_pyt, NULL);
 		if (d->nparent_pyt < 0)
 			d->nparent_pyt = 0;
 		py_detach(pp);
@@ -95,7 +96,7 @@ static void emit(struct diagnosis *d, struct output *out, const struct futex_wai
 		.tid = w->tid,
 		.uaddr = w->uaddr,
 		.parent_pid = d->ppid,
-		.since_fork_ns = 0,   /* nothing saw the fork */
+		.since_fork_ns = 0, /* nothing saw the fork */
 	};
 	struct deadlock_finding f = *fd;
 	struct event ev;
@@ -107,8 +108,8 @@ static void emit(struct diagnosis *d, struct output *out, const struct futex_wai
 	deadlock_event(&ev, &s, &f);
 	{
 		const struct py_thread *me = py_thread_of(d->pyt, d->npyt, w->tid);
-		const struct py_thread *holder = py_thread_of(d->parent_pyt, d->nparent_pyt,
-							      f.holder_tid);
+		const struct py_thread *holder =
+			py_thread_of(d->parent_pyt, d->nparent_pyt, f.holder_tid);
 
 		if (me)
 			ev.deadlock.stack = me->stack;

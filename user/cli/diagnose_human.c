@@ -3,7 +3,7 @@
 #include "cli/diagnose_human.h"
 #include "out/human.h"
 
-#define SAFE_COMM (EV_COMM_LEN * 4 + 1)   /* sanitize() turns a byte into up to 4 */
+#define SAFE_COMM (EV_COMM_LEN * 4 + 1) /* sanitize() turns a byte into up to 4 */
 
 static const char *lock_kind_text(enum lock_type type)
 {
@@ -30,13 +30,15 @@ static void explain_owner(FILE *f, const struct futex_lock_info *info)
 		return;
 	}
 	if (!info->owner_exists) {
-		fprintf(f, "    its owner, thread %d, does not exist in this process: it was not copied by\n"
-			   "    fork() (or it exited holding the lock). Nothing can release it: deadlocked.\n",
+		fprintf(f,
+			"    its owner, thread %d, does not exist in this process: it was not copied by\n"
+			"    fork() (or it exited holding the lock). Nothing can release it: deadlocked.\n",
 			info->owner_tid);
 		return;
 	}
 	sanitize(info->owner_comm, comm, sizeof(comm));
-	fprintf(f, "    its owner, thread %d (%s), is alive: the wait ends when it releases the lock\n",
+	fprintf(f,
+		"    its owner, thread %d (%s), is alive: the wait ends when it releases the lock\n",
 		info->owner_tid, comm);
 }
 
@@ -47,8 +49,8 @@ static void explain_wakers(FILE *f, const struct futex_wait *w, const struct fut
 	else if (!info->private_futex)
 		fprintf(f, "    the futex is shared: another process could wake it\n");
 	else if (info->nthreads > 1)
-		fprintf(f, "    %d other thread%s of this process could wake it\n", info->nthreads - 1,
-			info->nthreads == 2 ? "" : "s");
+		fprintf(f, "    %d other thread%s of this process could wake it\n",
+			info->nthreads - 1, info->nthreads == 2 ? "" : "s");
 	else
 		fprintf(f, "    it is the process's only thread and the futex is process-private:\n"
 			   "    only a signal handler could wake it\n");
@@ -72,8 +74,8 @@ void diagnose_human_header(FILE *f, int pid, const char *comm, int ppid, int nth
 	fflush(f);
 }
 
-void diagnose_human_thread(FILE *f, const struct futex_wait *w, const char *comm,
-			   const char *name, const struct futex_lock_info *info)
+void diagnose_human_thread(FILE *f, const struct futex_wait *w, const char *comm, const char *name,
+			   const struct futex_lock_info *info)
 {
 	char safe[SAFE_COMM], pyname[128], lock[32];
 
@@ -104,8 +106,8 @@ void diagnose_human_stack(FILE *f, const struct stack *st)
 
 		sanitize(fr->func ? fr->func : "?", func, sizeof(func));
 		sanitize(fr->file ? fr->file : "?", file, sizeof(file));
-		fprintf(f, "    %s %s:%d in %s\n", i ? "called from" : "in Python at", file, fr->line,
-			func);
+		fprintf(f, "    %s %s:%d in %s\n", i ? "called from" : "in Python at", file,
+			fr->line, func);
 	}
 	if (st->omitted)
 		fprintf(f, "    (%d more frames)\n", st->omitted);
@@ -120,8 +122,8 @@ void diagnose_human_verdict(FILE *f, int blocked, int errors, int warnings)
 		fprintf(f, "deadlock confirmed: %d thread%s can never proceed\n", errors,
 			errors == 1 ? "" : "s");
 	else if (warnings)
-		fprintf(f, "possible deadlock: nothing but a signal can wake %d thread%s\n", warnings,
-			warnings == 1 ? "" : "s");
+		fprintf(f, "possible deadlock: nothing but a signal can wake %d thread%s\n",
+			warnings, warnings == 1 ? "" : "s");
 	else
 		fprintf(f, "no deadlock found\n");
 	fflush(f);

@@ -14,8 +14,8 @@ void diagnose_human_header(FILE *f, int pid, const char *comm, int ppid, int nth
 			   const char *python, const char *why);
 /* One blocked thread (comm: its kernel name, name: its Python name or "",
  * both untrusted): the lock, its owner, what could wake it. */
-void diagnose_human_thread(FILE *f, const struct futex_wait *w, const char *comm,
-			   const char *name, const struct futex_lock_info *info);
+void diagnose_human_thread(FILE *f, const struct futex_wait *w, const char *comm, const char *name,
+			   const struct futex_lock_info *info);
 /* The thread's Python frames, innermost first (untrusted names). */
 void diagnose_human_stack(FILE *f, const struct stack *st);
 /* The last line: deadlock confirmed, possible, or none found. */

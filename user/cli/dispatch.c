@@ -38,15 +38,9 @@ int dispatch_record(void *ctx, void *data, size_t size)
 		lock_follow__fork(d->follow, r->child_pid, r->h.flags & FORK_SHARES_VM);
 		break;
 	}
-	case REC_THREAD_NEW:
-		model__thread_new(d->model, data);
-		break;
-	case REC_THREAD_RENAME:
-		model__thread_rename(d->model, data);
-		break;
-	case REC_THREAD_EXIT:
-		model__thread_exit(d->model, data);
-		break;
+	case REC_THREAD_NEW: model__thread_new(d->model, data); break;
+	case REC_THREAD_RENAME: model__thread_rename(d->model, data); break;
+	case REC_THREAD_EXIT: model__thread_exit(d->model, data); break;
 	case REC_EXEC:
 		model__exec(d->model, data);
 		lock_follow__exec(d->follow, h->pid);
@@ -55,12 +49,8 @@ int dispatch_record(void *ctx, void *data, size_t size)
 		model__exit(d->model, data);
 		lock_follow__exit(d->follow, h->pid);
 		break;
-	case REC_HELD_LOCK:
-		model__held_lock(d->model, data);
-		break;
-	case REC_PY_STACK:
-		model__py_stack(d->model, data);
-		break;
+	case REC_HELD_LOCK: model__held_lock(d->model, data); break;
+	case REC_PY_STACK: model__py_stack(d->model, data); break;
 	}
 	return 0;
 }

@@ -15,8 +15,8 @@ struct lock_follow;
 
 struct dispatch {
 	struct model *model;
-	struct lock_follow *follow;   /* NULL but with --locks=uprobe */
-	uint64_t unknown;             /* records of an unknown type, or too short */
+	struct lock_follow *follow; /* NULL but with --locks=uprobe */
+	uint64_t unknown;	    /* records of an unknown type, or too short */
 };
 
 /* A libbpf ring_buffer_sample_fn: ctx is a struct dispatch. Returns 0. */

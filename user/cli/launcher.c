@@ -39,7 +39,8 @@ static int resolve_identity(const struct options *o, struct identity *id)
 		long uid = strtol(who, &end, 10);
 
 		if (*end || uid < 0 || !(pw = getpwuid((uid_t)uid))) {
-			fprintf(stderr, "forktrace: cannot run as '%s': no such user — check -u\n", who);
+			fprintf(stderr, "forktrace: cannot run as '%s': no such user — check -u\n",
+				who);
 			return 1;
 		}
 	}

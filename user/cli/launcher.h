@@ -8,8 +8,8 @@
 
 struct launch {
 	pid_t pid;
-	int release_fd;  /* closing it lets the child exec */
-	int error_fd;    /* the child writes errno here if exec fails; EOF on success */
+	int release_fd; /* closing it lets the child exec */
+	int error_fd;	/* the child writes errno here if exec fails; EOF on success */
 };
 
 /* Forks the held child (as the invoking user under sudo, or -u USER).

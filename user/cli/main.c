@@ -31,18 +31,11 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	switch (opts.command) {
-	case CMD_HELP:
-		options_usage(stdout);
-		return 0;
-	case CMD_VERSION:
-		printf("forktrace %s\n", FT_VERSION);
-		return 0;
-	case CMD_CHECK:
-		return check_run(&opts);
-	case CMD_DIAGNOSE:
-		return run_diagnose(&opts);
-	case CMD_TRACE:
-		break;
+	case CMD_HELP: options_usage(stdout); return 0;
+	case CMD_VERSION: printf("forktrace %s\n", FT_VERSION); return 0;
+	case CMD_CHECK: return check_run(&opts);
+	case CMD_DIAGNOSE: return run_diagnose(&opts);
+	case CMD_TRACE: break;
 	}
 	return trace_run(&opts);
 }

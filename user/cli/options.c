@@ -13,9 +13,20 @@
 #define DEFAULT_SCAN_LIMIT (4ULL << 30)
 
 enum long_only {
-	OPT_JSON = 256, OPT_FORMAT, OPT_LOCKS, OPT_STACKS, OPT_GRACE, OPT_SCAN_LIMIT,
-	OPT_INFLUX, OPT_INFLUX_DB, OPT_INFLUX_USER, OPT_INFLUX_ORG, OPT_INFLUX_BUCKET,
-	OPT_FAIL_ON, OPT_DEBUG, OPT_PYTHON,
+	OPT_JSON = 256,
+	OPT_FORMAT,
+	OPT_LOCKS,
+	OPT_STACKS,
+	OPT_GRACE,
+	OPT_SCAN_LIMIT,
+	OPT_INFLUX,
+	OPT_INFLUX_DB,
+	OPT_INFLUX_USER,
+	OPT_INFLUX_ORG,
+	OPT_INFLUX_BUCKET,
+	OPT_FAIL_ON,
+	OPT_DEBUG,
+	OPT_PYTHON,
 };
 
 static const struct option long_opts[] = {
@@ -63,7 +74,8 @@ void options_usage(FILE *f)
 	      "  -u USER                  run COMMAND as USER\n"
 	      "  --python=on|off          read CPython's thread names and frames (default on)\n"
 	      "  --debug                  show libbpf's own log\n"
-	      "  -h, -V                   help, version\n", f);
+	      "  -h, -V                   help, version\n",
+	      f);
 }
 
 const char *lock_mode_name(enum lock_mode mode)
@@ -121,7 +133,7 @@ static int parse_scaled(const char *s, const struct unit *units, size_t n, uint6
 int parse_duration(const char *s, uint64_t *ns)
 {
 	static const struct unit units[] = {
-		{ "", 1e9 }, { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 },
+		{ "", 1e9 },  { "ns", 1 },   { "us", 1e3 },   { "ms", 1e6 },
 		{ "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
 	};
 
@@ -131,11 +143,21 @@ int parse_duration(const char *s, uint64_t *ns)
 int parse_size(const char *s, uint64_t *bytes)
 {
 	static const struct unit units[] = {
-		{ "", 1 }, { "B", 1 },
-		{ "k", 1024.0 }, { "K", 1024.0 }, { "KiB", 1024.0 }, { "KB", 1024.0 },
-		{ "M", 1048576.0 }, { "MiB", 1048576.0 }, { "MB", 1048576.0 },
-		{ "G", 1073741824.0 }, { "GiB", 1073741824.0 }, { "GB", 1073741824.0 },
-		{ "T", 1099511627776.0 }, { "TiB", 1099511627776.0 }, { "TB", 1099511627776.0 },
+		{ "", 1 },
+		{ "B", 1 },
+		{ "k", 1024.0 },
+		{ "K", 1024.0 },
+		{ "KiB", 1024.0 },
+		{ "KB", 1024.0 },
+		{ "M", 1048576.0 },
+		{ "MiB", 1048576.0 },
+		{ "MB", 1048576.0 },
+		{ "G", 1073741824.0 },
+		{ "GiB", 1073741824.0 },
+		{ "GB", 1073741824.0 },
+		{ "T", 1099511627776.0 },
+		{ "TiB", 1099511627776.0 },
+		{ "TB", 1099511627776.0 },
 	};
 
 	return parse_scaled(s, units, sizeof(units) / sizeof(units[0]), bytes);
@@ -176,23 +198,31 @@ static int check_influx(const struct influx_options *x)
 
 	if (!url) {
 		if (x->db || x->user || x->org || x->bucket)
-			return usage_error("%s", "--influx-db/-user/-org/-bucket need --influx=URL");
+			return usage_error("%s",
+					   "--influx-db/-user/-org/-bucket need --influx=URL");
 		return 0;
 	}
 	if (!given(url))
 		return usage_fix("bad --influx '': no URL — give --influx=http://HOST:8086");
 	if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
-		return usage_fix("bad --influx '%s': not an http:// or https:// URL — give the server's base URL, e.g. --influx=http://localhost:8086", url);
+		return usage_fix(
+			"bad --influx '%s': not an http:// or https:// URL — give the server's base URL, e.g. --influx=http://localhost:8086",
+			url);
 	if (strpbrk(url, "?#"))
-		return usage_fix("bad --influx '%s': the URL has a query — give the server's base URL only, e.g. --influx=http://localhost:8086, and the database with --influx-db", url);
+		return usage_fix(
+			"bad --influx '%s': the URL has a query — give the server's base URL only, e.g. --influx=http://localhost:8086, and the database with --influx-db",
+			url);
 	if (v2 && given(x->db))
-		return usage_fix("--influx-db is for InfluxDB 1.x, --influx-org/--influx-bucket for 2.x and 3.x — give one or the other");
+		return usage_fix(
+			"--influx-db is for InfluxDB 1.x, --influx-org/--influx-bucket for 2.x and 3.x — give one or the other");
 	if (v2 && given(x->user))
-		return usage_fix("InfluxDB 2.x/3.x authenticate with a token, not --influx-user — drop --influx-user and export INFLUX_TOKEN");
+		return usage_fix(
+			"InfluxDB 2.x/3.x authenticate with a token, not --influx-user — drop --influx-user and export INFLUX_TOKEN");
 	if (v2 && !given(x->bucket))
 		return usage_fix("InfluxDB 2.x/3.x need a bucket — add --influx-bucket=NAME");
 	if (!v2 && !given(x->db))
-		return usage_fix("InfluxDB needs a database — add --influx-db=NAME (1.x), or --influx-org and --influx-bucket (2.x/3.x)");
+		return usage_fix(
+			"InfluxDB needs a database — add --influx-db=NAME (1.x), or --influx-org and --influx-bucket (2.x/3.x)");
 	return 0;
 }
 
@@ -250,7 +280,8 @@ static int parse_one(int c, const char *arg, struct options *o)
 	case 'V': o->command = CMD_VERSION; return 0;
 	case 'd':
 		if (parse_duration(arg, &o->duration_ns) || !o->duration_ns)
-			return usage_error("bad -d '%s': want a duration such as 10s or 500ms", arg);
+			return usage_error("bad -d '%s': want a duration such as 10s or 500ms",
+					   arg);
 		return 0;
 	case OPT_JSON: o->format = FORMAT_JSON; return 0;
 	case OPT_FORMAT:
@@ -260,7 +291,8 @@ static int parse_one(int c, const char *arg, struct options *o)
 		return 0;
 	case OPT_LOCKS:
 		if ((v = parse_choice(arg, locks, 4)) < 0)
-			return usage_error("bad --locks '%s': want scan, uprobe, futex or off", arg);
+			return usage_error("bad --locks '%s': want scan, uprobe, futex or off",
+					   arg);
 		o->locks = v;
 		return 0;
 	case OPT_STACKS:
@@ -327,7 +359,8 @@ static int parse_subcommand(int argc, char **argv, struct options *o)
 		}
 		v = strtol(argv[i], &end, 10);
 		if (*end || v <= 0 || v > 0x7fffffff || o->diagnose_pid)
-			return usage_error("diagnose: unexpected '%s': want diagnose PID [--json]", argv[i]);
+			return usage_error("diagnose: unexpected '%s': want diagnose PID [--json]",
+					   argv[i]);
 		o->diagnose_pid = (int)v;
 	}
 	if (!o->diagnose_pid)
@@ -361,7 +394,8 @@ int options_parse(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "+p:ao:vqd:u:hV", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			if (optopt && optopt < 256)
-				return usage_error(c == ':' ? "option -%s needs a value" : "unknown option -%s",
+				return usage_error(c == ':' ? "option -%s needs a value" :
+							      "unknown option -%s",
 						   (char[]){ (char)optopt, 0 });
 			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
@@ -379,11 +413,14 @@ int options_parse(int argc, char **argv, struct options *o)
 		o->target = TARGET_COMMAND;
 	}
 	if ((o->npids > 0) + all + (o->argv != NULL) != 1)
-		return usage_error("%s", "say what to trace: exactly one of -p PID, -a, or -- COMMAND");
+		return usage_error("%s",
+				   "say what to trace: exactly one of -p PID, -a, or -- COMMAND");
 	if (all)
 		o->target = TARGET_ALL;
 	if (o->locks == LOCKS_UPROBE && o->target == TARGET_ALL)
-		return usage_error("%s", "--locks=uprobe probes each traced process: use -p or -- COMMAND, not -a");
+		return usage_error(
+			"%s",
+			"--locks=uprobe probes each traced process: use -p or -- COMMAND, not -a");
 	if (o->run_as && o->target != TARGET_COMMAND)
 		return usage_error("%s", "-u USER only applies to -- COMMAND");
 	return check_influx(&o->influx);

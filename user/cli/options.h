@@ -16,11 +16,11 @@ enum stacks_mode { STACKS_HAZARDS, STACKS_ALL, STACKS_OFF };
 #define MAX_TARGET_PIDS 64
 
 struct influx_options {
-	const char *url;     /* NULL: no export */
-	const char *db;      /* 1.x: database */
-	const char *user;    /* 1.x: user; password from INFLUX_PASSWORD */
-	const char *org;     /* 2.x: org; token from INFLUX_TOKEN */
-	const char *bucket;  /* 2.x: bucket */
+	const char *url;    /* NULL: no export */
+	const char *db;	    /* 1.x: database */
+	const char *user;   /* 1.x: user; password from INFLUX_PASSWORD */
+	const char *org;    /* 2.x: org; token from INFLUX_TOKEN */
+	const char *bucket; /* 2.x: bucket */
 };
 
 struct options {
@@ -28,15 +28,15 @@ struct options {
 	enum target_mode target;
 	int pids[MAX_TARGET_PIDS];
 	int npids;
-	char **argv;         /* COMMAND and its arguments (TARGET_COMMAND) */
-	const char *run_as;  /* -u USER */
+	char **argv;	    /* COMMAND and its arguments (TARGET_COMMAND) */
+	const char *run_as; /* -u USER */
 	enum lock_mode locks;
 	enum out_format format;
 	enum verbosity verbosity;
 	const char *output_path; /* -o */
-	enum stacks_mode stacks;   /* --stacks */
-	bool no_python;      /* --python=off: CPython is not read */
-	bool debug;          /* --debug: libbpf's own log */
+	enum stacks_mode stacks; /* --stacks */
+	bool no_python;		 /* --python=off: CPython is not read */
+	bool debug;		 /* --debug: libbpf's own log */
 	uint64_t grace_ns;
 	uint64_t scan_limit;
 	uint64_t duration_ns; /* -d; 0: until done */

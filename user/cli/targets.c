@@ -34,13 +34,15 @@ static int resolve_one(int id)
 	}
 	kthread = proctree_is_kthread(tgid);
 	if (kthread == 1) {
-		fprintf(stderr, "forktrace: pid %d is a kernel thread — forktrace traces user"
-				" processes; give the pid of one (ps -e)\n", id);
+		fprintf(stderr,
+			"forktrace: pid %d is a kernel thread — forktrace traces user"
+			" processes; give the pid of one (ps -e)\n",
+			id);
 		return -1;
 	}
 	if (tgid != id)
-		fprintf(stderr, "forktrace: %d is a thread of process %d: tracing process %d\n",
-			id, tgid, tgid);
+		fprintf(stderr, "forktrace: %d is a thread of process %d: tracing process %d\n", id,
+			tgid, tgid);
 	return tgid;
 }
 
@@ -98,8 +100,8 @@ static int attach_descendant(int pid, struct session *s, struct model *m,
 }
 
 /* One walk of every root's tree: the descendants not traced yet are. */
-static int walk(const int *roots, int n, int *tree, int *ntree, struct session *s,
-		struct model *m, struct lock_follow *follow)
+static int walk(const int *roots, int n, int *tree, int *ntree, struct session *s, struct model *m,
+		struct lock_follow *follow)
 {
 	int *found = malloc((TREE_MAX + 1) * sizeof(*found));
 
@@ -111,10 +113,12 @@ static int walk(const int *roots, int n, int *tree, int *ntree, struct session *
 		int k = proctree_descendants(roots[r], found, TREE_MAX);
 
 		if (k < 0)
-			continue;   /* the root is gone: its exit was seen, or will be */
+			continue; /* the root is gone: its exit was seen, or will be */
 		if (k > TREE_MAX) {
-			fprintf(stderr, "forktrace: process %d has more than %d descendants: only"
-					" the first %d are traced\n", roots[r], TREE_MAX, TREE_MAX);
+			fprintf(stderr,
+				"forktrace: process %d has more than %d descendants: only"
+				" the first %d are traced\n",
+				roots[r], TREE_MAX, TREE_MAX);
 			k = TREE_MAX;
 		}
 		for (int i = 0; i < k; i++) {
@@ -146,7 +150,8 @@ int targets_attach(const int *roots, int n, struct session *s, struct model *m,
 	}
 	/* twice: a descendant that forked before it was traced has a child that
 	 * only the second walk can find; its later forks the kernel reports */
-	if (walk(roots, n, tree, &ntree, s, m, follow) || walk(roots, n, tree, &ntree, s, m, follow))
+	if (walk(roots, n, tree, &ntree, s, m, follow) ||
+	    walk(roots, n, tree, &ntree, s, m, follow))
 		goto out;
 	/* one that exited before it was in the traced map left no exit record */
 	for (int i = 0; i < ntree; i++) {

@@ -57,8 +57,9 @@ static void tell_py_layout(void *ctx, int pid, const struct py_bpf_layout *l)
 	struct session *s = *(struct session **)ctx;
 
 	if (s && session__set_py_layout(s, pid, l))
-		fprintf(stderr, "forktrace: cannot follow pid %d's Python frames at its forks: %s\n",
-			pid, strerror(errno));
+		fprintf(stderr,
+			"forktrace: cannot follow pid %d's Python frames at its forks: %s\n", pid,
+			strerror(errno));
 }
 
 static void model_config_from(const struct options *o, struct model_config *c)
@@ -135,7 +136,8 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 		lock_follow__tick(t->follow);
 
 		if (n < 0) {
-			fprintf(stderr, "forktrace: cannot read the ring buffer: %s\n", strerror(-n));
+			fprintf(stderr, "forktrace: cannot read the ring buffer: %s\n",
+				strerror(-n));
 			break;
 		}
 		model__tick(m, now);
@@ -205,7 +207,7 @@ int trace_run(const struct options *o)
 	if (!out)
 		goto cleanup;
 	model_config_from(o, &mc);
-	mc.hook_ctx = &s;   /* the session, once it is open */
+	mc.hook_ctx = &s; /* the session, once it is open */
 	m = model__new(&mc, emit_to_output, out,
 		       (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)));
 	if (!m)
@@ -236,8 +238,9 @@ int trace_run(const struct options *o)
 	trace_loop(o, s, m, out, &ctx);
 	model__detach(m);
 	if (ctx.unknown)
-		fprintf(stderr, "forktrace: %llu kernel records of an unknown type were ignored —"
-				" rebuild forktrace so that its BPF and user parts match\n",
+		fprintf(stderr,
+			"forktrace: %llu kernel records of an unknown type were ignored —"
+			" rebuild forktrace so that its BPF and user parts match\n",
 			(unsigned long long)ctx.unknown);
 	output__finish(out);
 	status = 0;

@@ -16,11 +16,11 @@ struct elfsym_file {
 	int fd;
 	Elf *elf;
 	GElf_Ehdr ehdr;
-	Elf_Data *dynsym;        /* .dynsym */
+	Elf_Data *dynsym; /* .dynsym */
 	size_t dynsym_count;
-	size_t dynstr;           /* section index of its strings */
-	Elf_Data *versym;        /* .gnu.version, or NULL */
-	Elf_Data *verdef;        /* .gnu.version_d, or NULL */
+	size_t dynstr;	  /* section index of its strings */
+	Elf_Data *versym; /* .gnu.version, or NULL */
+	Elf_Data *verdef; /* .gnu.version_d, or NULL */
 	size_t verdef_str;
 	size_t verdef_count;
 };
@@ -60,9 +60,7 @@ struct elfsym_file *elfsym_open(const char *path, char *err, size_t errlen)
 			f->dynsym_count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
 			f->dynstr = sh.sh_link;
 			break;
-		case SHT_GNU_versym:
-			f->versym = elf_getdata(scn, NULL);
-			break;
+		case SHT_GNU_versym: f->versym = elf_getdata(scn, NULL); break;
 		case SHT_GNU_verdef:
 			f->verdef = elf_getdata(scn, NULL);
 			f->verdef_str = sh.sh_link;
@@ -140,12 +138,12 @@ int elfsym_lookup(struct elfsym_file *f, const char *name, struct elfsym *out)
 {
 	GElf_Sym best_sym = { 0 };
 	unsigned best_ver = 0;
-	int found = 0;               /* definitions seen */
+	int found = 0; /* definitions seen */
 	bool best_default = false, same_address = true;
 
 	for (size_t i = 1; i < f->dynsym_count; i++) {
 		GElf_Sym s;
-		GElf_Versym vs = 1;      /* unversioned: global */
+		GElf_Versym vs = 1; /* unversioned: global */
 		const char *sn;
 		int type;
 		bool def;

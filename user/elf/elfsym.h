@@ -17,17 +17,17 @@
 struct elfsym_file;
 
 struct elfsym {
-	uint64_t value;          /* st_value: the virtual address in the file */
-	uint64_t size;           /* st_size */
-	uint64_t offset;         /* the file offset of the first byte */
-	char version[32];        /* "GLIBC_2.3.2"; "" when unversioned */
-	bool default_version;    /* "@@" (or the only definition) */
+	uint64_t value;	      /* st_value: the virtual address in the file */
+	uint64_t size;	      /* st_size */
+	uint64_t offset;      /* the file offset of the first byte */
+	char version[32];     /* "GLIBC_2.3.2"; "" when unversioned */
+	bool default_version; /* "@@" (or the only definition) */
 };
 
 /* Opens PATH (any path open(2) accepts, e.g. /proc/PID/root/...); NULL
  * after writing one line to err. */
 struct elfsym_file *elfsym_open(const char *path, char *err, size_t errlen);
-void elfsym_close(struct elfsym_file *f);   /* NULL-safe */
+void elfsym_close(struct elfsym_file *f); /* NULL-safe */
 
 /*
  * Resolves NAME (no "@VERSION") to its defined function or object symbol.

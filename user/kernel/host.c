@@ -30,8 +30,9 @@ int host_check(char *why, size_t len)
 		return -1;
 	}
 	if (!host_has_btf()) {
-		snprintf(why, len, "this kernel exposes no BTF (" HOST_BTF_PATH ") —"
-				   " forktrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+		snprintf(why, len,
+			 "this kernel exposes no BTF (" HOST_BTF_PATH ") —"
+			 " forktrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
 		return -1;
 	}
 	return 0;

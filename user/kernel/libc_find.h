@@ -16,9 +16,9 @@ struct libc_file {
 	bool found;
 	dev_t dev;
 	ino_t ino;
-	char path[PATH_MAX];      /* as the process sees it, without " (deleted)" */
-	char range[64];           /* one mapping's "start-end" in /proc/PID/map_files */
-	bool deleted;             /* removed or replaced since it was mapped */
+	char path[PATH_MAX]; /* as the process sees it, without " (deleted)" */
+	char range[64];	     /* one mapping's "start-end" in /proc/PID/map_files */
+	bool deleted;	     /* removed or replaced since it was mapped */
 };
 
 /*

@@ -66,8 +66,9 @@ struct link_reaper *link_reaper__new(void)
 void link_reaper__set_threads(struct link_reaper *r, int max_threads)
 {
 	pthread_mutex_lock(&r->mu);
-	r->max_threads = max_threads < 1 ? 1 : max_threads > LINK_REAPER_THREADS ?
-			 LINK_REAPER_THREADS : max_threads;
+	r->max_threads = max_threads < 1		   ? 1 :
+			 max_threads > LINK_REAPER_THREADS ? LINK_REAPER_THREADS :
+							     max_threads;
 	pthread_mutex_unlock(&r->mu);
 }
 

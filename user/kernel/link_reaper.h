@@ -9,7 +9,7 @@
 
 #include <bpf/libbpf.h>
 
-#define LINK_REAPER_THREADS 16     /* at most, and the default */
+#define LINK_REAPER_THREADS 16 /* at most, and the default */
 
 /* A link: a libbpf link (link != NULL), or a raw link fd (fd >= 0). */
 struct linkref {

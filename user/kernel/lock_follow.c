@@ -75,8 +75,10 @@ void lock_follow__pid(struct lock_follow *lf, int pid)
 static void wait_for_libc(struct lock_follow *lf, int pid)
 {
 	if (lf->nwaiting == WAIT_MAX) {
-		fprintf(stderr, "forktrace: too many processes exec'ing at once: the locks of pid %d"
-				" are not followed\n", pid);
+		fprintf(stderr,
+			"forktrace: too many processes exec'ing at once: the locks of pid %d"
+			" are not followed\n",
+			pid);
 		return;
 	}
 	lf->waiting[lf->nwaiting] = pid;

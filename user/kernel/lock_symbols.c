@@ -7,31 +7,31 @@
 
 /* the declaration's size (LOCK_FUNCS) and this table's must agree */
 const struct lock_func lock_funcs[] = {
-	{ "pthread_mutex_lock",         LOCK_OP_ACQUIRE,      HELD_MUTEX,        true,  true },
-	{ "pthread_mutex_trylock",      LOCK_OP_ACQUIRE,      HELD_MUTEX,        true,  true },
-	{ "pthread_mutex_timedlock",    LOCK_OP_ACQUIRE,      HELD_MUTEX,        true,  false },
-	{ "pthread_mutex_clocklock",    LOCK_OP_ACQUIRE,      HELD_MUTEX,        true,  false },
-	{ "pthread_mutex_unlock",       LOCK_OP_MUTEX_UNLOCK, HELD_MUTEX,        false, true },
-	{ "pthread_mutex_destroy",      LOCK_OP_DESTROY,      HELD_MUTEX,        false, false },
-	{ "pthread_rwlock_rdlock",      LOCK_OP_ACQUIRE,      HELD_RWLOCK_READ,  true,  false },
-	{ "pthread_rwlock_tryrdlock",   LOCK_OP_ACQUIRE,      HELD_RWLOCK_READ,  true,  false },
-	{ "pthread_rwlock_timedrdlock", LOCK_OP_ACQUIRE,      HELD_RWLOCK_READ,  true,  false },
-	{ "pthread_rwlock_clockrdlock", LOCK_OP_ACQUIRE,      HELD_RWLOCK_READ,  true,  false },
-	{ "pthread_rwlock_wrlock",      LOCK_OP_ACQUIRE,      HELD_RWLOCK_WRITE, true,  false },
-	{ "pthread_rwlock_trywrlock",   LOCK_OP_ACQUIRE,      HELD_RWLOCK_WRITE, true,  false },
-	{ "pthread_rwlock_timedwrlock", LOCK_OP_ACQUIRE,      HELD_RWLOCK_WRITE, true,  false },
-	{ "pthread_rwlock_clockwrlock", LOCK_OP_ACQUIRE,      HELD_RWLOCK_WRITE, true,  false },
-	{ "pthread_rwlock_unlock",      LOCK_OP_RELEASE,      0,                 false, false },
-	{ "pthread_rwlock_destroy",     LOCK_OP_DESTROY,      0,                 false, false },
-	{ "pthread_cond_wait",          LOCK_OP_COND_WAIT,    HELD_MUTEX,        true,  false },
-	{ "pthread_cond_timedwait",     LOCK_OP_COND_WAIT,    HELD_MUTEX,        true,  false },
-	{ "pthread_cond_clockwait",     LOCK_OP_COND_WAIT,    HELD_MUTEX,        true,  false },
-	{ "sem_wait",                   LOCK_OP_ACQUIRE,      HELD_SEMAPHORE,    true,  false },
-	{ "sem_trywait",                LOCK_OP_ACQUIRE,      HELD_SEMAPHORE,    true,  false },
-	{ "sem_timedwait",              LOCK_OP_ACQUIRE,      HELD_SEMAPHORE,    true,  false },
-	{ "sem_clockwait",              LOCK_OP_ACQUIRE,      HELD_SEMAPHORE,    true,  false },
-	{ "sem_post",                   LOCK_OP_RELEASE,      HELD_SEMAPHORE,    false, false },
-	{ "sem_destroy",                LOCK_OP_DESTROY,      HELD_SEMAPHORE,    false, false },
+	{ "pthread_mutex_lock", LOCK_OP_ACQUIRE, HELD_MUTEX, true, true },
+	{ "pthread_mutex_trylock", LOCK_OP_ACQUIRE, HELD_MUTEX, true, true },
+	{ "pthread_mutex_timedlock", LOCK_OP_ACQUIRE, HELD_MUTEX, true, false },
+	{ "pthread_mutex_clocklock", LOCK_OP_ACQUIRE, HELD_MUTEX, true, false },
+	{ "pthread_mutex_unlock", LOCK_OP_MUTEX_UNLOCK, HELD_MUTEX, false, true },
+	{ "pthread_mutex_destroy", LOCK_OP_DESTROY, HELD_MUTEX, false, false },
+	{ "pthread_rwlock_rdlock", LOCK_OP_ACQUIRE, HELD_RWLOCK_READ, true, false },
+	{ "pthread_rwlock_tryrdlock", LOCK_OP_ACQUIRE, HELD_RWLOCK_READ, true, false },
+	{ "pthread_rwlock_timedrdlock", LOCK_OP_ACQUIRE, HELD_RWLOCK_READ, true, false },
+	{ "pthread_rwlock_clockrdlock", LOCK_OP_ACQUIRE, HELD_RWLOCK_READ, true, false },
+	{ "pthread_rwlock_wrlock", LOCK_OP_ACQUIRE, HELD_RWLOCK_WRITE, true, false },
+	{ "pthread_rwlock_trywrlock", LOCK_OP_ACQUIRE, HELD_RWLOCK_WRITE, true, false },
+	{ "pthread_rwlock_timedwrlock", LOCK_OP_ACQUIRE, HELD_RWLOCK_WRITE, true, false },
+	{ "pthread_rwlock_clockwrlock", LOCK_OP_ACQUIRE, HELD_RWLOCK_WRITE, true, false },
+	{ "pthread_rwlock_unlock", LOCK_OP_RELEASE, 0, false, false },
+	{ "pthread_rwlock_destroy", LOCK_OP_DESTROY, 0, false, false },
+	{ "pthread_cond_wait", LOCK_OP_COND_WAIT, HELD_MUTEX, true, false },
+	{ "pthread_cond_timedwait", LOCK_OP_COND_WAIT, HELD_MUTEX, true, false },
+	{ "pthread_cond_clockwait", LOCK_OP_COND_WAIT, HELD_MUTEX, true, false },
+	{ "sem_wait", LOCK_OP_ACQUIRE, HELD_SEMAPHORE, true, false },
+	{ "sem_trywait", LOCK_OP_ACQUIRE, HELD_SEMAPHORE, true, false },
+	{ "sem_timedwait", LOCK_OP_ACQUIRE, HELD_SEMAPHORE, true, false },
+	{ "sem_clockwait", LOCK_OP_ACQUIRE, HELD_SEMAPHORE, true, false },
+	{ "sem_post", LOCK_OP_RELEASE, HELD_SEMAPHORE, false, false },
+	{ "sem_destroy", LOCK_OP_DESTROY, HELD_SEMAPHORE, false, false },
 };
 
 struct lock_symbols {
@@ -61,8 +61,8 @@ static void resolve(struct lock_symbols *c, struct elfsym_file *ef, struct lock_
 {
 	for (size_t i = 0; i < LOCK_FUNCS; i++) {
 		/* a condition wait's mutex is its 2nd argument */
-		unsigned keep = lock_funcs[i].op == LOCK_OP_COND_WAIT ?
-			X86PROBE_REG_RSI : X86PROBE_REG_RDI;
+		unsigned keep = lock_funcs[i].op == LOCK_OP_COND_WAIT ? X86PROBE_REG_RSI :
+									X86PROBE_REG_RDI;
 		struct elfsym s;
 
 		if (elfsym_lookup(ef, lock_funcs[i].name, &s) || s.offset == 0)
@@ -72,8 +72,8 @@ static void resolve(struct lock_symbols *c, struct elfsym_file *ef, struct lock_
 	}
 }
 
-struct lock_file *lock_symbols__get(struct lock_symbols *c, dev_t dev, ino_t ino,
-				    const char *path, char *err, size_t errlen)
+struct lock_file *lock_symbols__get(struct lock_symbols *c, dev_t dev, ino_t ino, const char *path,
+				    char *err, size_t errlen)
 {
 	struct lock_file *lf = cached(c, dev, ino);
 	struct elfsym_file *ef;

@@ -18,9 +18,9 @@
 struct lock_func {
 	const char *name;
 	enum lock_op op;
-	unsigned type;           /* enum held_type; 0: not known at the call */
-	bool ret;                /* lk_exit at its return too */
-	bool required;           /* without it the mode makes no sense */
+	unsigned type; /* enum held_type; 0: not known at the call */
+	bool ret;      /* lk_exit at its return too */
+	bool required; /* without it the mode makes no sense */
 };
 
 extern const struct lock_func lock_funcs[LOCK_FUNCS];
@@ -29,8 +29,8 @@ extern const struct lock_func lock_funcs[LOCK_FUNCS];
 struct lock_file {
 	dev_t dev;
 	ino_t ino;
-	uint64_t off[LOCK_FUNCS];    /* file offset to probe; 0: not defined there */
-	uint64_t start[LOCK_FUNCS];  /* the function's own first byte */
+	uint64_t off[LOCK_FUNCS];   /* file offset to probe; 0: not defined there */
+	uint64_t start[LOCK_FUNCS]; /* the function's own first byte */
 	struct lock_file *next;
 };
 
@@ -45,13 +45,13 @@ struct lock_symbols *lock_symbols__new(bool at_symbol);
  * else read from the file now. NULL after writing one line to err. The
  * result stays valid until lock_symbols__free.
  */
-struct lock_file *lock_symbols__get(struct lock_symbols *c, dev_t dev, ino_t ino,
-				    const char *path, char *err, size_t errlen);
+struct lock_file *lock_symbols__get(struct lock_symbols *c, dev_t dev, ino_t ino, const char *path,
+				    char *err, size_t errlen);
 
 /* From now on, probe every function of lf at its start (the kernel
  * refused a probe point inside one). false when that changes nothing. */
 bool lock_file__use_starts(struct lock_file *lf);
 
-void lock_symbols__free(struct lock_symbols *c);   /* NULL-safe */
+void lock_symbols__free(struct lock_symbols *c); /* NULL-safe */
 
 #endif /* FT_LOCK_SYMBOLS_H */

@@ -16,7 +16,7 @@
 
 struct session {
 	struct proc_bpf *proc;
-	struct uprobes *uprobes;  /* --locks=uprobe only */
+	struct uprobes *uprobes; /* --locks=uprobe only */
 	struct ring_buffer *rb;
 };
 
@@ -36,12 +36,10 @@ static const char *load_hint(int err)
 	case EACCES:
 		return "run as root (sudo); under kernel lockdown BPF tracing may be forbidden";
 	case ENOENT:
-	case ESRCH:
-		return "this kernel lacks a tracepoint forktrace needs; run 'forktrace check'";
+	case ESRCH: return "this kernel lacks a tracepoint forktrace needs; run 'forktrace check'";
 	case ENOMEM:
 		return "the kernel could not allocate BPF memory; check the cgroup's memory limit";
-	default:
-		return "run 'forktrace check', or retry with --debug for libbpf's log";
+	default: return "run 'forktrace check', or retry with --debug for libbpf's log";
 	}
 }
 

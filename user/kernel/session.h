@@ -14,9 +14,9 @@ struct session;
 struct uprobes;
 
 struct session_config {
-	bool trace_all;      /* -a: every process, no traced-map lookup */
-	bool lock_uprobes;   /* --locks=uprobe: the lock programs too */
-	bool debug;          /* libbpf's own log on stderr */
+	bool trace_all;	   /* -a: every process, no traced-map lookup */
+	bool lock_uprobes; /* --locks=uprobe: the lock programs too */
+	bool debug;	   /* libbpf's own log on stderr */
 };
 
 /* Loads and attaches the programs. NULL after one line on stderr. */
@@ -35,9 +35,9 @@ void session__untrace(struct session *s, int pid);
 int session__poll(struct session *s, int timeout_ms);
 /* What the kernel side could not deliver so far, by where it was lost. */
 struct session_drops {
-	uint64_t ring_buffer;   /* records: the ring buffer was full */
-	uint64_t traced_map;    /* new processes not traced: the traced map was full */
-	uint64_t lock_map;      /* uprobe mode: locks taken but not recorded (map full) */
+	uint64_t ring_buffer; /* records: the ring buffer was full */
+	uint64_t traced_map;  /* new processes not traced: the traced map was full */
+	uint64_t lock_map;    /* uprobe mode: locks taken but not recorded (map full) */
 };
 void session__drops(const struct session *s, struct session_drops *d);
 /* The lock probes (--locks=uprobe), NULL in every other mode. */

@@ -7,7 +7,7 @@
 #include <bpf/btf.h>
 #include "kernel/uprobe_link.h"
 
-#define F_UPROBE_MULTI_RETURN 1u   /* BPF_F_UPROBE_MULTI_RETURN */
+#define F_UPROBE_MULTI_RETURN 1u /* BPF_F_UPROBE_MULTI_RETURN */
 
 bool uprobe_link_multi_supported(void)
 {
@@ -37,8 +37,8 @@ struct uprobe_multi_attr {
 	uint32_t pad;
 };
 
-int uprobe_link_multi(struct bpf_program *prog, int pid, const char *path,
-		      const uint64_t *offs, const uint64_t *cookies, uint32_t cnt, bool ret)
+int uprobe_link_multi(struct bpf_program *prog, int pid, const char *path, const uint64_t *offs,
+		      const uint64_t *cookies, uint32_t cnt, bool ret)
 {
 	union {
 		struct uprobe_multi_attr a;

@@ -36,7 +36,7 @@ enum link_mode { LINKS_MULTI, LINKS_PERF };
 struct pid_links {
 	int pid;
 	int n;
-	bool execed;              /* exec'd since: check its libc again */
+	bool execed;		  /* exec'd since: check its libc again */
 	dev_t libc_dev, pthr_dev; /* the files the links are on */
 	ino_t libc_ino, pthr_ino;
 	struct linkref links[MAX_LINKS_PER_PID];
@@ -44,11 +44,11 @@ struct pid_links {
 };
 
 struct uprobes {
-	struct locks_bpf *skel;   /* NULL: the lock probes are off (said once) */
+	struct locks_bpf *skel; /* NULL: the lock probes are off (said once) */
 	int traced_fd, held_fd, events_fd;
 	enum link_mode mode;
-	bool mode_forced;         /* FORKTRACE_UPROBE_LINKS */
-	bool multi_proven;        /* a uprobe_multi link was made */
+	bool mode_forced;  /* FORKTRACE_UPROBE_LINKS */
+	bool multi_proven; /* a uprobe_multi link was made */
 	int nlinks;
 	struct lock_symbols *symbols;
 	struct link_reaper *reaper;
@@ -84,10 +84,8 @@ static const char *load_hint(int err)
 	case ENOMEM:
 		return "the kernel could not allocate BPF memory; check the cgroup's memory limit";
 	case EMFILE:
-	case ENFILE:
-		return "too many open files: raise 'ulimit -n', or trace fewer processes";
-	default:
-		return "retry with --debug for libbpf's log, or use --locks=scan";
+	case ENFILE: return "too many open files: raise 'ulimit -n', or trace fewer processes";
+	default: return "retry with --debug for libbpf's log, or use --locks=scan";
 	}
 }
 
@@ -169,7 +167,8 @@ struct uprobes *uprobes__open(int traced_fd, int held_locks_fd, int events_fd, c
 	u->events_fd = events_fd;
 	mode = choose_mode(u);
 	if (mode == LINKS_PERF && access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
-		snprintf(err, errlen, "forktrace: cannot use uprobes: this kernel has neither "
+		snprintf(err, errlen,
+			 "forktrace: cannot use uprobes: this kernel has neither "
 			 "uprobe_multi links nor the uprobe PMU — use --locks=scan");
 		uprobes__free(u);
 		return NULL;
@@ -178,8 +177,10 @@ struct uprobes *uprobes__open(int traced_fd, int held_locks_fd, int events_fd, c
 	if (e && mode == LINKS_MULTI && !u->mode_forced && strcmp(step, "load") == 0)
 		e = -load(u, LINKS_PERF, &step);
 	if (e) {
-		snprintf(err, errlen, "forktrace: cannot %s the lock uprobes (--locks=uprobe): "
-			 "%s — %s", step, strerror(e), load_hint(e));
+		snprintf(err, errlen,
+			 "forktrace: cannot %s the lock uprobes (--locks=uprobe): "
+			 "%s — %s",
+			 step, strerror(e), load_hint(e));
 		uprobes__free(u);
 		return NULL;
 	}
@@ -215,7 +216,7 @@ static int attach_multi_file(struct uprobes *u, struct pid_links *pl, int pid,
 		if (!n)
 			continue;
 		fd = uprobe_link_multi(ret ? u->skel->progs.lk_exit : u->skel->progs.lk_enter, pid,
-				t->path, offs, cookies, n, ret);
+				       t->path, offs, cookies, n, ret);
 		if (fd < 0)
 			return fd;
 		pl->links[pl->n++] = (struct linkref){ .link = NULL, .fd = fd };
@@ -319,8 +320,10 @@ static void drop_pid(struct uprobes *u, struct pid_links **slot)
 
 static int gone(int pid, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: it exited before "
-		 "its uprobes were attached — nothing to do", pid);
+	snprintf(err, errlen,
+		 "forktrace: cannot follow the locks of pid %d: it exited before "
+		 "its uprobes were attached — nothing to do",
+		 pid);
 	errno = ESRCH;
 	return -1;
 }
@@ -336,8 +339,10 @@ static int after_exec(struct uprobes *u, int pid, const struct libc_file *libc,
 	struct pid_links **slot = pid_slot(u, pid), *pl = *slot;
 
 	if (!libc->found) {
-		snprintf(err, errlen, "forktrace: pid %d maps no dynamic glibc (not yet, "
-			 "static, or another libc): its locks are not followed", pid);
+		snprintf(err, errlen,
+			 "forktrace: pid %d maps no dynamic glibc (not yet, "
+			 "static, or another libc): its locks are not followed",
+			 pid);
 		return 1;
 	}
 	if (libc_is_file(libc, pl->libc_dev, pl->libc_ino) &&
@@ -356,8 +361,8 @@ static int plan_files(struct uprobes *u, int pid, const struct libc_file *libc,
 	char why[PATH_MAX + 512] = "";
 
 	libc_reach(pid, libc, p->files[0].path, sizeof(p->files[0].path));
-	p->files[0].lf = lock_symbols__get(u->symbols, libc->dev, libc->ino, p->files[0].path,
-					   why, sizeof(why));
+	p->files[0].lf = lock_symbols__get(u->symbols, libc->dev, libc->ino, p->files[0].path, why,
+					   sizeof(why));
 	if (p->files[0].lf && pthr->found) {
 		libc_reach(pid, pthr, p->files[1].path, sizeof(p->files[1].path));
 		p->files[1].lf = lock_symbols__get(u->symbols, pthr->dev, pthr->ino,
@@ -367,8 +372,10 @@ static int plan_files(struct uprobes *u, int pid, const struct libc_file *libc,
 		return 0;
 	if (!proc_maps_any(pid))
 		return gone(pid, err, errlen);
-	snprintf(err, errlen, "forktrace: cannot read the glibc of pid %d: %s — run as "
-		 "root (sudo), or use --locks=scan", pid, why);
+	snprintf(err, errlen,
+		 "forktrace: cannot read the glibc of pid %d: %s — run as "
+		 "root (sudo), or use --locks=scan",
+		 pid, why);
 	errno = EIO;
 	return -1;
 }
@@ -383,8 +390,10 @@ static int plan_functions(struct plan *p, int pid, const struct libc_file *libc,
 
 		p->per_func[i] = t1->lf && t1->lf->off[i] ? t1 : &p->files[0];
 		if (!p->per_func[i]->lf->off[i] && lock_funcs[i].required) {
-			snprintf(err, errlen, "forktrace: cannot follow the locks of pid %d: %s "
-				 "has no %s — use --locks=scan", pid, libc->path, lock_funcs[i].name);
+			snprintf(err, errlen,
+				 "forktrace: cannot follow the locks of pid %d: %s "
+				 "has no %s — use --locks=scan",
+				 pid, libc->path, lock_funcs[i].name);
 			errno = ENOENT;
 			return -1;
 		}
@@ -408,21 +417,24 @@ static int fall_back_to_perf(struct uprobes *u, struct pid_links *pl, int pid, s
 		return attach_all(u, pl, pid, p);
 	locks_bpf__destroy(u->skel);
 	u->skel = NULL;
-	snprintf(err, errlen, "forktrace: this kernel makes no uprobe_multi links, and cannot %s "
+	snprintf(err, errlen,
+		 "forktrace: this kernel makes no uprobe_multi links, and cannot %s "
 		 "the perf-event lock uprobes instead: %s — locks are not followed from here on; "
-		 "%s", step, strerror(e), load_hint(e));
+		 "%s",
+		 step, strerror(e), load_hint(e));
 	/* ESRCH would tell the caller that the process is gone: it is not */
 	errno = e == ESRCH ? EIO : e;
 	return 1;
 }
 
-static int attach_failed(int pid, const struct libc_file *libc, int rc, char *err,
-			 size_t errlen)
+static int attach_failed(int pid, const struct libc_file *libc, int rc, char *err, size_t errlen)
 {
 	if (rc == -ESRCH || !proc_maps_any(pid))
 		return gone(pid, err, errlen);
-	snprintf(err, errlen, "forktrace: cannot attach the lock uprobes to pid %d (%s): "
-		 "%s — %s", pid, libc->path, strerror(-rc), load_hint(-rc));
+	snprintf(err, errlen,
+		 "forktrace: cannot attach the lock uprobes to pid %d (%s): "
+		 "%s — %s",
+		 pid, libc->path, strerror(-rc), load_hint(-rc));
 	errno = -rc;
 	return -1;
 }
@@ -456,8 +468,8 @@ static int attach_new(struct uprobes *u, int pid, const struct libc_file *libc,
 	}
 	pl->pid = pid;
 	rc = attach_all(u, pl, pid, p);
-	if (rc && u->mode == LINKS_MULTI && !u->multi_proven && !u->mode_forced &&
-	    rc != -ESRCH && proc_maps_any(pid))
+	if (rc && u->mode == LINKS_MULTI && !u->multi_proven && !u->mode_forced && rc != -ESRCH &&
+	    proc_maps_any(pid))
 		rc = fall_back_to_perf(u, pl, pid, p, err, errlen);
 	if (rc == 1) {
 		e = errno;
@@ -481,13 +493,15 @@ int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen)
 	int rc;
 
 	if (!u || pid <= 0) {
-		snprintf(err, errlen, "forktrace: cannot attach lock uprobes to pid %d — "
-			 "this is a bug in forktrace", pid);
+		snprintf(err, errlen,
+			 "forktrace: cannot attach lock uprobes to pid %d — "
+			 "this is a bug in forktrace",
+			 pid);
 		errno = EINVAL;
 		return -1;
 	}
 	if (!u->skel)
-		return 0;    /* the lock probes are off: said when they went */
+		return 0; /* the lock probes are off: said when they went */
 	slot = pid_slot(u, pid);
 	if (*slot && !(*slot)->execed)
 		return 0;
@@ -496,16 +510,20 @@ int uprobes__attach_pid(struct uprobes *u, int pid, char *err, size_t errlen)
 	if (rc == -ENOENT || rc == -ESRCH)
 		return gone(pid, err, errlen);
 	if (rc) {
-		snprintf(err, errlen, "forktrace: cannot read the memory map of pid %d: %s — "
-			 "run as root (sudo)", pid, strerror(-rc));
+		snprintf(err, errlen,
+			 "forktrace: cannot read the memory map of pid %d: %s — "
+			 "run as root (sudo)",
+			 pid, strerror(-rc));
 		errno = -rc;
 		return -1;
 	}
 	if (*slot && (rc = after_exec(u, pid, &libc, &pthr, err, errlen)) >= 0)
 		return rc;
 	if (!libc.found) {
-		snprintf(err, errlen, "forktrace: pid %d maps no dynamic glibc (static, or another "
-			 "libc): its locks are not followed by uprobes", pid);
+		snprintf(err, errlen,
+			 "forktrace: pid %d maps no dynamic glibc (static, or another "
+			 "libc): its locks are not followed by uprobes",
+			 pid);
 		return 1;
 	}
 	memset(&p, 0, sizeof(p));

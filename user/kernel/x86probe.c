@@ -5,7 +5,13 @@
 #include "kernel/x86probe.h"
 
 enum {
-	P_66 = 1, P_67 = 2, P_F2 = 4, P_F3 = 8, P_SEG = 16, P_LOCK = 32, P_SEGCS_DS = 64,
+	P_66 = 1,
+	P_67 = 2,
+	P_F2 = 4,
+	P_F3 = 8,
+	P_SEG = 16,
+	P_LOCK = 32,
+	P_SEGCS_DS = 64,
 };
 
 /* immediate kinds */
@@ -13,14 +19,14 @@ enum { I_NONE, I_8, I_16, I_Z, I_V, I_MOFFS, I_ENTER, R_8, R_32, BAD };
 
 struct x86_insn {
 	int len;
-	int map;                 /* 0: one byte, 1: 0F, 2: 0F38, 3: 0F3A, 4: VEX/EVEX */
+	int map; /* 0: one byte, 1: 0F, 2: 0F38, 3: 0F3A, 4: VEX/EVEX */
 	uint8_t op;
 	uint8_t rex;
-	unsigned prefixes;       /* P_* */
+	unsigned prefixes; /* P_* */
 	bool has_modrm;
 	uint8_t modrm;
 	bool branch, call;
-	int64_t target;          /* a branch's target, relative to the instruction */
+	int64_t target; /* a branch's target, relative to the instruction */
 };
 
 static int map0_kind(uint8_t op, bool *modrm)
@@ -28,19 +34,17 @@ static int map0_kind(uint8_t op, bool *modrm)
 	*modrm = false;
 	if (op < 0x40) {
 		switch (op & 7) {
-		case 0: case 1: case 2: case 3:
-			*modrm = true;
-			return I_NONE;
-		case 4:
-			return I_8;
-		case 5:
-			return I_Z;
-		default:
-			return BAD;      /* push/pop seg, daa, ...; prefixes handled */
+		case 0:
+		case 1:
+		case 2:
+		case 3: *modrm = true; return I_NONE;
+		case 4: return I_8;
+		case 5: return I_Z;
+		default: return BAD; /* push/pop seg, daa, ...; prefixes handled */
 		}
 	}
 	if (op < 0x60)
-		return op < 0x50 ? BAD : I_NONE;       /* 40-4f: stray REX */
+		return op < 0x50 ? BAD : I_NONE; /* 40-4f: stray REX */
 	if (op >= 0x70 && op <= 0x7f)
 		return R_8;
 	if (op >= 0x84 && op <= 0x8f) {
@@ -62,53 +66,64 @@ static int map0_kind(uint8_t op, bool *modrm)
 		return I_NONE;
 	}
 	switch (op) {
-	case 0x63:
-		*modrm = true;
-		return I_NONE;
-	case 0x68:
-		return I_Z;
-	case 0x69:
-		*modrm = true;
-		return I_Z;
-	case 0x6a:
-		return I_8;
-	case 0x6b:
-		*modrm = true;
-		return I_8;
-	case 0x6c: case 0x6d: case 0x6e: case 0x6f:
-		return I_NONE;
-	case 0x80: case 0x83: case 0xc0: case 0xc1: case 0xc6:
-		*modrm = true;
-		return I_8;
-	case 0x81: case 0xc7:
-		*modrm = true;
-		return I_Z;
-	case 0xc2: case 0xca:
-		return I_16;
-	case 0xc3: case 0xc9: case 0xcb: case 0xcc: case 0xcf:
-		return I_NONE;
-	case 0xc8:
-		return I_ENTER;
-	case 0xcd:
-		return I_8;
-	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
-		*modrm = true;
-		return I_NONE;
-	case 0xd7:
-		return I_NONE;
-	case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xeb:
-		return R_8;
-	case 0xe4: case 0xe5: case 0xe6: case 0xe7:
-		return I_8;
-	case 0xe8: case 0xe9:
-		return R_32;
-	case 0xec: case 0xed: case 0xee: case 0xef:
-	case 0xf1: case 0xf4: case 0xf5:
-	case 0xf8: case 0xf9: case 0xfa: case 0xfb: case 0xfc: case 0xfd:
-		return I_NONE;
-	case 0xf6: case 0xf7: case 0xfe: case 0xff:
-		*modrm = true;
-		return I_NONE;    /* f6/f7 /0 /1: immediate added by the caller */
+	case 0x63: *modrm = true; return I_NONE;
+	case 0x68: return I_Z;
+	case 0x69: *modrm = true; return I_Z;
+	case 0x6a: return I_8;
+	case 0x6b: *modrm = true; return I_8;
+	case 0x6c:
+	case 0x6d:
+	case 0x6e:
+	case 0x6f: return I_NONE;
+	case 0x80:
+	case 0x83:
+	case 0xc0:
+	case 0xc1:
+	case 0xc6: *modrm = true; return I_8;
+	case 0x81:
+	case 0xc7: *modrm = true; return I_Z;
+	case 0xc2:
+	case 0xca: return I_16;
+	case 0xc3:
+	case 0xc9:
+	case 0xcb:
+	case 0xcc:
+	case 0xcf: return I_NONE;
+	case 0xc8: return I_ENTER;
+	case 0xcd: return I_8;
+	case 0xd0:
+	case 0xd1:
+	case 0xd2:
+	case 0xd3: *modrm = true; return I_NONE;
+	case 0xd7: return I_NONE;
+	case 0xe0:
+	case 0xe1:
+	case 0xe2:
+	case 0xe3:
+	case 0xeb: return R_8;
+	case 0xe4:
+	case 0xe5:
+	case 0xe6:
+	case 0xe7: return I_8;
+	case 0xe8:
+	case 0xe9: return R_32;
+	case 0xec:
+	case 0xed:
+	case 0xee:
+	case 0xef:
+	case 0xf1:
+	case 0xf4:
+	case 0xf5:
+	case 0xf8:
+	case 0xf9:
+	case 0xfa:
+	case 0xfb:
+	case 0xfc:
+	case 0xfd: return I_NONE;
+	case 0xf6:
+	case 0xf7:
+	case 0xfe:
+	case 0xff: *modrm = true; return I_NONE; /* f6/f7 /0 /1: immediate added by the caller */
 	}
 	return BAD;
 }
@@ -123,24 +138,63 @@ static int map1_kind(uint8_t op, bool *modrm)
 	if ((op >= 0x10 && op <= 0x23) || (op >= 0x28 && op <= 0x2f) ||
 	    (op >= 0x40 && op <= 0x6f) || (op >= 0x74 && op <= 0x76) ||
 	    (op >= 0x78 && op <= 0x7f) || (op >= 0x90 && op <= 0x9f) ||
-	    (op >= 0xb0 && op <= 0xb9) || (op >= 0xbb && op <= 0xc1) ||
-	    op >= 0xd0)
+	    (op >= 0xb0 && op <= 0xb9) || (op >= 0xbb && op <= 0xc1) || op >= 0xd0)
 		return I_NONE;
 	switch (op) {
-	case 0x00: case 0x01: case 0x02: case 0x03: case 0x0d:
-	case 0xa3: case 0xa5: case 0xab: case 0xad: case 0xae: case 0xaf:
-	case 0xc3: case 0xc7:
-		return I_NONE;
-	case 0x0f:      /* 3DNow! */
-	case 0x70: case 0x71: case 0x72: case 0x73:
-	case 0xa4: case 0xac: case 0xba: case 0xc2: case 0xc4: case 0xc5: case 0xc6:
-		return I_8;
-	case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x0b: case 0x0e:
-	case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x37:
-	case 0x77: case 0xa0: case 0xa1: case 0xa2: case 0xa8: case 0xa9: case 0xaa:
-	case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
-		*modrm = false;
-		return I_NONE;
+	case 0x00:
+	case 0x01:
+	case 0x02:
+	case 0x03:
+	case 0x0d:
+	case 0xa3:
+	case 0xa5:
+	case 0xab:
+	case 0xad:
+	case 0xae:
+	case 0xaf:
+	case 0xc3:
+	case 0xc7: return I_NONE;
+	case 0x0f: /* 3DNow! */
+	case 0x70:
+	case 0x71:
+	case 0x72:
+	case 0x73:
+	case 0xa4:
+	case 0xac:
+	case 0xba:
+	case 0xc2:
+	case 0xc4:
+	case 0xc5:
+	case 0xc6: return I_8;
+	case 0x05:
+	case 0x06:
+	case 0x07:
+	case 0x08:
+	case 0x09:
+	case 0x0b:
+	case 0x0e:
+	case 0x30:
+	case 0x31:
+	case 0x32:
+	case 0x33:
+	case 0x34:
+	case 0x35:
+	case 0x37:
+	case 0x77:
+	case 0xa0:
+	case 0xa1:
+	case 0xa2:
+	case 0xa8:
+	case 0xa9:
+	case 0xaa:
+	case 0xc8:
+	case 0xc9:
+	case 0xca:
+	case 0xcb:
+	case 0xcc:
+	case 0xcd:
+	case 0xce:
+	case 0xcf: *modrm = false; return I_NONE;
 	}
 	return BAD;
 }
@@ -191,9 +245,11 @@ static int decode(const uint8_t *c, size_t len, struct x86_insn *in)
 		in->map = 4;
 		in->op = c[i++];
 		in->has_modrm = true;
-		kind = vmap == 3 || (vmap == 1 && ((in->op >= 0x70 && in->op <= 0x73) ||
-						   in->op == 0xc2 ||
-						   (in->op >= 0xc4 && in->op <= 0xc6))) ? I_8 : I_NONE;
+		kind = vmap == 3 || (vmap == 1 &&
+				     ((in->op >= 0x70 && in->op <= 0x73) || in->op == 0xc2 ||
+				      (in->op >= 0xc4 && in->op <= 0xc6))) ?
+			       I_8 :
+			       I_NONE;
 		if (vmap < 1 || vmap > 7)
 			return 0;
 	} else if (in->op == 0x0f) {
@@ -245,35 +301,26 @@ static int decode(const uint8_t *c, size_t len, struct x86_insn *in)
 		    ((in->modrm >> 3) & 7) < 2)
 			kind = in->op == 0xf6 ? I_8 : I_Z;
 		if (in->map == 0 && in->op == 0xc7 && in->modrm == 0xf8) {
-			kind = R_32;     /* xbegin */
+			kind = R_32; /* xbegin */
 		}
 	}
 	switch (kind) {
-	case I_8: case R_8:
-		imm = 1;
-		break;
-	case I_16:
-		imm = 2;
-		break;
-	case I_Z: case R_32:
-		imm = (in->prefixes & P_66) && kind == I_Z ? 2 : 4;
-		break;
-	case I_V:
-		imm = (in->rex & 8) ? 8 : (in->prefixes & P_66) ? 2 : 4;
-		break;
-	case I_MOFFS:
-		imm = (in->prefixes & P_67) ? 4 : 8;
-		break;
-	case I_ENTER:
-		imm = 3;
-		break;
+	case I_8:
+	case R_8: imm = 1; break;
+	case I_16: imm = 2; break;
+	case I_Z:
+	case R_32: imm = (in->prefixes & P_66) && kind == I_Z ? 2 : 4; break;
+	case I_V: imm = (in->rex & 8) ? 8 : (in->prefixes & P_66) ? 2 : 4; break;
+	case I_MOFFS: imm = (in->prefixes & P_67) ? 4 : 8; break;
+	case I_ENTER: imm = 3; break;
 	}
 	if (i + imm > len)
 		return 0;
 	if (kind == R_8 || kind == R_32) {
 		int64_t rel = kind == R_8 ? (int8_t)c[i] :
-			(int32_t)((uint32_t)c[i] | (uint32_t)c[i + 1] << 8 |
-				  (uint32_t)c[i + 2] << 16 | (uint32_t)c[i + 3] << 24);
+					    (int32_t)((uint32_t)c[i] | (uint32_t)c[i + 1] << 8 |
+						      (uint32_t)c[i + 2] << 16 |
+						      (uint32_t)c[i + 3] << 24);
 
 		in->branch = true;
 		in->call = in->map == 0 && in->op == 0xe8;
@@ -332,9 +379,10 @@ static int dest_of(const struct x86_insn *in, int *dest2)
 	*dest2 = DEST_NONE;
 	if (in->prefixes & ~(unsigned)(P_66 | P_SEG | P_F3))
 		return UNKNOWN;
-	if (in->prefixes & P_F3)   /* only endbr64 */
+	if (in->prefixes & P_F3) /* only endbr64 */
 		return in->map == 1 && op == 0x1e && (in->modrm == 0xfa || in->modrm == 0xfb) ?
-			DEST_NONE : UNKNOWN;
+			       DEST_NONE :
+			       UNKNOWN;
 	if (in->map == 0) {
 		if (op < 0x40 && (op & 7) <= 5) {
 			bool cmp = (op >> 3) == 7;
@@ -348,55 +396,67 @@ static int dest_of(const struct x86_insn *in, int *dest2)
 		if (op >= 0xb0 && op <= 0xbf)
 			return ((in->rex & 1) << 3) | (op & 7);
 		switch (op) {
-		case 0x63: case 0x69: case 0x6b: case 0x8a: case 0x8b: case 0x8d:
-			return reg;
-		case 0x80: case 0x81: case 0x83:
-			return sub == 7 ? DEST_NONE : rm_dest;
-		case 0x84: case 0x85: case 0xa8: case 0xa9:
-			return DEST_NONE;
-		case 0x86: case 0x87:
-			*dest2 = reg;
-			return rm_dest;
-		case 0x88: case 0x89: case 0xc0: case 0xc1:
-		case 0xd0: case 0xd1: case 0xd2: case 0xd3:
-			return rm_dest;
-		case 0x90:
-			return in->rex ? UNKNOWN : DEST_NONE;
-		case 0xc6: case 0xc7:
-			return sub == 0 && in->modrm != 0xf8 ? rm_dest : UNKNOWN;
-		case 0xf6: case 0xf7:
+		case 0x63:
+		case 0x69:
+		case 0x6b:
+		case 0x8a:
+		case 0x8b:
+		case 0x8d: return reg;
+		case 0x80:
+		case 0x81:
+		case 0x83: return sub == 7 ? DEST_NONE : rm_dest;
+		case 0x84:
+		case 0x85:
+		case 0xa8:
+		case 0xa9: return DEST_NONE;
+		case 0x86:
+		case 0x87: *dest2 = reg; return rm_dest;
+		case 0x88:
+		case 0x89:
+		case 0xc0:
+		case 0xc1:
+		case 0xd0:
+		case 0xd1:
+		case 0xd2:
+		case 0xd3: return rm_dest;
+		case 0x90: return in->rex ? UNKNOWN : DEST_NONE;
+		case 0xc6:
+		case 0xc7: return sub == 0 && in->modrm != 0xf8 ? rm_dest : UNKNOWN;
+		case 0xf6:
+		case 0xf7:
 			if (sub < 2)
 				return DEST_NONE;
 			if (sub < 4)
 				return rm_dest;
-			*dest2 = 2;      /* mul/div: rax, rdx */
+			*dest2 = 2; /* mul/div: rax, rdx */
 			return 0;
 		}
 		return UNKNOWN;
 	}
 	if (in->map == 1) {
 		if (op >= 0x40 && op <= 0x4f)
-			return reg;                  /* cmov */
+			return reg; /* cmov */
 		if (op >= 0x90 && op <= 0x9f)
-			return rm_dest;              /* setcc */
+			return rm_dest; /* setcc */
 		switch (op) {
-		case 0x1f:
-			return DEST_NONE;            /* nop r/m */
-		case 0xa3:
-			return DEST_NONE;            /* bt */
-		case 0xaf: case 0xb6: case 0xb7: case 0xbe: case 0xbf:
-			return reg;
+		case 0x1f: return DEST_NONE; /* nop r/m */
+		case 0xa3: return DEST_NONE; /* bt */
+		case 0xaf:
+		case 0xb6:
+		case 0xb7:
+		case 0xbe:
+		case 0xbf: return reg;
 		}
 	}
 	return UNKNOWN;
 }
 
-#define PROBE_SCAN 64            /* bytes of prologue looked at */
-#define FUNC_MAX (64 << 10)      /* longest function decoded whole */
+#define PROBE_SCAN 64	    /* bytes of prologue looked at */
+#define FUNC_MAX (64 << 10) /* longest function decoded whole */
 
 size_t x86probe_point(const uint8_t *code, size_t size, unsigned keep_regs)
 {
-	unsigned forbidden = keep_regs | (1u << 4);     /* and rsp */
+	unsigned forbidden = keep_regs | (1u << 4); /* and rsp */
 	size_t pos = 0, probe = 0;
 	bool found = false;
 

@@ -10,16 +10,16 @@
 #include "proc/syscall.h"
 #include "locks/scan.h"
 
-#define FUTEX_CMD_MASK         0x7f
-#define FUTEX_PRIVATE_FLAG     0x80
-#define FUTEX_WAIT             0
-#define FUTEX_LOCK_PI          6
-#define FUTEX_WAIT_BITSET      9
-#define FUTEX_WAIT_REQUEUE_PI  11
-#define FUTEX_LOCK_PI2         13
+#define FUTEX_CMD_MASK 0x7f
+#define FUTEX_PRIVATE_FLAG 0x80
+#define FUTEX_WAIT 0
+#define FUTEX_LOCK_PI 6
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_WAIT_REQUEUE_PI 11
+#define FUTEX_LOCK_PI2 13
 
-#define SEM_FUTEX_PRIVATE      128   /* glibc's sem_t.private for a process-private semaphore */
-#define MAX_USERS              65536 /* no parent thread count here: any plausible one */
+#define SEM_FUTEX_PRIVATE 128 /* glibc's sem_t.private for a process-private semaphore */
+#define MAX_USERS 65536	      /* no parent thread count here: any plausible one */
 
 /* ---------------------------------------------------------------- the futex wait */
 
@@ -30,8 +30,7 @@ static bool futex_op_waits(int op)
 	case FUTEX_WAIT_BITSET:
 	case FUTEX_LOCK_PI:
 	case FUTEX_LOCK_PI2:
-	case FUTEX_WAIT_REQUEUE_PI:
-		return true;
+	case FUTEX_WAIT_REQUEUE_PI: return true;
 	}
 	return false;
 }

@@ -13,9 +13,9 @@
 /* One thread blocked in futex(2), as /proc/PID/task/TID/syscall shows it. */
 struct futex_wait {
 	int pid, tid;
-	uint64_t uaddr;        /* the futex word */
-	int op;                /* futex op, flags included (FUTEX_PRIVATE_FLAG 0x80, CLOCK_REALTIME 0x100) */
-	uint32_t val;          /* the value it expects there */
+	uint64_t uaddr; /* the futex word */
+	int op;	      /* futex op, flags included (FUTEX_PRIVATE_FLAG 0x80, CLOCK_REALTIME 0x100) */
+	uint32_t val; /* the value it expects there */
 	bool has_timeout;
 };
 
@@ -35,25 +35,25 @@ int futex_wait_from(const struct proc_syscall *s, struct futex_wait *w);
 
 /* What the futex word belongs to, read from the process's memory. */
 struct futex_lock_info {
-	enum lock_type type;       /* LOCK_UNKNOWN: no lock layout we know */
-	uint64_t lock;             /* the lock's first byte (uaddr when unknown) */
-	int owner_tid;             /* as stored in the lock; 0: the lock records no owner */
-	bool owner_exists;         /* owner_tid is a thread of the waiting process */
-	char owner_comm[16];       /* its name when it exists, "" otherwise (untrusted) */
-	int nthreads;              /* threads of the waiting process */
-	bool private_futex;        /* FUTEX_PRIVATE_FLAG: no other process can wake it */
+	enum lock_type type; /* LOCK_UNKNOWN: no lock layout we know */
+	uint64_t lock;	     /* the lock's first byte (uaddr when unknown) */
+	int owner_tid;	     /* as stored in the lock; 0: the lock records no owner */
+	bool owner_exists;   /* owner_tid is a thread of the waiting process */
+	char owner_comm[16]; /* its name when it exists, "" otherwise (untrusted) */
+	int nthreads;	     /* threads of the waiting process */
+	bool private_futex;  /* FUTEX_PRIVATE_FLAG: no other process can wake it */
 };
 
 /* Fills *info for a wait read by futex_wait_read. 0, or -1 when the process cannot be read. */
 int futex_lock_inspect(const struct futex_wait *w, struct futex_lock_info *info);
 
 struct deadlock_finding {
-	enum deadlock_reason reason;   /* DL_OWNER_GONE or DL_NO_WAKER (held_at_fork is the model's) */
+	enum deadlock_reason reason; /* DL_OWNER_GONE or DL_NO_WAKER (held_at_fork is the model's) */
 	uint64_t lock;
-	enum lock_type lock_type;      /* LOCK_UNKNOWN when the layout is not known */
-	int holder_tid;                /* 0: none recorded (a semaphore, a condition variable) */
-	char holder_comm[16];          /* "" when the holder is gone or unknown */
-	bool certain;                  /* owner_gone: nothing can ever release the lock */
+	enum lock_type lock_type; /* LOCK_UNKNOWN when the layout is not known */
+	int holder_tid;		  /* 0: none recorded (a semaphore, a condition variable) */
+	char holder_comm[16];	  /* "" when the holder is gone or unknown */
+	bool certain;		  /* owner_gone: nothing can ever release the lock */
 };
 
 /*

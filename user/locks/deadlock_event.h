@@ -12,11 +12,11 @@
 
 struct deadlock_subject {
 	int pid;
-	const char *comm;         /* the blocked process's name (untrusted) */
-	int tid;                  /* the blocked thread */
-	uint64_t uaddr;           /* the futex word it waits on */
+	const char *comm; /* the blocked process's name (untrusted) */
+	int tid;	  /* the blocked thread */
+	uint64_t uaddr;	  /* the futex word it waits on */
 	int parent_pid;
-	uint64_t since_fork_ns;   /* 0: nothing saw the fork */
+	uint64_t since_fork_ns; /* 0: nothing saw the fork */
 };
 
 enum severity deadlock_severity(enum deadlock_reason reason);

@@ -39,7 +39,8 @@ int fork_scan(const struct fork_scan_request *req, struct scan_result *res)
 	if (rc == 0)
 		for (int i = 0; i < res->nlocks; i++)
 			res->locks[i].owner_tid = global_tid(req->parent_tids, ns_tids,
-							     req->nparent_tids, res->locks[i].owner_tid);
+							     req->nparent_tids,
+							     res->locks[i].owner_tid);
 	free(ns_tids);
 	return rc ? -1 : 0;
 }

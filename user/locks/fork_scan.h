@@ -14,9 +14,9 @@ struct fork_scan_request {
 	int parent_pid;
 	int child_pid;
 	int forker_tid;
-	const int *parent_tids;   /* the parent's live threads at the fork */
+	const int *parent_tids; /* the parent's live threads at the fork */
 	int nparent_tids;
-	uint64_t limit_bytes;     /* --scan-limit; 0: none */
+	uint64_t limit_bytes; /* --scan-limit; 0: none */
 };
 
 /*

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include "out/event.h"
 
-#define GLIBC_MUTEX_SIZE 40   /* sizeof(pthread_mutex_t) */
-#define GLIBC_RWLOCK_SIZE 56  /* sizeof(pthread_rwlock_t) */
-#define GLIBC_SEM_SIZE 32     /* sizeof(sem_t) */
+#define GLIBC_MUTEX_SIZE 40  /* sizeof(pthread_mutex_t) */
+#define GLIBC_RWLOCK_SIZE 56 /* sizeof(pthread_rwlock_t) */
+#define GLIBC_SEM_SIZE 32    /* sizeof(sem_t) */
 
 static inline uint64_t glibc_lock_size(enum lock_type type)
 {

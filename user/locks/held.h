@@ -13,7 +13,7 @@ struct held_lock {
 	uint64_t addr;
 	enum lock_type type;
 	int holder_tid;
-	char holder_comm[EV_COMM_LEN];   /* untrusted */
+	char holder_comm[EV_COMM_LEN]; /* untrusted */
 };
 
 struct held_list {

@@ -14,31 +14,31 @@
 #include "locks/scan.h"
 #include "util/clock.h"
 
-#define CHUNK (4u << 20)      /* pread size: 1-4 MiB reads ~3 GiB/s (measured) */
+#define CHUNK (4u << 20) /* pread size: 1-4 MiB reads ~3 GiB/s (measured) */
 #define PID_MAX_LIMIT (1u << 22)
-#define SMALL_MAP (64ull << 20)   /* a glibc malloc arena is 64 MiB */
+#define SMALL_MAP (64ull << 20) /* a glibc malloc arena is 64 MiB */
 
 /* __kind bits (glibc pthreadP.h) */
-#define K_TYPE_MASK   0x3u     /* timed(normal) 0, recursive 1, errorcheck 2, adaptive 3 */
-#define K_RECURSIVE   1u
-#define K_ADAPTIVE    3u
-#define K_ROBUST      0x10u
-#define K_PI          0x20u
-#define K_PP          0x40u
-#define K_PSHARED     0x80u
-#define K_ELISION     0x100u
-#define K_NO_ELISION  0x200u
-#define K_ALL         0x3f3u   /* 0x4 and 0x8 are never set */
+#define K_TYPE_MASK 0x3u /* timed(normal) 0, recursive 1, errorcheck 2, adaptive 3 */
+#define K_RECURSIVE 1u
+#define K_ADAPTIVE 3u
+#define K_ROBUST 0x10u
+#define K_PI 0x20u
+#define K_PP 0x40u
+#define K_PSHARED 0x80u
+#define K_ELISION 0x100u
+#define K_NO_ELISION 0x200u
+#define K_ALL 0x3f3u /* 0x4 and 0x8 are never set */
 
 /* __lock bits for robust and PI mutexes (linux/futex.h) */
-#define FUTEX_WAITERS    0x80000000u
+#define FUTEX_WAITERS 0x80000000u
 #define FUTEX_OWNER_DIED 0x40000000u
 #define PP_CEILING_SHIFT 19
-#define PP_MAX_CEILING   99    /* sched_get_priority_max(SCHED_FIFO) */
+#define PP_MAX_CEILING 99 /* sched_get_priority_max(SCHED_FIFO) */
 
-#define MAX_RECURSION 1000     /* measured: deeper counts are not real locks */
-#define MAX_SPINS     1000     /* adaptive mutexes keep a running spin average (default cap 100) */
-#define RWLOCK_WRPHASE_LOCKED 3u   /* __readers: WRPHASE | WRLOCKED */
+#define MAX_RECURSION 1000 /* measured: deeper counts are not real locks */
+#define MAX_SPINS 1000	   /* adaptive mutexes keep a running spin average (default cap 100) */
+#define RWLOCK_WRPHASE_LOCKED 3u /* __readers: WRPHASE | WRLOCKED */
 
 static uint32_t ld32(const unsigned char *p)
 {
@@ -91,13 +91,13 @@ static bool kind_valid(uint32_t kind)
 static bool lock_word_valid(uint32_t kind, uint32_t lock, uint32_t owner)
 {
 	if (kind & (K_ROBUST | K_PI))
-		return (lock & ~FUTEX_WAITERS) == owner;   /* the kernel's futex owner */
+		return (lock & ~FUTEX_WAITERS) == owner; /* the kernel's futex owner */
 	if (kind & K_PP) {
 		uint32_t state = lock & ((1u << PP_CEILING_SHIFT) - 1);
 
 		return (state == 1 || state == 2) && lock >> PP_CEILING_SHIFT <= PP_MAX_CEILING;
 	}
-	return lock == 1 || lock == 2;   /* locked, locked with waiters */
+	return lock == 1 || lock == 2; /* locked, locked with waiters */
 }
 
 static bool count_valid(uint32_t kind, uint32_t count)
@@ -177,12 +177,13 @@ int scan_rwlock_writer(const unsigned char *p, unsigned max_users)
 	if ((writers & 0x7fffffffu) > max_users)
 		return 0;
 	/* 1 = write phase / write-locked, 2 = a waiter used the futex */
-	if ((wrphase_futex != 1 && wrphase_futex != 3) || (writers_futex != 1 && writers_futex != 3))
+	if ((wrphase_futex != 1 && wrphase_futex != 3) ||
+	    (writers_futex != 1 && writers_futex != 3))
 		return 0;
 	if (ld32(p + 16) || ld32(p + 20) || ld64(p + 32) || ld64(p + 40))
-		return 0;   /* __pad3, __pad4, __rwelision + __pad1, __pad2 */
+		return 0; /* __pad3, __pad4, __rwelision + __pad1, __pad2 */
 	if (!writer || writer > PID_MAX_LIMIT || shared > 1 || flags > 2)
-		return 0;   /* __flags: prefer reader, prefer writer, prefer writer non-recursive */
+		return 0; /* __flags: prefer reader, prefer writer, prefer writer non-recursive */
 	return (int)writer;
 }
 
@@ -197,7 +198,7 @@ int scan_rules_init(struct scan_rules *r, const int *tids, int ntids,
 	memset(r, 0, sizeof(*r));
 	for (int i = 0; i < ntids; i++) {
 		if (tids[i] <= 0 || (uint32_t)tids[i] > PID_MAX_LIMIT)
-			continue;   /* not a tid: it cannot be stored as an owner */
+			continue; /* not a tid: it cannot be stored as an owner */
 		lo = (uint32_t)tids[i] < lo ? (uint32_t)tids[i] : lo;
 		hi = (uint32_t)tids[i] > hi ? (uint32_t)tids[i] : hi;
 		n++;
@@ -229,7 +230,7 @@ void scan_rules_free(struct scan_rules *r)
 
 static inline bool has_tid(const struct scan_rules *r, uint32_t v)
 {
-	uint32_t d = v - r->tid_min;   /* wraps for v < tid_min: one compare for the range */
+	uint32_t d = v - r->tid_min; /* wraps for v < tid_min: one compare for the range */
 
 	return d <= r->tid_span && (r->tid_bits[d / 8] >> (d % 8) & 1);
 }
@@ -301,7 +302,8 @@ static inline bool any_in_range(const unsigned char *q, uint32_t min, uint32_t s
 {
 #ifdef __SSE2__
 	const __m128i flip = _mm_set1_epi32(INT32_MIN);
-	const __m128i vmin = _mm_set1_epi32((int)min), lim = _mm_set1_epi32((int)(span ^ 0x80000000u));
+	const __m128i vmin = _mm_set1_epi32((int)min),
+		      lim = _mm_set1_epi32((int)(span ^ 0x80000000u));
 	__m128i out = _mm_set1_epi32(-1);
 
 	for (int i = 0; i < 64; i += 16) {
@@ -331,7 +333,7 @@ static int scan_words(struct scan_buffer_state *st, uint64_t base, const unsigne
 {
 	const struct scan_rules *r = st->rules;
 	uint64_t w = st->next_word > base ? st->next_word : base;
-	uint64_t last;   /* the last owner word whose lock fits in data */
+	uint64_t last; /* the last owner word whose lock fits in data */
 
 	w = (w + 7) & ~7ULL;
 	if (len < 32 || w > base + len - 32) {
@@ -349,7 +351,8 @@ static int scan_words(struct scan_buffer_state *st, uint64_t base, const unsigne
 				return -1;
 	}
 	for (; w <= last; w += 8)
-		if (has_tid(r, ld32(data + (w - base))) && check_word(st, base, w, data + (w - base)))
+		if (has_tid(r, ld32(data + (w - base))) &&
+		    check_word(st, base, w, data + (w - base)))
 			return -1;
 	st->next_word = w;
 	return 0;
@@ -417,8 +420,8 @@ struct scan_ctx {
 	struct scan_buffer_state st;
 	unsigned char *buf;
 	uint64_t t0;
-	bool gone;            /* the child exited or exec'd */
-	bool stop;            /* a limit was reached */
+	bool gone; /* the child exited or exec'd */
+	bool stop; /* a limit was reached */
 };
 
 /* The first reason a scan is cut short is the one it gives. */
@@ -444,8 +447,7 @@ static bool over_limits(struct scan_ctx *c)
 }
 
 /* Reads and scans one extent [start, end) of a mapping, chunk by chunk. */
-static int scan_extent(struct scan_ctx *c, struct procmem_cursor *cur, uint64_t start,
-		       uint64_t end)
+static int scan_extent(struct scan_ctx *c, struct procmem_cursor *cur, uint64_t start, uint64_t end)
 {
 	uint64_t pos = start;
 
@@ -457,7 +459,7 @@ static int scan_extent(struct scan_ctx *c, struct procmem_cursor *cur, uint64_t 
 			len = c->req->limit_bytes - c->res->bytes;
 		n = procmem_cursor_read(&c->pm, cur, pos, c->buf, len);
 		if (n == 0 && cur->file_fd < 0) {
-			c->gone = true;    /* /proc/PID/mem reads nothing once the mm is gone */
+			c->gone = true; /* /proc/PID/mem reads nothing once the mm is gone */
 			return -1;
 		}
 		if (n <= 0) {
@@ -494,7 +496,7 @@ static int scan_map(struct scan_ctx *c, const struct procmem_map *m)
 	ret = 0;
 	while (!over_limits(c) && (more = procmem_cursor_next(&c->pm, &cur, &start, &end)) > 0) {
 		if (start == end)
-			continue;   /* a long untouched stretch: only a chance to check the limits */
+			continue; /* a long untouched stretch: only a chance to check the limits */
 		scan_buffer_break(&c->st);
 		ret = scan_extent(c, &cur, start, end);
 		if (ret)
@@ -514,7 +516,7 @@ cleanup:
 
 static int lock_rank(const struct scan_lock *l)
 {
-	return l->type == LOCK_RWLOCK_WRITE ? 2 : 1;   /* the rwlock rule is the stricter */
+	return l->type == LOCK_RWLOCK_WRITE ? 2 : 1; /* the rwlock rule is the stricter */
 }
 
 static size_t lock_size(const struct scan_lock *l)
@@ -568,7 +570,7 @@ int scan_child(const struct scan_request *req, struct scan_result *res, char *er
 		goto unreadable;
 	}
 	if (maps.n == 0) {
-		snprintf(err, errlen, "child exited");   /* a zombie has no mappings */
+		snprintf(err, errlen, "child exited"); /* a zombie has no mappings */
 		goto cleanup;
 	}
 	if (scan_rules_init(&rules, req->parent_tids, req->nparent_tids, &maps)) {
@@ -585,11 +587,12 @@ int scan_child(const struct scan_request *req, struct scan_result *res, char *er
 		for (int i = 0; i < maps.n && !c.stop; i++) {
 			const struct procmem_map *m = &maps.v[i];
 
-			if (!procmem_map_scannable(m) || (m->end - m->start > SMALL_MAP) != (pass == 1))
+			if (!procmem_map_scannable(m) ||
+			    (m->end - m->start > SMALL_MAP) != (pass == 1))
 				continue;
 			if (scan_map(&c, m)) {
 				if (!c.gone)
-					goto unreadable;   /* out of memory */
+					goto unreadable; /* out of memory */
 				snprintf(err, errlen, "child exited");
 				goto cleanup;
 			}

@@ -23,28 +23,28 @@
 #include "proc/procmem.h"
 
 struct scan_request {
-	int child_pid;               /* the new child (its memory = the parent's at fork) */
-	const int *parent_tids;      /* every thread of the parent at the fork, as the lock
+	int child_pid;		/* the new child (its memory = the parent's at fork) */
+	const int *parent_tids; /* every thread of the parent at the fork, as the lock
 				      * words store them (the parent's pid namespace: NSpid) */
 	int nparent_tids;
-	int forker_tid;              /* the thread that forked (its locks are info, others warning) */
-	uint64_t limit_bytes;        /* --scan-limit; 0: no limit */
-	uint64_t time_limit_ns;      /* 1 s; 0: no limit */
+	int forker_tid;		/* the thread that forked (its locks are info, others warning) */
+	uint64_t limit_bytes;	/* --scan-limit; 0: no limit */
+	uint64_t time_limit_ns; /* 1 s; 0: no limit */
 };
 
 struct scan_lock {
-	uint64_t addr;               /* the lock's first byte in the child */
-	enum lock_type type;         /* LOCK_MUTEX or LOCK_RWLOCK_WRITE */
-	int owner_tid;               /* as stored in the lock (parent's namespace) */
+	uint64_t addr;	     /* the lock's first byte in the child */
+	enum lock_type type; /* LOCK_MUTEX or LOCK_RWLOCK_WRITE */
+	int owner_tid;	     /* as stored in the lock (parent's namespace) */
 };
 
 struct scan_result {
-	struct scan_lock *locks;     /* in address order, each lock once */
+	struct scan_lock *locks; /* in address order, each lock once */
 	int nlocks;
-	uint64_t bytes;              /* bytes of memory read */
-	uint64_t ns;                 /* time the scan took */
-	bool complete;               /* false: a limit cut it short, or memory could not be read */
-	enum scan_reason reason;     /* why not complete (SCAN_REASON_NONE when complete) */
+	uint64_t bytes;		 /* bytes of memory read */
+	uint64_t ns;		 /* time the scan took */
+	bool complete;		 /* false: a limit cut it short, or memory could not be read */
+	enum scan_reason reason; /* why not complete (SCAN_REASON_NONE when complete) */
 };
 
 /*
@@ -60,13 +60,12 @@ void scan_result_free(struct scan_result *res);
 
 /* ---------------------------------------------------------------- the rules (pure) */
 
-
 /* Who may own a lock: the parent's tids, and what memory exists (for robust lists). */
 struct scan_rules {
-	uint32_t tid_min, tid_span;  /* every tid is in [tid_min, tid_min + tid_span] */
-	uint8_t *tid_bits;           /* bitmap over that range */
-	unsigned max_users;          /* bound for __nusers and waiter counts */
-	const struct procmem_maps *maps;   /* NULL: no robust mutex can match */
+	uint32_t tid_min, tid_span;	 /* every tid is in [tid_min, tid_min + tid_span] */
+	uint8_t *tid_bits;		 /* bitmap over that range */
+	unsigned max_users;		 /* bound for __nusers and waiter counts */
+	const struct procmem_maps *maps; /* NULL: no robust mutex can match */
 };
 
 /* 0, or -1 (no tids, or out of memory). The rules keep a pointer to maps. */
@@ -98,11 +97,11 @@ bool scan_is_rwlock(const struct scan_rules *r, const unsigned char *p, int *own
  */
 struct scan_buffer_state {
 	const struct scan_rules *rules;
-	uint64_t next_word;          /* first owner-word address not yet looked at */
-	unsigned char tail[64];      /* the last bytes fed, for the next buffer */
+	uint64_t next_word;	/* first owner-word address not yet looked at */
+	unsigned char tail[64]; /* the last bytes fed, for the next buffer */
 	uint64_t tail_addr;
 	size_t tail_len;
-	struct scan_result *res;     /* findings are appended here */
+	struct scan_result *res; /* findings are appended here */
 };
 
 void scan_buffer_begin(struct scan_buffer_state *st, const struct scan_rules *r,

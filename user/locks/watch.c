@@ -46,13 +46,13 @@ static enum watch_verdict look_futex(struct wait_watch *ww, const struct watch_s
 
 /* An event loop waits, wakes and waits again: one look in the wait is
  * enough, and the verdict holds for as long as the fd does. */
-static enum watch_verdict look_epoll(struct wait_watch *ww, const struct watch_subject *s,
-				     int fd, int *epoll_fd)
+static enum watch_verdict look_epoll(struct wait_watch *ww, const struct watch_subject *s, int fd,
+				     int *epoll_fd)
 {
 	if (ww->epoll_known && ww->epoll_fd == fd)
 		return WATCH_NOTHING;
 	if (epoll_shared_with(s->pid, fd, s->parent_pid) != 1)
-		return WATCH_NOTHING;   /* its own loop, or the parent is gone: look again later */
+		return WATCH_NOTHING; /* its own loop, or the parent is gone: look again later */
 	ww->epoll_known = true;
 	ww->epoll_fd = fd;
 	*epoll_fd = fd;
@@ -60,8 +60,7 @@ static enum watch_verdict look_epoll(struct wait_watch *ww, const struct watch_s
 }
 
 enum watch_verdict wait_watch_look(struct wait_watch *ww, const struct watch_subject *s,
-				   struct futex_wait *w, struct deadlock_finding *f,
-				   int *epoll_fd)
+				   struct futex_wait *w, struct deadlock_finding *f, int *epoll_fd)
 {
 	struct proc_syscall sc;
 	int fd;

@@ -20,23 +20,23 @@
 #define WATCH_INTERVAL_NS 200000000ULL
 
 struct wait_watch {
-	uint64_t uaddr;   /* the futex it waited on at the last look, 0: not waiting */
-	int seen;         /* consecutive looks in that same wait */
+	uint64_t uaddr; /* the futex it waited on at the last look, 0: not waiting */
+	int seen;	/* consecutive looks in that same wait */
 	bool reported;
-	int epoll_fd;     /* the inherited epoll fd reported, -1 none; 0 before the first look */
+	int epoll_fd; /* the inherited epoll fd reported, -1 none; 0 before the first look */
 	bool epoll_known;
 };
 
 enum watch_verdict {
 	WATCH_NOTHING,
-	WATCH_DEADLOCK,          /* *w and *f are filled */
-	WATCH_INHERITED_EPOLL,   /* *epoll_fd is filled */
+	WATCH_DEADLOCK,	       /* *w and *f are filled */
+	WATCH_INHERITED_EPOLL, /* *epoll_fd is filled */
 };
 
 struct watch_subject {
 	int pid, tid;
-	int parent_pid;                     /* whose epoll instances it may share */
-	const struct held_list *born_held;  /* locks held at its fork by threads not copied */
+	int parent_pid;			   /* whose epoll instances it may share */
+	const struct held_list *born_held; /* locks held at its fork by threads not copied */
 };
 
 /*
@@ -44,7 +44,6 @@ struct watch_subject {
  * same epoll fd, is not reported again while the thread stays in it.
  */
 enum watch_verdict wait_watch_look(struct wait_watch *ww, const struct watch_subject *s,
-				   struct futex_wait *w, struct deadlock_finding *f,
-				   int *epoll_fd);
+				   struct futex_wait *w, struct deadlock_finding *f, int *epoll_fd);
 
 #endif

@@ -26,7 +26,8 @@ struct pending *pending_new(struct model *m, struct proc *parent, const struct r
 		pd->orphaned.orphaned.child_pid = r->child_pid;
 		for (int i = 0; i < parent->nthreads; i++)
 			if (parent->threads[i].alive && parent->threads[i].tid != (int)r->h.tid)
-				thread_list_add(&pd->orphaned.orphaned.threads, &parent->threads[i]);
+				thread_list_add(&pd->orphaned.orphaned.threads,
+						&parent->threads[i]);
 	}
 	if (!from_main) {
 		pd->has_fork_in_thread = true;
@@ -78,8 +79,8 @@ void pending_resolve(struct model *m, struct pending *pd, enum severity sev)
 /* ---- locks held at the fork ---- */
 
 /* One lock held at the fork: an event for later, and a note on the child. */
-static void note_held(struct model *m, struct proc *parent, struct proc *child,
-		      struct pending *pd, const struct found_lock *l)
+static void note_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
+		      const struct found_lock *l)
 {
 	struct event *ev = &pd->held[pd->nheld++];
 	bool mine = l->owner_tid == l->forker_tid;
@@ -106,8 +107,8 @@ static void note_held(struct model *m, struct proc *parent, struct proc *child,
 	held_list_add(&child->born_held, &h);
 }
 
-int pending_add_held(struct model *m, struct proc *parent, struct proc *child,
-		     struct pending *pd, const struct found_lock *locks, int n)
+int pending_add_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
+		     const struct found_lock *locks, int n)
 {
 	struct event *evs;
 
@@ -125,8 +126,8 @@ int pending_add_held(struct model *m, struct proc *parent, struct proc *child,
 static void note_scan(struct model *m, struct proc *parent, struct proc *child,
 		      const struct scan_result *res, struct event *ev)
 {
-	model_event_init(m, ev, EV_SCAN, res->complete ? SEV_INFO : SEV_WARNING, 0,
-			 parent->pid, parent->comm);
+	model_event_init(m, ev, EV_SCAN, res->complete ? SEV_INFO : SEV_WARNING, 0, parent->pid,
+			 parent->comm);
 	ev->scan.child_pid = child->pid;
 	ev->scan.bytes = res->bytes;
 	ev->scan.ns = res->ns;
@@ -250,14 +251,9 @@ static void watch_thread(struct model *m, struct proc *p, struct thread *t, uint
 	int fd;
 
 	switch (wait_watch_look(&t->watch, &s, &w, &f, &fd)) {
-	case WATCH_DEADLOCK:
-		report_deadlock(m, p, t, &w, &f, now);
-		break;
-	case WATCH_INHERITED_EPOLL:
-		report_epoll(m, p, t, fd);
-		break;
-	case WATCH_NOTHING:
-		break;
+	case WATCH_DEADLOCK: report_deadlock(m, p, t, &w, &f, now); break;
+	case WATCH_INHERITED_EPOLL: report_epoll(m, p, t, fd); break;
+	case WATCH_NOTHING: break;
 	}
 }
 

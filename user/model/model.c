@@ -132,8 +132,8 @@ static struct proc *proc_for_record(struct model *m, const struct rec_hdr *h)
 
 /* ---- events ---- */
 
-void model_event_init(struct model *m, struct event *ev, enum event_kind kind,
-		      enum severity sev, uint64_t ts, int pid, const char *comm)
+void model_event_init(struct model *m, struct event *ev, enum event_kind kind, enum severity sev,
+		      uint64_t ts, int pid, const char *comm)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
@@ -462,7 +462,8 @@ static void attach_event(struct model *m, enum event_kind kind, const struct pro
 				thread_list_add(&ev.attach.threads, &p->threads[i]);
 		ev.attach.locks = m->cfg.lock_mode;
 		if (p && p->py)
-			snprintf(ev.attach.python, sizeof(ev.attach.python), "%s", py_version(p->py));
+			snprintf(ev.attach.python, sizeof(ev.attach.python), "%s",
+				 py_version(p->py));
 	}
 	model_emit(m, &ev);
 }
@@ -501,7 +502,7 @@ void model__add_existing(struct model *m, int pid, int parent_pid, bool forked_n
 	struct proc *p;
 
 	if (proc_find(m, pid))
-		return;   /* seen twice in the walk, or its fork record came first */
+		return; /* seen twice in the walk, or its fork record came first */
 	procfs_thread_comm(pid, pid, comm, sizeof(comm));
 	p = proc_new(m, pid, comm);
 	if (!p)

@@ -17,15 +17,15 @@ struct event;
 struct py_bpf_layout;
 
 struct model_config {
-	bool trace_all;          /* -a: attach/detach speak for the host (pid 0) */
-	bool scan_locks;         /* read each threaded fork's child for held locks */
-	bool watch_deadlocks;    /* confirm deadlocks of forked children from /proc */
-	uint64_t grace_ns;       /* how long a child may take to exec */
-	uint64_t scan_limit;     /* bytes of a child read per fork; 0: no limit */
-	const char *lock_mode;   /* as attach and detach events name it */
-	bool python;             /* read CPython's threads (names) from memory */
-	bool stacks;             /* read the stacks of hazards (--stacks=hazards or all) */
-	bool stacks_all;         /* and of every fork (--stacks=all) */
+	bool trace_all;	       /* -a: attach/detach speak for the host (pid 0) */
+	bool scan_locks;       /* read each threaded fork's child for held locks */
+	bool watch_deadlocks;  /* confirm deadlocks of forked children from /proc */
+	uint64_t grace_ns;     /* how long a child may take to exec */
+	uint64_t scan_limit;   /* bytes of a child read per fork; 0: no limit */
+	const char *lock_mode; /* as attach and detach events name it */
+	bool python;	       /* read CPython's threads (names) from memory */
+	bool stacks;	       /* read the stacks of hazards (--stacks=hazards or all) */
+	bool stacks_all;       /* and of every fork (--stacks=all) */
 	/* Python support: the kernel side is told where pid's interpreter keeps
 	 * its frames, so forks copy the forking thread's (NULL: not wanted) */
 	void (*py_layout)(void *ctx, int pid, const struct py_bpf_layout *l);

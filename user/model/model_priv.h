@@ -17,20 +17,20 @@ struct thread {
 	int tid;
 	char comm[EV_COMM_LEN];
 	bool alive;
-	bool killed;  /* torn down by another thread's exit_group or a signal */
-	struct wait_watch watch;   /* the deadlock watcher's last look */
-	char name[EV_NAME_LEN];    /* its Python name, "" not known (untrusted) */
+	bool killed;		 /* torn down by another thread's exit_group or a signal */
+	struct wait_watch watch; /* the deadlock watcher's last look */
+	char name[EV_NAME_LEN];	 /* its Python name, "" not known (untrusted) */
 };
 
 /* Hazards of a fork held back until the child exec's or the grace ends. */
 struct pending {
-	uint64_t deadline;  /* CLOCK_MONOTONIC ns */
+	uint64_t deadline; /* CLOCK_MONOTONIC ns */
 	bool has_orphaned, has_fork_in_thread;
 	struct event orphaned;
 	struct event fork_in_thread;
-	bool has_scan;       /* emitted right after the fork event */
+	bool has_scan; /* emitted right after the fork event */
 	struct event scan;
-	struct event *held;  /* held_lock events */
+	struct event *held; /* held_lock events */
 	int nheld;
 	/* the stacks its events point to (orphans, the forking thread): freed with it */
 	struct stack *stacks[EV_MAX_THREADS + 1];
@@ -43,24 +43,24 @@ struct proc {
 	int pid;
 	int parent_pid;
 	char comm[EV_COMM_LEN];
-	bool forked;        /* we saw it being forked */
+	bool forked; /* we saw it being forked */
 	bool execed;
 	bool root;
-	uint64_t fork_ts;   /* CLOCK_MONOTONIC ns */
+	uint64_t fork_ts; /* CLOCK_MONOTONIC ns */
 	struct thread *threads;
 	int nthreads, cap;
-	struct held_list born_held;  /* locks held at the fork by threads not copied */
+	struct held_list born_held; /* locks held at the fork by threads not copied */
 	struct pending *pending;
 	/* Python support: its interpreter once recognized (NULL: none, or not
 	 * yet looked for: py_checked false); names to refresh after a new thread */
 	struct py_process *py;
 	bool py_checked;
-	uint64_t py_refresh_at;    /* CLOCK_MONOTONIC ns, 0: nothing to refresh */
-	uint64_t py_try_at;        /* a python exec'd: look again then (0: no) ... */
-	uint64_t py_try_until;     /* ... until then, quietly: it may still be starting */
-	bool py_broken;            /* a read failed: not read again in this image */
-	uint64_t py_failed_at;     /* when to say so if it still runs (0: said, or nothing) */
-	struct proc *hnext; /* hash chain */
+	uint64_t py_refresh_at; /* CLOCK_MONOTONIC ns, 0: nothing to refresh */
+	uint64_t py_try_at;	/* a python exec'd: look again then (0: no) ... */
+	uint64_t py_try_until;	/* ... until then, quietly: it may still be starting */
+	bool py_broken;		/* a read failed: not read again in this image */
+	uint64_t py_failed_at;	/* when to say so if it still runs (0: said, or nothing) */
+	struct proc *hnext;	/* hash chain */
 };
 
 /* A lock held at a fork, however it was found. */
@@ -70,7 +70,7 @@ struct found_lock {
 	int owner_tid;
 	int forker_tid;
 	uint64_t fork_ts;
-	int64_t held_ns;     /* < 0: not known */
+	int64_t held_ns; /* < 0: not known */
 	bool by_uprobe;
 };
 
@@ -80,11 +80,11 @@ struct model {
 	void *emit_ctx;
 	int64_t mono_to_real;
 	struct proc *buckets[NBUCKETS];
-	struct pending *pendings;  /* list of every held-back fork */
-	int live;                  /* traced processes alive */
+	struct pending *pendings; /* list of every held-back fork */
+	int live;		  /* traced processes alive */
 	int *roots;
 	int nroots, cap_roots;
-	uint64_t next_watch;       /* when the deadlock watcher looks next */
+	uint64_t next_watch; /* when the deadlock watcher looks next */
 	/* uprobe mode: the locks of the fork whose REC_FORK comes next */
 	struct found_lock *incoming;
 	int nincoming, cap_incoming;
@@ -92,8 +92,8 @@ struct model {
 	/* Python: the forking thread's raw frames of the fork whose REC_FORK comes next */
 	struct rec_py_stack incoming_py;
 	bool has_incoming_py;
-	bool py_refresh_due;       /* some process has names to refresh or a python to look for */
-	uint64_t py_due_at;        /* the earliest of those times (0: none) */
+	bool py_refresh_due; /* some process has names to refresh or a python to look for */
+	uint64_t py_due_at;  /* the earliest of those times (0: none) */
 };
 
 static inline void model_emit(struct model *m, struct event *ev)
@@ -104,16 +104,16 @@ static inline void model_emit(struct model *m, struct event *ev)
 /* model.c */
 struct proc *proc_find(struct model *m, int pid);
 struct thread *thread_find(struct proc *p, int tid);
-void model_event_init(struct model *m, struct event *ev, enum event_kind kind,
-		      enum severity sev, uint64_t ts, int pid, const char *comm);
+void model_event_init(struct model *m, struct event *ev, enum event_kind kind, enum severity sev,
+		      uint64_t ts, int pid, const char *comm);
 void thread_list_add(struct thread_list *tl, const struct thread *t);
 
 /* hazards.c: a fork's held-back events, built at the fork */
 struct pending *pending_new(struct model *m, struct proc *parent, const struct rec_fork *r);
 /* Adds locks held at the fork to the child's born-held list and the fork's
  * held-back events. Returns how many were added. */
-int pending_add_held(struct model *m, struct proc *parent, struct proc *child,
-		     struct pending *pd, const struct found_lock *locks, int n);
+int pending_add_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
+		     const struct found_lock *locks, int n);
 /* Scans the child for locks its parent's threads held. Returns how many. */
 int pending_scan(struct model *m, struct proc *parent, struct proc *child, int forker_tid,
 		 uint64_t ts, struct pending *pd);

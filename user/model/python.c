@@ -18,12 +18,13 @@
 #include "python/python.h"
 #include "util/clock.h"
 
-#define REFRESH_DELAY_NS 10000000ULL   /* a new thread is named by Python just after it starts */
-#define FORK_BUDGET_NS 20000000ULL     /* reading a fork's threads, at most */
+#define REFRESH_DELAY_NS 10000000ULL /* a new thread is named by Python just after it starts */
+#define FORK_BUDGET_NS 20000000ULL   /* reading a fork's threads, at most */
 #define MAX_DEPTH 48
-#define STARTUP_RETRY_NS 10000000ULL   /* a python just exec'd: looked at every 10 ms ... */
-#define STARTUP_MAX_NS 2000000000ULL   /* ... for its first 2 s */
-#define BROKEN_CONFIRM_NS 200000000ULL /* a failed read is said if the process is still there then */
+#define STARTUP_RETRY_NS 10000000ULL /* a python just exec'd: looked at every 10 ms ... */
+#define STARTUP_MAX_NS 2000000000ULL /* ... for its first 2 s */
+#define BROKEN_CONFIRM_NS \
+	200000000ULL /* a failed read is said if the process is still there then */
 
 void mpy_forget(struct proc *p)
 {
@@ -76,7 +77,7 @@ static void look(struct model *m, struct proc *p, uint64_t now)
 
 	p->py = py_attach(p->pid, why, sizeof(why));
 	if (!p->py && !procfs_exists(p->pid)) {
-		p->py_checked = true;   /* gone already: nothing to say */
+		p->py_checked = true; /* gone already: nothing to say */
 		return;
 	}
 	if (p->py) {
@@ -121,8 +122,10 @@ static void confirm_broken(struct proc *p)
 	p->py_failed_at = 0;
 	if (!proc_maps_any(p->pid))
 		return;
-	fprintf(stderr, "forktrace: pid %d: its CPython %s no longer reads as expected — its threads"
-			" go by their kernel names from now on\n", p->pid, py_version(p->py));
+	fprintf(stderr,
+		"forktrace: pid %d: its CPython %s no longer reads as expected — its threads"
+		" go by their kernel names from now on\n",
+		p->pid, py_version(p->py));
 }
 
 /* Copies each read thread's name onto the model's thread of that tid. */
@@ -161,7 +164,7 @@ void mpy_thread_new(struct model *m, struct proc *p, uint64_t now)
 	 * once, while they still exist (a program may join them right after) */
 	mpy_check(m, p);
 	if (!p->py || p->py_refresh_at)
-		return;   /* not Python, or a refresh is already due: it covers this one */
+		return; /* not Python, or a refresh is already due: it covers this one */
 	/* now (the thread has usually entered threading's bookkeeping by the
 	 * time its record is read; a short-lived child may be gone soon), and
 	 * again a moment later for the one that had not */
@@ -191,7 +194,7 @@ void mpy_tick(struct model *m, uint64_t now)
 				mpy_due(m, p->py_failed_at);
 			if (p->py_try_at && !p->py_checked) {
 				if (p->py_try_at <= now)
-					look(m, p, now);   /* asks again itself when it must */
+					look(m, p, now); /* asks again itself when it must */
 				else
 					mpy_due(m, p->py_try_at);
 			}
@@ -269,7 +272,7 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 		struct py_thread *t = find(v, n, tl->t[i].tid);
 
 		if (!t)
-			continue;   /* gone already: the name learned before stands */
+			continue; /* gone already: the name learned before stands */
 		if (t->name[0])
 			memcpy(tl->t[i].name, t->name, EV_NAME_LEN);
 		tl->t[i].stack = keep(pd, t->stack);
@@ -289,12 +292,14 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 	}
 	py_threads_free(v, n);
 out:
-	return;   /* the fork's raw frames are forgotten by the caller, after the fork event */
+	return; /* the fork's raw frames are forgotten by the caller, after the fork event */
 }
 
 struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid)
 {
-	struct py_read_opts o = { .frames = true, .max_depth = MAX_DEPTH, .budget_ns = FORK_BUDGET_NS };
+	struct py_read_opts o = { .frames = true,
+				  .max_depth = MAX_DEPTH,
+				  .budget_ns = FORK_BUDGET_NS };
 	struct py_thread *v = NULL, *t;
 	struct stack *s = NULL;
 	int n;

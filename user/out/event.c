@@ -113,8 +113,7 @@ static void stack_field(const struct event_visitor *v, void *ctx, const char *ke
 		v->stack_field(ctx, key, st);
 }
 
-static void tribool_field(const struct event_visitor *v, void *ctx, const char *key,
-			  enum tribool b)
+static void tribool_field(const struct event_visitor *v, void *ctx, const char *key, enum tribool b)
 {
 	if (b != TRI_UNKNOWN)
 		v->bool_field(ctx, key, b == TRI_TRUE);
@@ -219,7 +218,6 @@ void event_visit(const struct event *ev, const struct event_visitor *v, void *ct
 		if (!ev->scan.complete && scan_reason_name(ev->scan.reason))
 			v->str_field(ctx, "reason", scan_reason_name(ev->scan.reason));
 		break;
-	case EV__COUNT:
-		break;
+	case EV__COUNT: break;
 	}
 }

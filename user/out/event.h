@@ -9,9 +9,9 @@
 #define EV_COMM_LEN 16
 #define EV_PATH_LEN 256
 #define EV_MAX_THREADS 64
-#define EV_NAME_LEN 64       /* a Python thread name, cut */
-#define EV_OBJECT_LEN 320    /* lock_object: a type and a file name */
-#define EV_VERSION_LEN 16    /* "3.11.2" */
+#define EV_NAME_LEN 64	  /* a Python thread name, cut */
+#define EV_OBJECT_LEN 320 /* lock_object: a type and a file name */
+#define EV_VERSION_LEN 16 /* "3.11.2" */
 
 enum event_kind {
 	EV_FORK,
@@ -37,9 +37,9 @@ enum lock_type {
 	LOCK_RWLOCK_READ,
 	LOCK_RWLOCK_WRITE,
 	LOCK_SEMAPHORE,
-	LOCK_PY_LOCK,      /* threading.Lock */
-	LOCK_PY_RLOCK,     /* threading.RLock */
-	LOCK_PY_IO,        /* the internal lock of an io.Buffered* object */
+	LOCK_PY_LOCK,  /* threading.Lock */
+	LOCK_PY_RLOCK, /* threading.RLock */
+	LOCK_PY_IO,    /* the internal lock of an io.Buffered* object */
 	LOCK_GIL,
 	LOCK_UNKNOWN,
 };
@@ -55,12 +55,12 @@ enum deadlock_reason { DL_HELD_AT_FORK, DL_OWNER_GONE, DL_NO_WAKER };
 /* Why a scan is incomplete; NONE: not known, the field is left out. */
 enum scan_reason {
 	SCAN_REASON_NONE,
-	SCAN_REASON_LIMIT,       /* --scan-limit bytes read */
-	SCAN_REASON_TIME,        /* the time bound passed */
-	SCAN_REASON_BUSY,        /* no scan could be made then */
-	SCAN_REASON_EXEC,        /* the child exec'd during the scan */
-	SCAN_REASON_EXIT,        /* the child exited during the scan */
-	SCAN_REASON_UNREADABLE,  /* the child's memory could not be read */
+	SCAN_REASON_LIMIT,	/* --scan-limit bytes read */
+	SCAN_REASON_TIME,	/* the time bound passed */
+	SCAN_REASON_BUSY,	/* no scan could be made then */
+	SCAN_REASON_EXEC,	/* the child exec'd during the scan */
+	SCAN_REASON_EXIT,	/* the child exited during the scan */
+	SCAN_REASON_UNREADABLE, /* the child's memory could not be read */
 };
 
 /* What dropped the lost records; NONE: not known, the field is left out. */
@@ -68,62 +68,62 @@ enum lost_what { LOST_NONE, LOST_RING_BUFFER, LOST_TRACED_MAP, LOST_LOCK_MAP };
 
 struct thread_ref {
 	int tid;
-	char comm[EV_COMM_LEN];   /* untrusted */
-	char name[EV_NAME_LEN];   /* its Python name, untrusted; "": not known */
+	char comm[EV_COMM_LEN];	   /* untrusted */
+	char name[EV_NAME_LEN];	   /* its Python name, untrusted; "": not known */
 	const struct stack *stack; /* NULL: none (the producer owns it) */
 };
 
 struct thread_list {
-	int count;           /* entries in t[]; more may have existed */
-	int total;           /* how many there were in all */
+	int count; /* entries in t[]; more may have existed */
+	int total; /* how many there were in all */
 	struct thread_ref t[EV_MAX_THREADS];
 };
 
 struct event {
 	enum event_kind kind;
 	enum severity severity;
-	uint64_t time_ns;    /* CLOCK_REALTIME, nanoseconds */
+	uint64_t time_ns; /* CLOCK_REALTIME, nanoseconds */
 	int pid;
-	char comm[EV_COMM_LEN];   /* untrusted: from the traced program */
+	char comm[EV_COMM_LEN]; /* untrusted: from the traced program */
 	union {
 		struct {
 			int tid, child_pid, threads, held_locks;
 			bool main_thread;
-			const struct stack *stack;   /* the forking thread; NULL: none */
+			const struct stack *stack; /* the forking thread; NULL: none */
 		} fork;
 		struct {
 			int child_pid, holder_tid;
 			uint64_t lock;
 			enum lock_type lock_type;
-			char lock_object[EV_OBJECT_LEN];   /* untrusted; "": not known */
+			char lock_object[EV_OBJECT_LEN]; /* untrusted; "": not known */
 			char holder_comm[EV_COMM_LEN];
-			char holder_name[EV_NAME_LEN];     /* untrusted; "": not known */
+			char holder_name[EV_NAME_LEN]; /* untrusted; "": not known */
 			bool holder_is_forker;
-			int64_t held_ns;     /* < 0: not known (scan mode) */
+			int64_t held_ns; /* < 0: not known (scan mode) */
 			enum found_by found_by;
-			enum tribool corroborated;         /* scan mode only */
-			const struct stack *holder_stack;  /* NULL: none */
+			enum tribool corroborated;	  /* scan mode only */
+			const struct stack *holder_stack; /* NULL: none */
 		} held_lock;
 		struct {
 			int child_pid;
-			struct thread_list threads;   /* total > count: threads_omitted */
+			struct thread_list threads; /* total > count: threads_omitted */
 		} orphaned;
 		struct {
 			int tid, child_pid;
-			char name[EV_NAME_LEN];       /* untrusted; "": not known */
-			const struct stack *stack;    /* NULL: none */
+			char name[EV_NAME_LEN];	   /* untrusted; "": not known */
+			const struct stack *stack; /* NULL: none */
 		} fork_in_thread;
 		struct {
 			int tid, holder_tid, parent_pid;
 			uint64_t lock;
 			char holder_comm[EV_COMM_LEN];
-			char holder_name[EV_NAME_LEN];     /* untrusted; "": not known */
+			char holder_name[EV_NAME_LEN]; /* untrusted; "": not known */
 			uint64_t since_fork_ns;
 			enum deadlock_reason reason;
-			enum lock_type lock_type;          /* LOCK_UNKNOWN: not said */
-			char lock_object[EV_OBJECT_LEN];   /* untrusted; "": not known */
-			const struct stack *stack;         /* the blocked thread; NULL: none */
-			const struct stack *holder_stack;  /* the holder at the fork; NULL: none */
+			enum lock_type lock_type;	  /* LOCK_UNKNOWN: not said */
+			char lock_object[EV_OBJECT_LEN];  /* untrusted; "": not known */
+			const struct stack *stack;	  /* the blocked thread; NULL: none */
+			const struct stack *holder_stack; /* the holder at the fork; NULL: none */
 		} deadlock;
 		struct {
 			struct thread_list threads;
@@ -133,16 +133,16 @@ struct event {
 			int tid, fd, parent_pid;
 		} epoll;
 		struct {
-			char filename[EV_PATH_LEN];   /* untrusted */
+			char filename[EV_PATH_LEN]; /* untrusted */
 			uint64_t since_fork_ns;
 		} exec;
 		struct {
 			int exit_code, signal;
 		} exit;
 		struct {
-			struct thread_list threads;   /* the process's threads at attach */
-			const char *locks;            /* the lock mode */
-			char python[EV_VERSION_LEN];  /* the CPython recognized; "": none */
+			struct thread_list threads;  /* the process's threads at attach */
+			const char *locks;	     /* the lock mode */
+			char python[EV_VERSION_LEN]; /* the CPython recognized; "": none */
 		} attach;
 		struct {
 			int threads;
@@ -157,7 +157,7 @@ struct event {
 			uint64_t bytes, ns;
 			int locks_found;
 			bool complete;
-			enum scan_reason reason;   /* said only when !complete */
+			enum scan_reason reason; /* said only when !complete */
 		} scan;
 	};
 };

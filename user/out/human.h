@@ -17,7 +17,7 @@ void sanitize(const char *in, char *out, size_t size);
 /* How the human writer shapes its lines; zeroed: no colour, the first frames. */
 struct human_opts {
 	bool color;
-	bool all_frames;   /* -v: every frame of every stack */
+	bool all_frames; /* -v: every frame of every stack */
 };
 
 void out_human_format(struct strbuf *sb, const struct event *ev, const struct human_opts *o);

@@ -35,7 +35,7 @@ struct line {
 
 /* What the sender works on: lines taken off the queue, then their body. */
 struct batch {
-	struct line *lines;   /* tune.batch_lines slots */
+	struct line *lines; /* tune.batch_lines slots */
 	size_t nlines, bytes;
 	unsigned char *gz;
 	size_t gz_len;
@@ -45,12 +45,12 @@ enum outcome { SENT, PARTIAL, RETRY, REJECTED };
 
 /* One HTTP exchange as the sender saw it. */
 struct response {
-	long status;            /* 0: no HTTP response (connection, TLS...) */
-	long retry_after_ms;    /* -1: the server did not say */
+	long status;	     /* 0: no HTTP response (connection, TLS...) */
+	long retry_after_ms; /* -1: the server did not say */
 	uint64_t partial_dropped;
-	char body[2048];       /* enough for 1.x's "partial write: ... dropped=N" */
+	char body[2048]; /* enough for 1.x's "partial write: ... dropped=N" */
 	size_t body_len;
-	char msg[MSG_LEN];      /* why it failed, for stderr */
+	char msg[MSG_LEN]; /* why it failed, for stderr */
 };
 
 struct influx {
@@ -59,19 +59,19 @@ struct influx {
 	bool v2;
 	char host[256];
 	char *write_url;
-	char *shown_url;        /* cfg->url without any user:password@ */
-	char *user, *password;  /* 1.x basic auth; NULL: none */
+	char *shown_url;       /* cfg->url without any user:password@ */
+	char *user, *password; /* 1.x basic auth; NULL: none */
 	struct curl_slist *headers;
-	CURL *curl;             /* used by the sender thread only */
+	CURL *curl; /* used by the sender thread only */
 	pthread_t thread;
 	bool thread_started, sync_ready, curl_global;
 
 	pthread_mutex_t lock;
-	pthread_cond_t wake;    /* a batch may be due, or close was called */
+	pthread_cond_t wake; /* a batch may be due, or close was called */
 	/* the queue: a ring of capacity_lines, guarded by lock */
 	struct line *ring;
 	size_t head, count, bytes;
-	uint64_t first_ms;      /* monotonic time the oldest queued line arrived */
+	uint64_t first_ms; /* monotonic time the oldest queued line arrived */
 	bool closing;
 	uint64_t deadline_ms;
 
@@ -125,7 +125,9 @@ static int read_secrets(struct influx *ix, const struct influx_config *o, char *
 
 	if (ix->v2) {
 		if (!given(token)) {
-			snprintf(err, errlen, "forktrace: cannot export to InfluxDB 2.x/3.x: INFLUX_TOKEN is not set — export INFLUX_TOKEN=<an API token that may write to the bucket> (it is never read from the command line)");
+			snprintf(
+				err, errlen,
+				"forktrace: cannot export to InfluxDB 2.x/3.x: INFLUX_TOKEN is not set — export INFLUX_TOKEN=<an API token that may write to the bucket> (it is never read from the command line)");
 			return -1;
 		}
 		if (asprintf(&header, "Authorization: Token %s", token) < 0)
@@ -140,7 +142,10 @@ static int read_secrets(struct influx *ix, const struct influx_config *o, char *
 	if (!given(o->user))
 		return 0;
 	if (!password) {
-		snprintf(err, errlen, "forktrace: cannot log in to InfluxDB as %s: INFLUX_PASSWORD is not set — export INFLUX_PASSWORD=... (it is never read from the command line)", o->user);
+		snprintf(
+			err, errlen,
+			"forktrace: cannot log in to InfluxDB as %s: INFLUX_PASSWORD is not set — export INFLUX_PASSWORD=... (it is never read from the command line)",
+			o->user);
 		return -1;
 	}
 	ix->user = strdup(o->user);
@@ -148,7 +153,8 @@ static int read_secrets(struct influx *ix, const struct influx_config *o, char *
 	if (ix->user && ix->password)
 		return 0;
 nomem:
-	snprintf(err, errlen, "forktrace: cannot start the InfluxDB exporter: out of memory — free some memory");
+	snprintf(err, errlen,
+		 "forktrace: cannot start the InfluxDB exporter: out of memory — free some memory");
 	return -1;
 }
 
@@ -171,8 +177,8 @@ static char *write_url(const struct influx_config *o, bool v2)
 	bucket = curl_easy_escape(NULL, o->bucket, 0);
 	org = curl_easy_escape(NULL, given(o->org) ? o->org : "", 0);
 	if (bucket && org)
-		rc = asprintf(&url, "%.*s/api/v2/write?%s%s%sbucket=%s&precision=ns", (int)n, o->url,
-			      org[0] ? "org=" : "", org, org[0] ? "&" : "", bucket);
+		rc = asprintf(&url, "%.*s/api/v2/write?%s%s%sbucket=%s&precision=ns", (int)n,
+			      o->url, org[0] ? "org=" : "", org, org[0] ? "&" : "", bucket);
 cleanup:
 	curl_free(db);
 	curl_free(bucket);
@@ -342,7 +348,8 @@ static int gzip_batch(struct batch *b)
 	int err = -1;
 
 	/* windowBits 15 + 16: a gzip wrapper rather than zlib's */
-	if (!raw || deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (!raw ||
+	    deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
 		free(raw);
 		return -1;
 	}
@@ -424,7 +431,7 @@ static void server_message(const struct response *r, char *out, size_t size)
 	if (p) {
 		p = strchr(p, ':') + 2;
 	} else {
-		p = r->body;   /* not JSON: the body as it is */
+		p = r->body; /* not JSON: the body as it is */
 		quoted = false;
 	}
 	for (; *p && n + 1 < size; p++) {
@@ -472,10 +479,8 @@ static bool curl_error_is_persistent(CURLcode rc)
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_LOGIN_DENIED:
-		return true;
-	default:
-		return false;
+	case CURLE_LOGIN_DENIED: return true;
+	default: return false;
 	}
 }
 
@@ -491,7 +496,8 @@ static bool past_deadline(struct influx *ix)
 
 /* libcurl calls this at least once a second: a request started before
  * influx__close() is cut off at its deadline. Non-zero aborts. */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
 {
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
 	return past_deadline(arg);
@@ -522,7 +528,8 @@ static enum outcome post(struct influx *ix, const struct batch *b, struct respon
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, b->gz);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->gz_len);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < CONNECT_TIMEOUT_MS ? timeout : CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 timeout < CONNECT_TIMEOUT_MS ? timeout : CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
@@ -539,8 +546,7 @@ static enum outcome post(struct influx *ix, const struct batch *b, struct respon
 static const char *rejected_hint(const struct influx *ix, const struct response *r)
 {
 	switch (r->status) {
-	case 0:
-		return "check --influx and, for https, the server's certificate";
+	case 0: return "check --influx and, for https, the server's certificate";
 	case 401:
 	case 403:
 		return ix->v2 ? "check that INFLUX_TOKEN may write to the bucket" :
@@ -552,10 +558,8 @@ static const char *rejected_hint(const struct influx *ix, const struct response 
 		if (strstr(r->body, "field type conflict"))
 			return "the database holds forktrace fields of another type: write to a fresh database";
 		return "the server could not read forktrace's lines: please report this message as a forktrace bug";
-	case 413:
-		return "raise the server's maximum body size";
-	default:
-		return "check --influx and the server's log";
+	case 413: return "raise the server's maximum body size";
+	default: return "check --influx and the server's log";
 	}
 }
 
@@ -565,7 +569,8 @@ static void report_rejected(struct influx *ix, const struct response *r)
 	if (ix->reported_rejected)
 		return;
 	ix->reported_rejected = true;
-	fprintf(stderr, "forktrace: cannot write to InfluxDB at %s: %s — %s; tracing goes on, and the events it refuses are counted as dropped\n",
+	fprintf(stderr,
+		"forktrace: cannot write to InfluxDB at %s: %s — %s; tracing goes on, and the events it refuses are counted as dropped\n",
 		ix->shown_url, r->msg, rejected_hint(ix, r));
 }
 
@@ -575,7 +580,8 @@ static void report_outage(struct influx *ix, const struct response *r)
 	if (ix->in_outage)
 		return;
 	ix->in_outage = true;
-	fprintf(stderr, "forktrace: cannot write to InfluxDB at %s: %s — retrying with backoff; up to %zu events wait in memory meanwhile, older ones are dropped and counted\n",
+	fprintf(stderr,
+		"forktrace: cannot write to InfluxDB at %s: %s — retrying with backoff; up to %zu events wait in memory meanwhile, older ones are dropped and counted\n",
 		ix->shown_url, r->msg, ix->tune.capacity_lines);
 }
 
@@ -643,7 +649,7 @@ static void deliver(struct influx *ix, struct batch *b)
 	struct response r;
 	unsigned attempt = 0;
 
-	if (gzip_batch(b) < 0) {   /* out of memory: as good as refused */
+	if (gzip_batch(b) < 0) { /* out of memory: as good as refused */
 		give_up(ix, b->nlines);
 		return;
 	}
@@ -664,8 +670,7 @@ static void deliver(struct influx *ix, struct batch *b)
 			report_rejected(ix, &r);
 			give_up(ix, b->nlines);
 			return;
-		case RETRY:
-			break;
+		case RETRY: break;
 		}
 		report_outage(ix, &r);
 		if (!wait_retry(ix, retry_delay_ms(ix, &r, attempt++))) {
@@ -695,9 +700,8 @@ static void *sender_main(void *arg)
 static int setup_curl(struct influx *ix)
 {
 	static const char *const fixed[] = {
-		"Content-Type: text/plain; charset=utf-8",
-		"Content-Encoding: gzip",
-		"Expect:",   /* no 100-continue round trip per batch */
+		"Content-Type: text/plain; charset=utf-8", "Content-Encoding: gzip",
+		"Expect:", /* no 100-continue round trip per batch */
 	};
 	CURL *c = curl_easy_init();
 
@@ -715,7 +719,7 @@ static int setup_curl(struct influx *ix)
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, ix->headers);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "forktrace/" FT_VERSION);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);   /* we are a thread: no SIGALRM */
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* we are a thread: no SIGALRM */
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -836,7 +840,9 @@ struct influx *influx__new_tuned(const struct influx_config *cfg, const struct i
 
 	ix = calloc(1, sizeof(*ix));
 	if (!ix || init_base(ix, t) < 0) {
-		snprintf(err, errlen, "forktrace: cannot start the InfluxDB exporter: libcurl or thread setup failed — check the libcurl installation and free memory");
+		snprintf(
+			err, errlen,
+			"forktrace: cannot start the InfluxDB exporter: libcurl or thread setup failed — check the libcurl installation and free memory");
 		goto cleanup;
 	}
 	ix->v2 = given(cfg->org) || given(cfg->bucket);
@@ -846,13 +852,19 @@ struct influx *influx__new_tuned(const struct influx_config *cfg, const struct i
 	ix->shown_url = shown_url(cfg->url);
 	ix->ring = calloc(ix->tune.capacity_lines, sizeof(*ix->ring));
 	ix->batch.lines = calloc(ix->tune.batch_lines, sizeof(*ix->batch.lines));
-	if (!ix->write_url || !ix->shown_url || !ix->ring || !ix->batch.lines || setup_curl(ix) < 0) {
-		snprintf(err, errlen, "forktrace: cannot start the InfluxDB exporter: out of memory — free some memory or lower FORKTRACE_INFLUX_BUFFER");
+	if (!ix->write_url || !ix->shown_url || !ix->ring || !ix->batch.lines ||
+	    setup_curl(ix) < 0) {
+		snprintf(
+			err, errlen,
+			"forktrace: cannot start the InfluxDB exporter: out of memory — free some memory or lower FORKTRACE_INFLUX_BUFFER");
 		goto cleanup;
 	}
 	rc = start_sender(ix);
 	if (rc) {
-		snprintf(err, errlen, "forktrace: cannot start the InfluxDB exporter thread: %s — raise the process's thread limit", strerror(rc));
+		snprintf(
+			err, errlen,
+			"forktrace: cannot start the InfluxDB exporter thread: %s — raise the process's thread limit",
+			strerror(rc));
 		goto cleanup;
 	}
 	return ix;
@@ -872,7 +884,10 @@ struct influx *influx__new(const struct influx_config *cfg, char *err, size_t er
 		unsigned long long n = strtoull(knob, &end, 10);
 
 		if (*end || n == 0 || n > (1ULL << 30)) {
-			snprintf(err, errlen, "forktrace: cannot use FORKTRACE_INFLUX_BUFFER=%s: not a number of lines from 1 to 2^30 — fix or unset it", knob);
+			snprintf(
+				err, errlen,
+				"forktrace: cannot use FORKTRACE_INFLUX_BUFFER=%s: not a number of lines from 1 to 2^30 — fix or unset it",
+				knob);
 			return NULL;
 		}
 		t.capacity_lines = n;

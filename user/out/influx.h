@@ -25,34 +25,34 @@
 
 /* Where to export; the option parser has checked that it is complete. */
 struct influx_config {
-	const char *url;     /* http:// or https:// base URL, no query */
-	const char *db;      /* 1.x: database */
-	const char *user;    /* 1.x: user; password from INFLUX_PASSWORD */
-	const char *org;     /* 2.x: org; token from INFLUX_TOKEN */
-	const char *bucket;  /* 2.x/3.x: bucket (required when org is given) */
+	const char *url;    /* http:// or https:// base URL, no query */
+	const char *db;	    /* 1.x: database */
+	const char *user;   /* 1.x: user; password from INFLUX_PASSWORD */
+	const char *org;    /* 2.x: org; token from INFLUX_TOKEN */
+	const char *bucket; /* 2.x/3.x: bucket (required when org is given) */
 };
 
 struct influx;
 
 struct influx_stats {
-	uint64_t delivered;      /* points the server accepted */
-	uint64_t retried;        /* requests sent again after a transient failure */
-	uint64_t dropped;        /* points not delivered: buffer full, rejected, or left at close */
+	uint64_t delivered;	 /* points the server accepted */
+	uint64_t retried;	 /* requests sent again after a transient failure */
+	uint64_t dropped;	 /* points not delivered: buffer full, rejected, or left at close */
 	uint64_t failed_batches; /* batches given up on (persistent error or close deadline) */
 };
 
 /* The exporter's knobs; influx__new() takes the defaults. */
 struct influx_tuning {
-	size_t capacity_lines;   /* lines held while the server is away */
-	size_t capacity_bytes;   /* and their bytes */
-	size_t batch_lines;      /* a batch is sent when it has this many lines */
-	size_t batch_bytes;      /* or this many bytes (before gzip) */
-	unsigned interval_ms;    /* or when its oldest line is this old */
+	size_t capacity_lines;	 /* lines held while the server is away */
+	size_t capacity_bytes;	 /* and their bytes */
+	size_t batch_lines;	 /* a batch is sent when it has this many lines */
+	size_t batch_bytes;	 /* or this many bytes (before gzip) */
+	unsigned interval_ms;	 /* or when its oldest line is this old */
 	unsigned backoff_min_ms; /* first retry delay, doubled per retry, jittered */
 	unsigned backoff_max_ms;
-	unsigned request_ms;     /* timeout of one HTTP request */
-	unsigned close_ms;       /* how long influx__close() may spend flushing */
-	const char *host;        /* host tag; NULL: lineproto_host_tag() */
+	unsigned request_ms; /* timeout of one HTTP request */
+	unsigned close_ms;   /* how long influx__close() may spend flushing */
+	const char *host;    /* host tag; NULL: lineproto_host_tag() */
 };
 
 /*

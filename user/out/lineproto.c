@@ -234,7 +234,7 @@ static bool put_frames(struct lp_out *o, const struct stack *st, size_t start, c
 		put_str(o, sep);
 		lp_frame(o, &st->frames[i]);
 		if (o->len - start > LINEPROTO_STACK_MAX && before > start) {
-			o->len = before;   /* this frame does not fit: cut before it */
+			o->len = before; /* this frame does not fit: cut before it */
 			o->buf[o->len] = 0;
 			break;
 		}

@@ -143,9 +143,10 @@ static void put_stack(struct strbuf *sb, const char *indent, const char *title,
 	more = st->count - shown + st->omitted;
 	sb_printf(sb, "\n%s%s", indent, title);
 	if (st->running)
-		sb_puts(sb, st->count
-				? " (running on a CPU at the fork: only what the interpreter knows)"
-				: " running on a CPU at the fork: no stack known");
+		sb_puts(sb,
+			st->count ?
+				" (running on a CPU at the fork: only what the interpreter knows)" :
+				" running on a CPU at the fork: no stack known");
 	else if (!st->count && !more)
 		sb_puts(sb, " no frames known");
 	for (int i = 0; i < shown; i++) {
@@ -254,10 +255,11 @@ static void describe(struct strbuf *sb, const struct event *ev, const struct hum
 		sb_printf(sb, "child %d was born without %d thread%s: ", ev->orphaned.child_pid,
 			  ev->orphaned.threads.total, ev->orphaned.threads.total == 1 ? "" : "s");
 		thread_names(sb, &ev->orphaned.threads);
-		sb_puts(sb, ev->severity == SEV_INFO
-				    ? "\n      the child exec'd in time: nothing of theirs can be used"
-				    : "\n      any lock they held stays locked in the child forever;"
-				      " what they were doing will never finish there");
+		sb_puts(sb,
+			ev->severity == SEV_INFO ?
+				"\n      the child exec'd in time: nothing of theirs can be used" :
+				"\n      any lock they held stays locked in the child forever;"
+				" what they were doing will never finish there");
 		thread_stacks(sb, &ev->orphaned.threads, o);
 		break;
 	case EV_FORK_IN_THREAD:
@@ -293,14 +295,18 @@ static void describe(struct strbuf *sb, const struct event *ev, const struct hum
 			sb_puts(sb, "\n      that thread does not exist in the child:"
 				    " taking this lock there blocks forever");
 		if (ev->held_lock.holder_stack)
-			put_stack(sb, "      ", ev->held_lock.found_by == FOUND_BY_UPROBE
-					? "the holder took it at:" : "the holder was at:",
+			put_stack(sb, "      ",
+				  ev->held_lock.found_by == FOUND_BY_UPROBE ?
+					  "the holder took it at:" :
+					  "the holder was at:",
 				  ev->held_lock.holder_stack, o);
 		break;
 	case EV_CHILD_DEADLOCK:
 		sb_printf(sb, "DEADLOCK: thread %d waits on ", ev->deadlock.tid);
-		lock_name(sb, ev->deadlock.lock_type == LOCK_UNKNOWN
-				? "lock" : lock_type_name(ev->deadlock.lock_type),
+		lock_name(sb,
+			  ev->deadlock.lock_type == LOCK_UNKNOWN ?
+				  "lock" :
+				  lock_type_name(ev->deadlock.lock_type),
 			  ev->deadlock.lock, ev->deadlock.lock_object);
 		sb_printf(sb, " (%s)", deadlock_reason_name(ev->deadlock.reason));
 		if (ev->deadlock.reason == DL_NO_WAKER) {
@@ -316,8 +322,8 @@ static void describe(struct strbuf *sb, const struct event *ev, const struct hum
 		if (ev->deadlock.stack)
 			put_stack(sb, "      ", "the child is at:", ev->deadlock.stack, o);
 		if (ev->deadlock.holder_stack)
-			put_stack(sb, "      ", "the holder at the fork was at:",
-				  ev->deadlock.holder_stack, o);
+			put_stack(sb, "      ",
+				  "the holder at the fork was at:", ev->deadlock.holder_stack, o);
 		break;
 	case EV_EXIT_WITH_THREADS:
 		sb_printf(sb, "exited (code %d) while %d thread%s still ran: ",
@@ -327,8 +333,9 @@ static void describe(struct strbuf *sb, const struct event *ev, const struct hum
 		sb_puts(sb, "\n      they were killed mid-work");
 		break;
 	case EV_INHERITED_EPOLL:
-		sb_printf(sb, "thread %d waits on epoll fd %d inherited from parent %d:"
-			      " both processes share one event queue",
+		sb_printf(sb,
+			  "thread %d waits on epoll fd %d inherited from parent %d:"
+			  " both processes share one event queue",
 			  ev->epoll.tid, ev->epoll.fd, ev->epoll.parent_pid);
 		break;
 	case EV_EXEC:
@@ -367,14 +374,13 @@ static void describe(struct strbuf *sb, const struct event *ev, const struct hum
 		break;
 	case EV_SCAN:
 		format_ns(ev->scan.ns, dur, sizeof(dur));
-		sb_printf(sb, "scanned child %d: %.1f MiB in %s, %d held lock%s", ev->scan.child_pid,
-			  ev->scan.bytes / 1048576.0, dur, ev->scan.locks_found,
+		sb_printf(sb, "scanned child %d: %.1f MiB in %s, %d held lock%s",
+			  ev->scan.child_pid, ev->scan.bytes / 1048576.0, dur, ev->scan.locks_found,
 			  ev->scan.locks_found == 1 ? "" : "s");
 		if (!ev->scan.complete)
 			sb_printf(sb, " (INCOMPLETE: %s)", scan_reason_text(ev->scan.reason));
 		break;
-	case EV__COUNT:
-		break;
+	case EV__COUNT: break;
 	}
 }
 
@@ -389,8 +395,8 @@ void out_human_format(struct strbuf *sb, const struct event *ev, const struct hu
 	sanitize(ev->comm, comm, sizeof(comm));
 	sb_printf(sb, "%s.%03u %s%s%s %s[%d] ", when,
 		  (unsigned)(ev->time_ns % 1000000000ULL / 1000000),
-		  o->color ? sev_color(ev->severity) : "",
-		  sev_label(ev->severity), o->color ? C_RESET : "", comm, ev->pid);
+		  o->color ? sev_color(ev->severity) : "", sev_label(ev->severity),
+		  o->color ? C_RESET : "", comm, ev->pid);
 	describe(sb, ev, o);
 	sb_putc(sb, '\n');
 }

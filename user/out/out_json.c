@@ -58,7 +58,11 @@ static void stack_value(struct strbuf *sb, const struct stack *st)
 		bool first = true;
 
 		sb_puts(sb, i ? ",{" : "{");
-#define FIELD(name) do { sb_puts(sb, first ? "\"" name "\":" : ",\"" name "\":"); first = false; } while (0)
+#define FIELD(name)                                                      \
+	do {                                                             \
+		sb_puts(sb, first ? "\"" name "\":" : ",\"" name "\":"); \
+		first = false;                                           \
+	} while (0)
 		if (f->func) {
 			FIELD("func");
 			json_string(sb, f->func);
@@ -134,9 +138,9 @@ void format_rfc3339(uint64_t ns, char *buf, size_t size)
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (uint64_t)(ns % 1000000000ULL));
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (uint64_t)(ns % 1000000000ULL));
 }
 
 void out_json_format(struct strbuf *sb, const struct event *ev)

@@ -40,7 +40,8 @@ struct output *output__new(const struct output_config *cfg)
 	if (cfg->path) {
 		out->f = fopen(cfg->path, "we");
 		if (!out->f) {
-			fprintf(stderr, "forktrace: cannot open %s: %s — check the path and permissions\n",
+			fprintf(stderr,
+				"forktrace: cannot open %s: %s — check the path and permissions\n",
 				cfg->path, strerror(errno));
 			free(out);
 			return NULL;
@@ -91,9 +92,7 @@ void output__emit(struct output *out, struct event *ev)
 	summary_add(&out->summary, ev);
 
 	switch (out->format) {
-	case FORMAT_JSON:
-		out_json_write(out->f, ev);
-		break;
+	case FORMAT_JSON: out_json_write(out->f, ev); break;
 	case FORMAT_INFLUX:
 		n = lineproto_format(ev, out->host, line, sizeof(line));
 		if (n > 0)

@@ -13,11 +13,11 @@ enum verbosity { VERB_QUIET, VERB_NORMAL, VERB_VERBOSE };
 
 struct output_config {
 	enum out_format format;
-	enum verbosity verbosity;   /* shapes the human output only */
-	const char *path;           /* NULL: stdout */
+	enum verbosity verbosity; /* shapes the human output only */
+	const char *path;	  /* NULL: stdout */
 	bool fail_on_set;
-	enum severity fail_on;      /* with fail_on_set: the severity that fails the run */
-	struct influx_config influx;   /* influx.url NULL: no export */
+	enum severity fail_on;	     /* with fail_on_set: the severity that fails the run */
+	struct influx_config influx; /* influx.url NULL: no export */
 };
 
 struct output;

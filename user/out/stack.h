@@ -19,19 +19,19 @@ enum frame_lang { FRAME_C, FRAME_PYTHON };
  * Every string is untrusted (from the traced program or its files). */
 struct frame {
 	enum frame_lang lang;
-	const char *func;      /* function (Python: its qualified name) */
-	const char *file;      /* source file */
-	int line;              /* source line, 0 unknown */
-	const char *module;    /* native: the ELF file's name */
-	uint64_t offset;       /* native: the address's offset in module */
+	const char *func;   /* function (Python: its qualified name) */
+	const char *file;   /* source file */
+	int line;	    /* source line, 0 unknown */
+	const char *module; /* native: the ELF file's name */
+	uint64_t offset;    /* native: the address's offset in module */
 	bool has_offset;
 };
 
 struct stack {
 	int count;
 	struct frame frames[STACK_MAX_FRAMES];
-	int omitted;           /* frames past STACK_MAX_FRAMES or the reader's depth limit */
-	bool running;          /* the thread was on a CPU: no saved registers to start from */
+	int omitted;  /* frames past STACK_MAX_FRAMES or the reader's depth limit */
+	bool running; /* the thread was on a CPU: no saved registers to start from */
 	/* the frames' strings, copied into blocks that never move: the stack owns them */
 	struct stack_block *blocks;
 };
@@ -44,6 +44,6 @@ struct stack *stack_new(void);
 int stack_push(struct stack *s, const struct frame *f);
 /* A deep copy. NULL when out of memory or s is NULL. */
 struct stack *stack_dup(const struct stack *s);
-void stack_free(struct stack *s);   /* NULL-safe */
+void stack_free(struct stack *s); /* NULL-safe */
 
 #endif

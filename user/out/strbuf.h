@@ -7,7 +7,7 @@
 struct strbuf {
 	char *s;
 	size_t len, cap;
-	int oom;   /* set once an allocation failed; the line is then dropped */
+	int oom; /* set once an allocation failed; the line is then dropped */
 };
 
 void sb_init(struct strbuf *sb);

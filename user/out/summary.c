@@ -53,12 +53,13 @@ void summary_print(const struct summary *s, FILE *f, bool color)
 
 	for (int k = 0; k < EV__COUNT; k++)
 		hazards += s->hazards_by_kind[k];
-	fprintf(f, "\n%sforktrace summary%s: %llu fork%s, %llu exec%s, %llu hazard%s, %llu lost record%s\n",
+	fprintf(f,
+		"\n%sforktrace summary%s: %llu fork%s, %llu exec%s, %llu hazard%s, %llu lost record%s\n",
 		color ? "\033[1m" : "", color ? "\033[0m" : "",
 		(unsigned long long)s->by_kind[EV_FORK], plural(s->by_kind[EV_FORK]),
 		(unsigned long long)s->by_kind[EV_EXEC], plural(s->by_kind[EV_EXEC]),
-		(unsigned long long)hazards, plural(hazards),
-		(unsigned long long)s->lost, plural(s->lost));
+		(unsigned long long)hazards, plural(hazards), (unsigned long long)s->lost,
+		plural(s->lost));
 	for (int k = 0; k < EV__COUNT; k++)
 		if (s->hazards_by_kind[k])
 			fprintf(f, "  %-18s %llu\n", event_kind_name(k),
@@ -70,7 +71,8 @@ void summary_print(const struct summary *s, FILE *f, bool color)
 		fprintf(f, "    %-16s pid %-8d %d\n", comm, s->procs[i].pid, s->procs[i].hazards);
 	}
 	if (s->other_proc_hazards)
-		fprintf(f, "    (other processes)       %llu\n", (unsigned long long)s->other_proc_hazards);
+		fprintf(f, "    (other processes)       %llu\n",
+			(unsigned long long)s->other_proc_hazards);
 }
 
 void summary_print_influx(const struct influx_stats *st, FILE *f)

@@ -15,14 +15,14 @@ struct summary {
 	uint64_t by_kind[EV__COUNT];
 	uint64_t hazards_by_kind[EV__COUNT];
 	uint64_t by_severity[SEV_ERROR + 1];
-	uint64_t lost;           /* kernel records the lost_events said were dropped */
+	uint64_t lost; /* kernel records the lost_events said were dropped */
 	struct {
 		int pid;
 		char comm[EV_COMM_LEN];
 		int hazards;
-	} procs[SUMMARY_PROCS];  /* the first processes with hazards, in order */
+	} procs[SUMMARY_PROCS]; /* the first processes with hazards, in order */
 	int nprocs;
-	uint64_t other_proc_hazards;   /* hazards of the processes past procs[] */
+	uint64_t other_proc_hazards; /* hazards of the processes past procs[] */
 };
 
 /* Counts one event. Zero-initialise the summary first. */

@@ -16,7 +16,7 @@ int utf8_seq_len(const unsigned char *p)
 	else
 		return 0;
 	for (int k = 1; k <= need; k++)
-		if ((p[k] & 0xc0) != 0x80)   /* also stops at the NUL */
+		if ((p[k] & 0xc0) != 0x80) /* also stops at the NUL */
 			return 0;
 	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
 	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||

@@ -26,8 +26,8 @@
 #include <stdint.h>
 
 /* x86_64 system call numbers (a 32-bit process's differ and is not recognized) */
-#define EPOLL_NR_WAIT   232
-#define EPOLL_NR_PWAIT  281
+#define EPOLL_NR_WAIT 232
+#define EPOLL_NR_PWAIT 281
 #define EPOLL_NR_PWAIT2 441
 
 /*

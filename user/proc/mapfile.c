@@ -3,8 +3,8 @@
 #include <sys/stat.h>
 #include "proc/mapfile.h"
 
-void proc_mapfile_path(int pid, const char *path, uint64_t ino, bool deleted,
-		       const char *range, char *out, size_t len)
+void proc_mapfile_path(int pid, const char *path, uint64_t ino, bool deleted, const char *range,
+		       char *out, size_t len)
 {
 	struct stat st;
 

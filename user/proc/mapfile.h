@@ -16,7 +16,7 @@
  * /proc/PID/root/PATH, or /proc/PID/map_files/RANGE when the former is not
  * that inode (or the file was deleted) and the latter exists.
  */
-void proc_mapfile_path(int pid, const char *path, uint64_t ino, bool deleted,
-		       const char *range, char *out, size_t len);
+void proc_mapfile_path(int pid, const char *path, uint64_t ino, bool deleted, const char *range,
+		       char *out, size_t len);
 
 #endif /* FT_PROC_MAPFILE_H */

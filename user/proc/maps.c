@@ -149,7 +149,7 @@ bool proc_maps_any(int pid)
 	bool any;
 
 	if (!m)
-		return true;   /* cannot tell: not gone */
+		return true; /* cannot tell: not gone */
 	any = proc_maps_open(&it, pid) == 0 && proc_maps_next(&it, m) > 0;
 	proc_maps_close(&it);
 	free(m);

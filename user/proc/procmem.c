@@ -10,11 +10,11 @@
 #include "proc/maps.h"
 #include "proc/procmem.h"
 
-#define PM_PRESENT  (1ULL << 63)
-#define PM_SWAPPED  (1ULL << 62)
-#define PM_FILE     (1ULL << 61)   /* page cache or shared anon, not a private copy */
-#define PM_BATCH    8192           /* pagemap entries per read: 32 MiB of address space */
-#define PM_LOOKS    (64 * PM_BATCH) /* untouched pages looked at per call: 2 GiB */
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE (1ULL << 61)	 /* page cache or shared anon, not a private copy */
+#define PM_BATCH 8192		 /* pagemap entries per read: 32 MiB of address space */
+#define PM_LOOKS (64 * PM_BATCH) /* untouched pages looked at per call: 2 GiB */
 
 /* ---------------------------------------------------------------- maps */
 
@@ -221,8 +221,8 @@ int procmem_cursor_open(const struct procmem *pm, const struct procmem_map *m,
 	if (!m->shared)
 		return 0;
 	/* The file behind the mapping, as the process sees it. Needs CAP_SYS_ADMIN. */
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pm->pid,
-		 m->start, m->end);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pm->pid, m->start,
+		 m->end);
 	/* only files hold plain memory: even opening a device can have effects (a watchdog) */
 	if (stat(path, &st))
 		return errno == ENOENT ? 1 : -1;
@@ -233,7 +233,7 @@ int procmem_cursor_open(const struct procmem *pm, const struct procmem_map *m,
 		return errno == ENOENT ? 1 : -1;
 	if (fstat(c->file_fd, &st) || !S_ISREG(st.st_mode)) {
 		procmem_cursor_close(c);
-		return 1;   /* replaced since the stat */
+		return 1; /* replaced since the stat */
 	}
 	return 0;
 }
@@ -266,7 +266,7 @@ static int pagemap_entry(const struct procmem *pm, struct procmem_cursor *c, uin
 		while (n < 0 && errno == EINTR);
 		if (n < 8) {
 			if (n >= 0)
-				errno = ESRCH;   /* a pagemap without entries: the mm is gone */
+				errno = ESRCH; /* a pagemap without entries: the mm is gone */
 			return -1;
 		}
 		c->pm_start = addr;
@@ -326,7 +326,7 @@ static int next_shared(struct procmem_cursor *c, uint64_t *start, uint64_t *end)
 		goto all;
 	data = lseek(c->file_fd, off, SEEK_DATA);
 	if (data < 0 && errno == ENXIO)
-		return c->pos = m->end, 0;   /* only holes (or end of file) from here */
+		return c->pos = m->end, 0; /* only holes (or end of file) from here */
 	if (data < 0)
 		goto unsupported;
 	hole = lseek(c->file_fd, data, SEEK_HOLE);
@@ -354,8 +354,8 @@ int procmem_cursor_next(const struct procmem *pm, struct procmem_cursor *c, uint
 	return c->file_fd >= 0 ? next_shared(c, start, end) : next_private(pm, c, start, end);
 }
 
-ssize_t procmem_cursor_read(const struct procmem *pm, const struct procmem_cursor *c,
-			    uint64_t addr, void *buf, size_t len)
+ssize_t procmem_cursor_read(const struct procmem *pm, const struct procmem_cursor *c, uint64_t addr,
+			    void *buf, size_t len)
 {
 	ssize_t n;
 

@@ -24,10 +24,10 @@
 
 /* One line of /proc/PID/maps. */
 struct procmem_map {
-	uint64_t start, end;   /* [start, end) */
-	uint64_t offset;       /* file offset of start */
+	uint64_t start, end; /* [start, end) */
+	uint64_t offset;     /* file offset of start */
 	bool readable, writable, shared;
-	char path[PROCMEM_PATH_LEN];   /* "" for anonymous; truncated if longer */
+	char path[PROCMEM_PATH_LEN]; /* "" for anonymous; truncated if longer */
 };
 
 /* Every mapping of a process, in address order (as the kernel lists them). */
@@ -59,8 +59,8 @@ bool procmem_map_scannable(const struct procmem_map *m);
 /* A process whose memory is being read. */
 struct procmem {
 	int pid;
-	int mem_fd;       /* /proc/PID/mem */
-	int pagemap_fd;   /* /proc/PID/pagemap */
+	int mem_fd;	/* /proc/PID/mem */
+	int pagemap_fd; /* /proc/PID/pagemap */
 	long page_size;
 };
 
@@ -86,10 +86,10 @@ ssize_t procmem_read(const struct procmem *pm, uint64_t addr, void *buf, size_t 
  */
 struct procmem_cursor {
 	const struct procmem_map *map;
-	uint64_t pos;          /* next address to look at */
-	int file_fd;           /* shared: the backing file, -1 otherwise */
-	bool no_seek_data;     /* the file system cannot tell holes: all data */
-	uint64_t *pm_buf;      /* private: pagemap entries cached for [pm_start, pm_end) */
+	uint64_t pos;	   /* next address to look at */
+	int file_fd;	   /* shared: the backing file, -1 otherwise */
+	bool no_seek_data; /* the file system cannot tell holes: all data */
+	uint64_t *pm_buf;  /* private: pagemap entries cached for [pm_start, pm_end) */
 	uint64_t pm_start, pm_end;
 };
 
@@ -101,11 +101,11 @@ int procmem_cursor_open(const struct procmem *pm, const struct procmem_map *m,
  * error (errno ESRCH: the process is gone). After a long untouched stretch
  * the extent can be empty (start == end), so the caller can check its limits.
  */
-int procmem_cursor_next(const struct procmem *pm, struct procmem_cursor *c,
-			uint64_t *start, uint64_t *end);
+int procmem_cursor_next(const struct procmem *pm, struct procmem_cursor *c, uint64_t *start,
+			uint64_t *end);
 /* Reads inside an extent: bytes read, 0 when the process is gone, -1 on error. */
-ssize_t procmem_cursor_read(const struct procmem *pm, const struct procmem_cursor *c,
-			    uint64_t addr, void *buf, size_t len);
+ssize_t procmem_cursor_read(const struct procmem *pm, const struct procmem_cursor *c, uint64_t addr,
+			    void *buf, size_t len);
 void procmem_cursor_close(struct procmem_cursor *c);
 
 #endif /* FT_PROCMEM_H */

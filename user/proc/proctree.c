@@ -124,7 +124,7 @@ static bool stat_field(const char **p, unsigned long long *v)
 
 	while (*s == ' ')
 		s++;
-	if (*s == '-') {   /* signed fields (priority, nice, tty) are not needed as numbers */
+	if (*s == '-') { /* signed fields (priority, nice, tty) are not needed as numbers */
 		s++;
 		if (*s < '0' || *s > '9')
 			return false;
@@ -184,18 +184,10 @@ int proctree_parse_stat(const char *line, struct proctree_stat *st)
 				return -1;
 			st->ppid = (int)v;
 			break;
-		case 9:
-			st->flags = (unsigned long)v;
-			break;
-		case 20:
-			st->num_threads = v > INT_MAX ? INT_MAX : (int)v;
-			break;
-		case 22:
-			st->starttime = v;
-			break;
-		case 28:
-			st->startstack = v;
-			break;
+		case 9: st->flags = (unsigned long)v; break;
+		case 20: st->num_threads = v > INT_MAX ? INT_MAX : (int)v; break;
+		case 22: st->starttime = v; break;
+		case 28: st->startstack = v; break;
 		}
 	}
 	return 0;
@@ -281,7 +273,7 @@ int proctree_forked_not_execed(int pid, int parent_pid)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	if (stat(path, &ce) < 0)
-		return errno == ENOENT ? 0 : -1;   /* a kernel thread, a zombie: no image */
+		return errno == ENOENT ? 0 : -1; /* a kernel thread, a zombie: no image */
 	snprintf(path, sizeof(path), "/proc/%d/exe", parent_pid);
 	if (stat(path, &pe) < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -367,7 +359,7 @@ static int add_children(struct walk *w, int pid)
 		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", pid, de->d_name);
 		text = read_all(path, CHILDREN_TEXT_MAX, &cut);
 		if (!text)
-			continue;   /* the thread exited: its children moved to another thread */
+			continue; /* the thread exited: its children moved to another thread */
 		if (cut)
 			w->cut = true;
 		p = text;
@@ -477,7 +469,7 @@ static struct link *scan_links(size_t *count)
 		if (!pid || *p)
 			continue;
 		if (proctree_read_stat(pid, &st) < 0 || gone(&st) || st.pid != pid)
-			continue;   /* exited since readdir, or not a stat line at all */
+			continue; /* exited since readdir, or not a stat line at all */
 		if (n == cap) {
 			struct link *nv = realloc(v, 2 * cap * sizeof(*v));
 
@@ -521,7 +513,7 @@ int proctree_descendants_scan(int root, int *pids, int cap)
 		int parent = i < 0 ? root : pids[i];
 		size_t lo = 0, hi = nlinks;
 
-		while (lo < hi) {   /* the first link whose ppid is parent */
+		while (lo < hi) { /* the first link whose ppid is parent */
 			size_t mid = lo + (hi - lo) / 2;
 
 			if (links[mid].ppid < parent)

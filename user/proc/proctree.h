@@ -19,13 +19,13 @@
 /* The fields of one /proc/PID/stat line that the tree needs. */
 struct proctree_stat {
 	int pid;
-	char comm[64];              /* untrusted; cut to fit (kernel threads have long names) */
+	char comm[64]; /* untrusted; cut to fit (kernel threads have long names) */
 	char state;
-	int ppid;                   /* the parent's tgid */
-	unsigned long flags;        /* field 9 */
-	int num_threads;            /* field 20 */
-	unsigned long long starttime;   /* field 22, clock ticks after boot */
-	uint64_t startstack;        /* field 28: 0 when we may not see it */
+	int ppid;		      /* the parent's tgid */
+	unsigned long flags;	      /* field 9 */
+	int num_threads;	      /* field 20 */
+	unsigned long long starttime; /* field 22, clock ticks after boot */
+	uint64_t startstack;	      /* field 28: 0 when we may not see it */
 };
 
 /*

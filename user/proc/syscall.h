@@ -8,15 +8,15 @@
 #include <stdint.h>
 
 enum proc_syscall_state {
-	PROC_SYSCALL_RUNNING,     /* "running": on a CPU, no call to see */
-	PROC_SYSCALL_NONE,        /* "-1 sp pc": blocked, but not in a system call */
-	PROC_SYSCALL_IN,          /* "nr a0 .. a5 sp pc": in system call nr */
+	PROC_SYSCALL_RUNNING, /* "running": on a CPU, no call to see */
+	PROC_SYSCALL_NONE,    /* "-1 sp pc": blocked, but not in a system call */
+	PROC_SYSCALL_IN,      /* "nr a0 .. a5 sp pc": in system call nr */
 };
 
 struct proc_syscall {
 	enum proc_syscall_state state;
-	long nr;                  /* PROC_SYSCALL_IN: the call's number (x86_64: SYS_futex 202) */
-	uint64_t args[6];         /* PROC_SYSCALL_IN: its arguments */
+	long nr;	  /* PROC_SYSCALL_IN: the call's number (x86_64: SYS_futex 202) */
+	uint64_t args[6]; /* PROC_SYSCALL_IN: its arguments */
 };
 
 /* Parses one line (with or without '\n'): 0, or -1 when malformed. */

@@ -24,14 +24,17 @@
 
 /* One file the process maps that may hold the interpreter. */
 struct candidate {
-	char path[PROC_MAP_PATH_LEN];     /* without " (deleted)" */
+	char path[PROC_MAP_PATH_LEN]; /* without " (deleted)" */
 	char range[40];
 	uint64_t ino;
 	bool deleted, is_lib;
-	int minor;                        /* from the name: 3.MINOR, 0 unknown */
+	int minor; /* from the name: 3.MINOR, 0 unknown */
 	int nseg;
-	struct { uint64_t start, end, offset; bool writable; } seg[MAX_SEGS];
-	uint64_t bss_end;                 /* end of the anonymous mapping right after it */
+	struct {
+		uint64_t start, end, offset;
+		bool writable;
+	} seg[MAX_SEGS];
+	uint64_t bss_end; /* end of the anonymous mapping right after it */
 };
 
 /* "libpython3.11.so.1.0", "libpython3.7m.so", "python3.11", "python3" */
@@ -146,7 +149,8 @@ static int find_candidates(int pid, struct candidate *c, int max)
 static uint64_t addr_of_offset(const struct candidate *k, uint64_t off)
 {
 	for (int i = 0; i < k->nseg; i++)
-		if (off >= k->seg[i].offset && off < k->seg[i].offset + (k->seg[i].end - k->seg[i].start))
+		if (off >= k->seg[i].offset &&
+		    off < k->seg[i].offset + (k->seg[i].end - k->seg[i].start))
 			return k->seg[i].start + (off - k->seg[i].offset);
 	return 0;
 }
@@ -178,13 +182,15 @@ static bool rodata_version(const char *path, int minor, char *out, size_t len)
 		if (!name || strcmp(name, ".rodata") || sh.sh_size > RODATA_MAX)
 			continue;
 		buf = malloc(sh.sh_size + 1);
-		if (!buf || pread(fd, buf, sh.sh_size, (off_t)sh.sh_offset) != (ssize_t)sh.sh_size) {
+		if (!buf ||
+		    pread(fd, buf, sh.sh_size, (off_t)sh.sh_offset) != (ssize_t)sh.sh_size) {
 			free(buf);
 			break;
 		}
 		buf[sh.sh_size] = 0;
-		for (char *p = buf; !ok && (p = memmem(p, sh.sh_size - (size_t)(p - buf), want,
-						       strlen(want))); p++) {
+		for (char *p = buf;
+		     !ok && (p = memmem(p, sh.sh_size - (size_t)(p - buf), want, strlen(want)));
+		     p++) {
 			char *q = p + strlen(want);
 
 			if ((p > buf && (p[-1] == '.' || (p[-1] >= '0' && p[-1] <= '9'))) ||
@@ -216,8 +222,7 @@ static int mem_read_at(int fd, uint64_t addr, void *buf, size_t len)
  * word in libpython's data that holds an interpreter, by the shape
  * interp->tstate_head->interp == interp.
  */
-static uint64_t find_interp_root(struct py_process *p, const struct candidate *k,
-				 struct py_mem *m)
+static uint64_t find_interp_root(struct py_process *p, const struct candidate *k, struct py_mem *m)
 {
 	const struct py_layout *l = &p->l;
 	uint64_t *buf = malloc(PY_PROCMEM_LINE);
@@ -253,15 +258,15 @@ static uint64_t find_interp_root(struct py_process *p, const struct candidate *k
 }
 
 static const char *const type_names[][2] = {
-	{ "PyCode_Type", "code" }, { "PyDict_Type", "dict" }, { "PyUnicode_Type", "str" },
-	{ "PyLong_Type", "int" }, { "PyModule_Type", "module" }, { "PyBytes_Type", "bytes" },
+	{ "PyCode_Type", "code" }, { "PyDict_Type", "dict" },	  { "PyUnicode_Type", "str" },
+	{ "PyLong_Type", "int" },  { "PyModule_Type", "module" }, { "PyBytes_Type", "bytes" },
 };
 
 /* Each type object's tp_name must read as its name: the bias and the type
  * layout are right. */
 static int check_types(struct py_process *p, struct py_mem *m, char *why, size_t whylen)
 {
-	uint64_t *addr[] = { &p->s.code_type, &p->s.dict_type, &p->s.str_type,
+	uint64_t *addr[] = { &p->s.code_type, &p->s.dict_type,	 &p->s.str_type,
 			     &p->s.long_type, &p->s.module_type, &p->s.bytes_type };
 
 	for (size_t i = 0; i < sizeof(addr) / sizeof(addr[0]); i++) {
@@ -273,8 +278,7 @@ static int check_types(struct py_process *p, struct py_mem *m, char *why, size_t
 			return -1;
 		}
 		if (py_mem_read(m, *addr[i] + p->l.tp_name, &name, 8) ||
-		    py_mem_read(m, name, s, sizeof(s) - 1) ||
-		    strcmp(s, type_names[i][1]) != 0) {
+		    py_mem_read(m, name, s, sizeof(s) - 1) || strcmp(s, type_names[i][1]) != 0) {
 			snprintf(why, whylen, "%s does not name itself \"%s\"", type_names[i][0],
 				 type_names[i][1]);
 			return -1;
@@ -303,7 +307,7 @@ static int recognize(struct py_process *p, const struct candidate *k, int memfd,
 		return -1;
 	}
 	if (elfsym_lookup(f, "PyCode_Type", &code)) {
-		rc = 1;    /* the executable of a build with libpython */
+		rc = 1; /* the executable of a build with libpython */
 		goto out;
 	}
 	code_addr = addr_of_offset(k, code.offset);
@@ -314,11 +318,16 @@ static int recognize(struct py_process *p, const struct candidate *k, int memfd,
 	bias = code_addr - code.value;
 	p->s.code_type = code_addr;
 	for (size_t i = 1; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
-		uint64_t *dst[] = { NULL, &p->s.dict_type, &p->s.str_type, &p->s.long_type,
-				    &p->s.module_type, &p->s.bytes_type };
+		uint64_t *dst[] = { NULL,
+				    &p->s.dict_type,
+				    &p->s.str_type,
+				    &p->s.long_type,
+				    &p->s.module_type,
+				    &p->s.bytes_type };
 
 		if (elfsym_lookup(f, type_names[i][0], &sym)) {
-			snprintf(why, whylen, "%.200s does not export %s", k->path, type_names[i][0]);
+			snprintf(why, whylen, "%.200s does not export %s", k->path,
+				 type_names[i][0]);
 			goto out;
 		}
 		*dst[i] = bias + sym.value;
@@ -346,8 +355,8 @@ static int recognize(struct py_process *p, const struct candidate *k, int memfd,
 			minor = (hex >> 16) & 0xff;
 		row = py_layout_row(minor);
 		if (!row) {
-			snprintf(why, whylen, "CPython 3.%d is not supported (3.%d-3.%d are)", minor,
-				 PY_MINOR_FIRST, PY_MINOR_LAST);
+			snprintf(why, whylen, "CPython 3.%d is not supported (3.%d-3.%d are)",
+				 minor, PY_MINOR_FIRST, PY_MINOR_LAST);
 			goto out;
 		}
 		p->l = *row;
@@ -356,8 +365,8 @@ static int recognize(struct py_process *p, const struct candidate *k, int memfd,
 	} else {
 		row = py_layout_row(minor);
 		if (!row) {
-			snprintf(why, whylen, "CPython 3.%d is not supported (3.%d-3.%d are)", minor,
-				 PY_MINOR_FIRST, PY_MINOR_LAST);
+			snprintf(why, whylen, "CPython 3.%d is not supported (3.%d-3.%d are)",
+				 minor, PY_MINOR_FIRST, PY_MINOR_LAST);
 			goto out;
 		}
 		p->l = *row;

@@ -18,11 +18,11 @@
 #define CODE_SLOTS 64
 
 struct code_info {
-	uint64_t addr;         /* 0: empty */
+	uint64_t addr; /* 0: empty */
 	bool ok;
 	char func[256], file[PY_NAME_MAX];
 	int firstlineno;
-	int64_t units;         /* 3.11+: code units in co_code_adaptive, -1 unknown */
+	int64_t units; /* 3.11+: code units in co_code_adaptive, -1 unknown */
 	uint8_t *tab;
 	size_t tablen;
 };
@@ -100,8 +100,7 @@ static int line_at(const struct py_layout *l, const struct code_info *ci, int64_
 	switch (l->lines) {
 	case PY_LINES_LNOTAB:
 		return py_line_lnotab(ci->tab, ci->tablen, ci->firstlineno, (int)lasti);
-	case PY_LINES_310:
-		return py_line_310(ci->tab, ci->tablen, ci->firstlineno, (int)lasti * 2);
+	case PY_LINES_310: return py_line_310(ci->tab, ci->tablen, ci->firstlineno, (int)lasti * 2);
 	case PY_LINES_LOCATIONS:
 		return py_line_locations(ci->tab, ci->tablen, ci->firstlineno, (int)lasti);
 	}
@@ -147,8 +146,8 @@ static int read_frame(struct py_ctx *c, uint64_t f, struct raw_frame *r)
 	return 0;
 }
 
-struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tstate,
-			int max_depth, uint64_t deadline_ns, bool *depth_cut, bool *time_cut)
+struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tstate, int max_depth,
+			uint64_t deadline_ns, bool *depth_cut, bool *time_cut)
 {
 	const struct py_layout *l = c->l;
 	struct stack *s;
@@ -160,7 +159,8 @@ struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tst
 	}
 	if (py_mem_u64(c->m, tstate + l->ts_frame, &f))
 		return NULL;
-	if (f && l->cframe_frame >= 0 && (!py_ptr_ok(f) || py_mem_u64(c->m, f + l->cframe_frame, &f)))
+	if (f && l->cframe_frame >= 0 &&
+	    (!py_ptr_ok(f) || py_mem_u64(c->m, f + l->cframe_frame, &f)))
 		return NULL;
 	s = stack_new();
 	if (!s)
@@ -188,7 +188,7 @@ struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tst
 		if (!ci)
 			continue;
 		if (ci->units >= 0 && (r.lasti < -1 || r.lasti > ci->units))
-			continue;   /* an instruction outside its code: not this code's frame */
+			continue; /* an instruction outside its code: not this code's frame */
 		fr.func = ci->func;
 		fr.file = ci->file;
 		fr.line = line_at(l, ci, r.lasti);

@@ -9,26 +9,26 @@
 #pragma GCC diagnostic ignored "-Woverride-init"
 
 /* What every version shares; each row starts from it. */
-#define COMMON                                                                       \
-	.interp_next = 0, .ts_next = 8, .ts_interp = 16, .ob_type = 8, .tp_name = 0x18,     \
-	.tp_basicsize = 0x20, .tp_flags = 0xa8, .tp_dictoffset = 0x120, .md_dict = 16,      \
-	.str_length = 16, .str_state = 32, .long_size = 16, .long_digits = 24,              \
-	.bytes_size = 16, .bytes_data = 32, .ma_keys = 32, .ma_values = 40, .dk_size = 8,   \
-	.owner_cstack = NO, .cframe_frame = NO, .f_back = NO, .f_code = NO, .f_lasti = NO,  \
-	.if_previous = NO, .if_code = NO, .if_instr = NO, .if_owner = NO,                   \
-	.co_qualname = NO, .co_code_adaptive = NO, .ts_native_id = NO
+#define COMMON                                                                                    \
+	.interp_next = 0, .ts_next = 8, .ts_interp = 16, .ob_type = 8, .tp_name = 0x18,           \
+	.tp_basicsize = 0x20, .tp_flags = 0xa8, .tp_dictoffset = 0x120, .md_dict = 16,            \
+	.str_length = 16, .str_state = 32, .long_size = 16, .long_digits = 24, .bytes_size = 16,  \
+	.bytes_data = 32, .ma_keys = 32, .ma_values = 40, .dk_size = 8, .owner_cstack = NO,       \
+	.cframe_frame = NO, .f_back = NO, .f_code = NO, .f_lasti = NO, .if_previous = NO,         \
+	.if_code = NO, .if_instr = NO, .if_owner = NO, .co_qualname = NO, .co_code_adaptive = NO, \
+	.ts_native_id = NO
 
 /* 3.6-3.10: frame objects, the old dict keys, no native thread id. */
-#define OLD                                                                          \
-	COMMON, .interp_tstate_head = 8, .ts_frame = 24, .frames = PY_FRAMES_OBJECTS,        \
-	.f_back = 24, .f_code = 32, .str_ascii_data = 48, .str_compact_data = 72,           \
-	.dk_nentries = 32, .dk_indices = 40, .values_start = 0, .idict = PY_IDICT_OFFSET
+#define OLD                                                                               \
+	COMMON, .interp_tstate_head = 8, .ts_frame = 24, .frames = PY_FRAMES_OBJECTS,     \
+		.f_back = 24, .f_code = 32, .str_ascii_data = 48, .str_compact_data = 72, \
+		.dk_nentries = 32, .dk_indices = 40, .values_start = 0, .idict = PY_IDICT_OFFSET
 
 /* 3.11+: interpreter frames, the compact dict keys, native thread ids. */
-#define NEW                                                                          \
-	COMMON, .frames = PY_FRAMES_INTERP, .lines = PY_LINES_LOCATIONS, .dict_311 = 1,     \
-	.dk_nentries = 24, .dk_indices = 32, .co_filename = 112, .co_name = 120,            \
-	.co_qualname = 128, .co_linetable = 136
+#define NEW                                                                              \
+	COMMON, .frames = PY_FRAMES_INTERP, .lines = PY_LINES_LOCATIONS, .dict_311 = 1,  \
+		.dk_nentries = 24, .dk_indices = 32, .co_filename = 112, .co_name = 120, \
+		.co_qualname = 128, .co_linetable = 136
 
 static const struct py_layout rows[] = {
 	{ OLD, .minor = 6, .rt_interp_head = NO, .interp_modules = 16, .ts_thread_id = 152,
@@ -46,32 +46,93 @@ static const struct py_layout rows[] = {
 	{ OLD, .minor = 10, .rt_interp_head = 32, .interp_modules = 856, .ts_thread_id = 176,
 	  .f_lasti = 96, .co_firstlineno = 40, .co_filename = 104, .co_name = 112,
 	  .co_linetable = 120, .lines = PY_LINES_310, .ht_cached_keys = 872 },
-	{ NEW, .minor = 11, .rt_interp_head = 40, .interp_tstate_head = 16, .interp_modules = 888,
-	  .ts_frame = 56, .cframe_frame = 8, .ts_thread_id = 152, .ts_native_id = 160,
-	  .if_code = 32, .if_previous = 48, .if_instr = 56, .if_owner = 69,
-	  .co_firstlineno = 72, .co_code_adaptive = 184, .ht_cached_keys = 872,
-	  .str_ascii_data = 48, .str_compact_data = 72, .values_start = 0,
+	{ NEW,
+	  .minor = 11,
+	  .rt_interp_head = 40,
+	  .interp_tstate_head = 16,
+	  .interp_modules = 888,
+	  .ts_frame = 56,
+	  .cframe_frame = 8,
+	  .ts_thread_id = 152,
+	  .ts_native_id = 160,
+	  .if_code = 32,
+	  .if_previous = 48,
+	  .if_instr = 56,
+	  .if_owner = 69,
+	  .co_firstlineno = 72,
+	  .co_code_adaptive = 184,
+	  .ht_cached_keys = 872,
+	  .str_ascii_data = 48,
+	  .str_compact_data = 72,
+	  .values_start = 0,
 	  .idict = PY_IDICT_MANAGED },
-	{ NEW, .minor = 12, .rt_interp_head = 40, .interp_tstate_head = 72, .interp_modules = 944,
-	  .ts_frame = 56, .cframe_frame = 0, .ts_thread_id = 136, .ts_native_id = 144,
-	  .if_code = 0, .if_previous = 8, .if_instr = 56, .if_owner = 70, .owner_cstack = 3,
-	  .co_firstlineno = 68, .co_code_adaptive = 192, .ht_cached_keys = 880,
-	  .str_ascii_data = 40, .str_compact_data = 56, .long_tagged = 1, .values_start = 0,
+	{ NEW,
+	  .minor = 12,
+	  .rt_interp_head = 40,
+	  .interp_tstate_head = 72,
+	  .interp_modules = 944,
+	  .ts_frame = 56,
+	  .cframe_frame = 0,
+	  .ts_thread_id = 136,
+	  .ts_native_id = 144,
+	  .if_code = 0,
+	  .if_previous = 8,
+	  .if_instr = 56,
+	  .if_owner = 70,
+	  .owner_cstack = 3,
+	  .co_firstlineno = 68,
+	  .co_code_adaptive = 192,
+	  .ht_cached_keys = 880,
+	  .str_ascii_data = 40,
+	  .str_compact_data = 56,
+	  .long_tagged = 1,
+	  .values_start = 0,
 	  .idict = PY_IDICT_TAGGED },
-	{ NEW, .minor = 13, .rt_interp_head = 632, .interp_tstate_head = 7344,
-	  .interp_modules = 7656, .ts_frame = 72, .ts_thread_id = 152, .ts_native_id = 160,
-	  .if_code = 0, .if_previous = 8, .if_instr = 56, .if_owner = 70, .owner_cstack = 3,
-	  .co_firstlineno = 68, .co_code_adaptive = 200, .ht_cached_keys = 880,
-	  .str_ascii_data = 40, .str_compact_data = 56, .long_tagged = 1, .values_start = 8,
+	{ NEW,
+	  .minor = 13,
+	  .rt_interp_head = 632,
+	  .interp_tstate_head = 7344,
+	  .interp_modules = 7656,
+	  .ts_frame = 72,
+	  .ts_thread_id = 152,
+	  .ts_native_id = 160,
+	  .if_code = 0,
+	  .if_previous = 8,
+	  .if_instr = 56,
+	  .if_owner = 70,
+	  .owner_cstack = 3,
+	  .co_firstlineno = 68,
+	  .co_code_adaptive = 200,
+	  .ht_cached_keys = 880,
+	  .str_ascii_data = 40,
+	  .str_compact_data = 56,
+	  .long_tagged = 1,
+	  .values_start = 8,
 	  .idict = PY_IDICT_INLINE },
 	/* 3.14 (from its headers): everything the debug offsets carry comes from the
 	 * process; FRAME_OWNED_BY_CSTACK became 4, f_executable a _PyStackRef. */
-	{ NEW, .minor = 14, .rt_interp_head = NO, .interp_tstate_head = NO, .interp_modules = NO,
-	  .ts_frame = NO, .ts_thread_id = NO, .ts_native_id = NO,
-	  .if_code = NO, .if_previous = NO, .if_instr = NO, .if_owner = NO, .owner_cstack = 4,
-	  .code_tag_bits = 3, .co_firstlineno = NO, .co_code_adaptive = NO,
-	  .ht_cached_keys = 880, .str_ascii_data = 40, .str_compact_data = 56, .long_tagged = 1,
-	  .values_start = 8, .idict = PY_IDICT_INLINE },
+	{ NEW,
+	  .minor = 14,
+	  .rt_interp_head = NO,
+	  .interp_tstate_head = NO,
+	  .interp_modules = NO,
+	  .ts_frame = NO,
+	  .ts_thread_id = NO,
+	  .ts_native_id = NO,
+	  .if_code = NO,
+	  .if_previous = NO,
+	  .if_instr = NO,
+	  .if_owner = NO,
+	  .owner_cstack = 4,
+	  .code_tag_bits = 3,
+	  .co_firstlineno = NO,
+	  .co_code_adaptive = NO,
+	  .ht_cached_keys = 880,
+	  .str_ascii_data = 40,
+	  .str_compact_data = 56,
+	  .long_tagged = 1,
+	  .values_start = 8,
+	  .idict = PY_IDICT_INLINE },
 };
 
 const struct py_layout *py_layout_row(int minor)
@@ -88,8 +149,8 @@ const struct py_layout *py_layout_row(int minor)
  * the interpreter, frame and code blocks and a set block before the dict.
  */
 struct debug_schema {
-	uint32_t first, last;          /* PY_VERSION_HEX range */
-	size_t size;                   /* sizeof(_Py_DebugOffsets) */
+	uint32_t first, last; /* PY_VERSION_HEX range */
+	size_t size;	      /* sizeof(_Py_DebugOffsets) */
 	uint16_t interpreters_head, interp_next, threads_head, imports_modules;
 	uint16_t ts_next, ts_interp, ts_current_frame, ts_thread_id, ts_native_id;
 	uint16_t if_previous, if_executable, if_instr_ptr, if_owner;
@@ -101,12 +162,12 @@ struct debug_schema {
 #define FREE_THREADED_AT 16
 
 static const struct debug_schema schemas[] = {
-	{ 0x030d0000, 0x030dffff, 584, 40, 64, 72, 88, 168, 176, 184, 192, 200,
-	  232, 240, 248, 264, 280, 288, 296, 304, 312, 344,
-	  360, 376, 392, 456, 464, 496, 504, 520, 528, 544, 552, 560 },
-	{ 0x030e0000, 0x030effff, 760, 40, 64, 72, 96, 192, 200, 208, 216, 224,
-	  256, 264, 272, 288, 320, 328, 336, 344, 352, 384,
-	  408, 424, 440, 536, 544, 576, 584, 600, 608, 624, 632, 640 },
+	{ 0x030d0000, 0x030dffff, 584, 40,  64,	 72,  88,  168, 176, 184, 192, 200,
+	  232,	      240,	  248, 264, 280, 288, 296, 304, 312, 344, 360, 376,
+	  392,	      456,	  464, 496, 504, 520, 528, 544, 552, 560 },
+	{ 0x030e0000, 0x030effff, 760, 40,  64,	 72,  96,  192, 200, 208, 216, 224,
+	  256,	      264,	  272, 288, 320, 328, 336, 344, 352, 384, 408, 424,
+	  440,	      536,	  544, 576, 584, 600, 608, 624, 632, 640 },
 };
 
 /* Offsets past this are not a layout but garbage: the largest real one
@@ -125,8 +186,8 @@ static int take(const unsigned char *buf, uint16_t at, int64_t *field, int *bad)
 	return 0;
 }
 
-int py_layout_from_debug(struct py_layout *l, const void *data, size_t len,
-			 uint32_t *hexversion, char *why, size_t whylen)
+int py_layout_from_debug(struct py_layout *l, const void *data, size_t len, uint32_t *hexversion,
+			 char *why, size_t whylen)
 {
 	const unsigned char *buf = data;
 	const struct debug_schema *s = NULL;

@@ -81,27 +81,25 @@ int py_line_locations(const uint8_t *tab, size_t len, int firstlineno, int lasti
 		bool has_line = true;
 
 		if (!(first & 0x80))
-			return 0;      /* not the start of an entry: a corrupt table */
+			return 0; /* not the start of an entry: a corrupt table */
 		switch (code) {
-		case 15:           /* no location */
-			has_line = false;
-			break;
-		case 14:           /* long form: line, end line, column, end column */
+		case 15: /* no location */ has_line = false; break;
+		case 14: /* long form: line, end line, column, end column */
 			if (!svarint(tab, len, &i, &delta) || !varint(tab, len, &i, &skip) ||
 			    !varint(tab, len, &i, &skip) || !varint(tab, len, &i, &skip))
 				return 0;
 			break;
-		case 13:           /* no column */
+		case 13: /* no column */
 			if (!svarint(tab, len, &i, &delta))
 				return 0;
 			break;
-		case 10: case 11: case 12:   /* one line: two column bytes */
+		case 10:
+		case 11:
+		case 12: /* one line: two column bytes */
 			delta = code - 10;
 			i += 2;
 			break;
-		default:           /* short form: one column byte */
-			i += 1;
-			break;
+		default: /* short form: one column byte */ i += 1; break;
 		}
 		line += delta;
 		addr += units;

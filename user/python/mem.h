@@ -15,7 +15,7 @@ struct py_mem {
 	/* Reads exactly len bytes at addr: 0, or -1 (unmapped, gone, short). */
 	int (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
 	void *ctx;
-	uint64_t reads;        /* reads that reached the backing store */
+	uint64_t reads; /* reads that reached the backing store */
 };
 
 /* The largest single read the walkers make (a string's data, a line table). */
@@ -43,18 +43,18 @@ int py_mem_ptr(struct py_mem *m, uint64_t addr, uint64_t *p);
  * small reads close together (a dict's entries, a thread's frames). The
  * cache lives for one reading pass (the memory changes between passes). */
 #define PY_PROCMEM_SETS 64
-#define PY_PROCMEM_WAYS 4       /* a dict's entries and its keys' pages must not evict each other */
+#define PY_PROCMEM_WAYS 4 /* a dict's entries and its keys' pages must not evict each other */
 #define PY_PROCMEM_LINES (PY_PROCMEM_SETS * PY_PROCMEM_WAYS)
 #define PY_PROCMEM_LINE 4096
 
 struct py_procmem {
 	int fd;
 	struct py_procmem_line {
-		uint64_t base;         /* 0: empty */
-		bool bad;              /* the block is not readable */
+		uint64_t base; /* 0: empty */
+		bool bad;      /* the block is not readable */
 		unsigned char data[PY_PROCMEM_LINE];
-	} *lines;
-	unsigned char victim[PY_PROCMEM_SETS];   /* the way to replace next, per set */
+	} * lines;
+	unsigned char victim[PY_PROCMEM_SETS]; /* the way to replace next, per set */
 };
 
 /* 0, or -1 with errno set. */

@@ -22,7 +22,8 @@ bool py_is_type(struct py_ctx *c, uint64_t obj, uint64_t type)
 {
 	uint64_t t;
 
-	return type && py_ptr_ok(obj) && py_mem_u64(c->m, obj + c->l->ob_type, &t) == 0 && t == type;
+	return type && py_ptr_ok(obj) && py_mem_u64(c->m, obj + c->l->ob_type, &t) == 0 &&
+	       t == type;
 }
 
 /* Appends code point cp as UTF-8 if it fits whole in out[*n..cap-1). */
@@ -32,7 +33,7 @@ static bool put_utf8(char *out, size_t cap, size_t *n, uint32_t cp)
 	size_t k;
 
 	if (cp >= 0xd800 && cp <= 0xdfff)
-		cp = 0xfffd;   /* a lone surrogate: valid in a str, not in UTF-8 */
+		cp = 0xfffd; /* a lone surrogate: valid in a str, not in UTF-8 */
 	if (cp < 0x80) {
 		b[0] = (char)cp;
 		k = 1;
@@ -76,15 +77,16 @@ int py_str(struct py_ctx *c, uint64_t obj, char *out, size_t outlen)
 	    py_mem_read(c->m, obj + l->str_state, &state, sizeof(state)))
 		return -1;
 	kind = STR_KIND(state);
-	if (!(state & STR_COMPACT) || (kind != 1 && kind != 2 && kind != 4) ||
-	    len > (1u << 30) || ((state & STR_ASCII) && kind != 1))
+	if (!(state & STR_COMPACT) || (kind != 1 && kind != 2 && kind != 4) || len > (1u << 30) ||
+	    ((state & STR_ASCII) && kind != 1))
 		return -1;
 	/* no more code points than the output can take (each at least a byte) */
 	want = len < outlen - 1 ? len : outlen - 1;
 	if (want > sizeof(data) / kind)
 		want = sizeof(data) / kind;
-	if (want && py_mem_read(c->m, obj + ((state & STR_ASCII) ? l->str_ascii_data :
-					      l->str_compact_data), data, want * kind))
+	if (want &&
+	    py_mem_read(c->m, obj + ((state & STR_ASCII) ? l->str_ascii_data : l->str_compact_data),
+			data, want * kind))
 		return -1;
 	for (uint64_t i = 0; i < want; i++) {
 		uint32_t cp;
@@ -96,7 +98,7 @@ int py_str(struct py_ctx *c, uint64_t obj, char *out, size_t outlen)
 		else
 			memcpy(&cp, data + 4 * i, 4);
 		if (cp == 0)
-			cp = 0xfffd;   /* an embedded NUL would cut the C string */
+			cp = 0xfffd; /* an embedded NUL would cut the C string */
 		if (!put_utf8(out, outlen, &n, cp))
 			break;
 	}
@@ -114,7 +116,7 @@ int py_long(struct py_ctx *c, uint64_t obj, uint64_t *v)
 		return -1;
 	if (l->long_tagged) {
 		if ((size & 3) == 2)
-			return -1;          /* negative */
+			return -1; /* negative */
 		ndigits = (size & 3) == 1 ? 0 : size >> 3;
 	} else {
 		if ((int64_t)size < 0)
@@ -208,7 +210,7 @@ static int scan_keys(struct py_ctx *c, uint64_t keys, uint64_t values, py_dict_f
 			else
 				memcpy(&value, buf + j * k.entry_size + k.value_at, 8);
 			if (!py_ptr_ok(key) || !py_ptr_ok(value))
-				continue;   /* deleted, or not yet filled */
+				continue; /* deleted, or not yet filled */
 			rc = fn(c, key, value, arg);
 			if (rc)
 				return rc;
@@ -302,7 +304,7 @@ int py_attr(struct py_ctx *c, uint64_t obj, const char *name, uint64_t *value)
 			return -1;
 		return word ? values_get(c, type, word + l->values_start, name, value) : 1;
 	case PY_IDICT_TAGGED:
-		if (word & 1)   /* the stored word is values - 1 */
+		if (word & 1) /* the stored word is values - 1 */
 			return values_get(c, type, word + 1 + l->values_start, name, value);
 		return word ? py_dict_get(c, word, name, value) : 1;
 	case PY_IDICT_INLINE: {
@@ -313,11 +315,10 @@ int py_attr(struct py_ctx *c, uint64_t obj, const char *name, uint64_t *value)
 		if (!(flags & TPFLAGS_INLINE_VALUES) || basicsize < 16 || basicsize > 4096 ||
 		    py_mem_read(c->m, obj + basicsize, hdr, sizeof(hdr)))
 			return -1;
-		if (!hdr[3])     /* valid: the values were not moved to a dict */
+		if (!hdr[3]) /* valid: the values were not moved to a dict */
 			return 1;
 		return values_get(c, type, obj + basicsize + l->values_start, name, value);
 	}
-	default:
-		return -1;
+	default: return -1;
 	}
 }

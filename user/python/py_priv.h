@@ -14,8 +14,8 @@
 
 /* Addresses in the process of what the interpreter exports. */
 struct py_syms {
-	uint64_t runtime;        /* _PyRuntime (0 on 3.6) */
-	uint64_t interp_root;    /* the word that holds the first interpreter */
+	uint64_t runtime;     /* _PyRuntime (0 on 3.6) */
+	uint64_t interp_root; /* the word that holds the first interpreter */
 	uint64_t code_type, dict_type, str_type, long_type, module_type, bytes_type;
 };
 
@@ -66,15 +66,15 @@ int py_attr(struct py_ctx *c, uint64_t obj, const char *name, uint64_t *value);
 
 /* threads.c: the walk over one image (py_read_threads opens the image). */
 int py_read_image(struct py_process *p, struct py_mem *m, const struct py_tids *valid,
-		  const int *tids, int ntids, const struct py_read_opts *o,
-		  struct py_thread **out, struct py_read_stats *st);
+		  const int *tids, int ntids, const struct py_read_opts *o, struct py_thread **out,
+		  struct py_read_stats *st);
 
 /* frames.c: a thread's Python frames from its thread state, or NULL. */
 struct py_code_cache;
 struct py_code_cache *py_code_cache_new(void);
 void py_code_cache_free(struct py_code_cache *cc);
-struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tstate,
-			int max_depth, uint64_t deadline_ns, bool *depth_cut, bool *time_cut);
+struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tstate, int max_depth,
+			uint64_t deadline_ns, bool *depth_cut, bool *time_cut);
 /* One frame from its code object and instruction index (lasti: 3.11+ in code
  * units, before in bytes or instructions as the version counts): 0 with *out
  * filled (its strings live in cc until the next lookup), or -1. */

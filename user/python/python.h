@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include "out/stack.h"
 
-struct py_process;   /* one traced process's interpreter, recognized */
+struct py_process; /* one traced process's interpreter, recognized */
 
 /*
  * Recognizes CPython in PID from what it maps (the python binary or
@@ -27,31 +27,31 @@ struct py_process;   /* one traced process's interpreter, recognized */
  * else one line saying why it was not recognized.
  */
 struct py_process *py_attach(int pid, char *why, size_t whylen);
-void py_detach(struct py_process *p);                 /* NULL-safe */
-const char *py_version(const struct py_process *p);   /* "3.11.2" */
+void py_detach(struct py_process *p);		    /* NULL-safe */
+const char *py_version(const struct py_process *p); /* "3.11.2" */
 
 struct py_thread {
-	int tid;              /* its kernel tid in the process read */
-	uint64_t ident;       /* threading.get_ident() */
-	char name[64];        /* the threading.Thread name, UTF-8 (untrusted, cut at 63 bytes
+	int tid;	     /* its kernel tid in the process read */
+	uint64_t ident;	     /* threading.get_ident() */
+	char name[64];	     /* the threading.Thread name, UTF-8 (untrusted, cut at 63 bytes
 			       * on a character boundary); "" unknown */
-	struct stack *stack;  /* Python frames innermost first (FRAME_PYTHON: func = co_qualname,
+	struct stack *stack; /* Python frames innermost first (FRAME_PYTHON: func = co_qualname,
 			       * co_name before 3.11; file; line); NULL when not asked or not
 			       * readable; freed by py_threads_free */
 };
 
 struct py_read_opts {
-	bool frames;          /* also read each thread's frames */
-	int max_depth;        /* frames per thread (deeper ones counted in stack->omitted) */
-	uint64_t budget_ns;   /* total time for this call; 0: no limit */
+	bool frames;	    /* also read each thread's frames */
+	int max_depth;	    /* frames per thread (deeper ones counted in stack->omitted) */
+	uint64_t budget_ns; /* total time for this call; 0: no limit */
 };
 
 struct py_read_stats {
-	int threads;          /* thread states read */
-	int depth_cut;        /* stacks cut by max_depth */
-	int time_cut;         /* threads whose frames the budget left unread */
-	int invalid;          /* thread states skipped: no tid, a tid not in the process */
-	uint64_t ns;          /* time the call took */
+	int threads;   /* thread states read */
+	int depth_cut; /* stacks cut by max_depth */
+	int time_cut;  /* threads whose frames the budget left unread */
+	int invalid;   /* thread states skipped: no tid, a tid not in the process */
+	uint64_t ns;   /* time the call took */
 };
 
 /*
@@ -65,7 +65,7 @@ struct py_read_stats {
  */
 int py_read_threads(struct py_process *p, int mem_pid, const int *tids, int ntids,
 		    const struct py_read_opts *o, struct py_thread **out, struct py_read_stats *st);
-void py_threads_free(struct py_thread *v, int n);   /* NULL-safe */
+void py_threads_free(struct py_thread *v, int n); /* NULL-safe */
 
 /*
  * For the fork tracepoint, which copies the forking thread's raw frames
@@ -80,8 +80,8 @@ int py_bpf_layout(struct py_process *p, struct py_bpf_layout *out);
  * against the code objects in mem_pid's memory: a stack of Python frames,
  * or NULL when none could be read. truncated: the chain went on.
  */
-struct stack *py_stack_from_raw(struct py_process *p, int mem_pid,
-				const struct py_raw_frame *raw, int n, bool truncated);
+struct stack *py_stack_from_raw(struct py_process *p, int mem_pid, const struct py_raw_frame *raw,
+				int n, bool truncated);
 
 /* A forked child runs its parent's interpreter at the same addresses: the
  * parent's recognition, for child_pid, without reading anything. NULL when

@@ -46,8 +46,8 @@ int py_bpf_layout(struct py_process *p, struct py_bpf_layout *out)
 	return 0;
 }
 
-struct stack *py_stack_from_raw(struct py_process *p, int mem_pid,
-				const struct py_raw_frame *raw, int n, bool truncated)
+struct stack *py_stack_from_raw(struct py_process *p, int mem_pid, const struct py_raw_frame *raw,
+				int n, bool truncated)
 {
 	struct py_code_cache *cc = py_code_cache_new();
 	struct stack *s = stack_new();
@@ -69,7 +69,8 @@ struct stack *py_stack_from_raw(struct py_process *p, int mem_pid,
 		if (p->l.frames == PY_FRAMES_OBJECTS)
 			lasti = (int64_t)raw[i].instr;
 		else
-			lasti = ((int64_t)raw[i].instr - (int64_t)(code + p->l.co_code_adaptive)) / 2;
+			lasti = ((int64_t)raw[i].instr - (int64_t)(code + p->l.co_code_adaptive)) /
+				2;
 		if (py_code_frame(&c, cc, raw[i].code, lasti, &f) == 0 && stack_push(s, &f))
 			break;
 	}

@@ -251,8 +251,8 @@ void py_threads_free(struct py_thread *v, int n)
 }
 
 int py_read_image(struct py_process *p, struct py_mem *m, const struct py_tids *valid,
-		  const int *tids, int ntids, const struct py_read_opts *o,
-		  struct py_thread **out, struct py_read_stats *st)
+		  const int *tids, int ntids, const struct py_read_opts *o, struct py_thread **out,
+		  struct py_read_stats *st)
 {
 	struct py_ctx c = { p, &p->l, m };
 	struct py_code_cache *cc = NULL;
@@ -292,8 +292,8 @@ int py_read_image(struct py_process *p, struct py_mem *m, const struct py_tids *
 		k++;
 		if (!cc)
 			continue;
-		t->stack = py_frames(&c, cc, v[i].addr, o->max_depth, deadline, &depth_cut,
-				     &time_cut);
+		t->stack =
+			py_frames(&c, cc, v[i].addr, o->max_depth, deadline, &depth_cut, &time_cut);
 		st->depth_cut += depth_cut;
 		st->time_cut += time_cut;
 	}
