@@ -20,6 +20,8 @@
 const volatile bool trace_all = false;
 /* --locks=uprobe: locks.bpf.c fills held_locks; forks report them. */
 const volatile bool lock_uprobes = false;
+/* --stacks=all: a Python process's every fork carries its forking frames. */
+const volatile bool py_stacks_all = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

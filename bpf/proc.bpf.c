@@ -142,6 +142,8 @@ static __always_inline void py_send_stack(const struct py_bpf_layout *l, struct 
 	wc.frame = frame;
 	/* shim frames are skipped, so look at up to twice as many */
 	bpf_loop(PY_STACK_FRAMES * 2, py_walk_step, &wc, 0);
+	if (wc.frame)
+		wc.r->truncated = 1; /* the walk's budget ended before the chain did */
 	wc.r->count = wc.n;
 	bpf_ringbuf_submit(wc.r, 0);
 }
@@ -173,8 +175,12 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		.parent_pid = tgid,
 		.flags = PROC_FORKED,
 	};
-	if (bpf_map_update_elem(&traced, &child_tgid, &tp, BPF_ANY))
+	bool child_traced = true;
+
+	if (bpf_map_update_elem(&traced, &child_tgid, &tp, BPF_ANY)) {
 		__sync_fetch_and_add(&drops.map_full, 1);
+		child_traced = false;
+	}
 
 	if (lock_uprobes) {
 		struct held_ctx hc = { .tgid = tgid, .child_pid = child_tgid };
@@ -185,9 +191,16 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	struct py_bpf_layout *pyl = bpf_map_lookup_elem(&py_layouts, &tgid);
 
 	if (pyl) {
-		py_send_stack(pyl, parent, child_tgid);
-		/* the child runs the same interpreter at the same addresses */
-		bpf_map_update_elem(&py_layouts, &child_tgid, pyl, BPF_ANY);
+		bool from_main = (__u32)BPF_CORE_READ(parent, pid) == tgid;
+
+		/* a single-threaded fork from the main thread is no hazard: its
+		 * frames are only wanted on the fork event itself (--stacks=all) */
+		if (py_stacks_all || !from_main || BPF_CORE_READ(parent, signal, nr_threads) > 1)
+			py_send_stack(pyl, parent, child_tgid);
+		/* the child runs the same interpreter at the same addresses; an
+		 * untraced child (traced map full) would never have it removed */
+		if (child_traced)
+			bpf_map_update_elem(&py_layouts, &child_tgid, pyl, BPF_ANY);
 	}
 
 	struct rec_fork *r = reserve(sizeof(*r));

@@ -87,12 +87,15 @@ static int attach_descendant(int pid, struct session *s, struct model *m,
 			     struct lock_follow *follow)
 {
 	struct proctree_stat st;
-	int forked;
+	int forked, rc;
 
 	if (proctree_read_stat(pid, &st))
 		return -1;
-	if (session__trace(s, pid))
+	rc = session__trace_found(s, pid);
+	if (rc < 0)
 		return -1;
+	if (rc == 1)
+		return 0; /* forked since the attach began: its fork record tells the model */
 	forked = proctree_forked_not_execed(pid, st.ppid) == 1;
 	model__add_existing(m, pid, st.ppid, forked, start_mono(&st));
 	lock_follow__pid(follow, pid);

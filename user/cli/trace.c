@@ -51,15 +51,26 @@ static void emit_to_output(void *ctx, struct event *ev)
 	output__emit(ctx, ev);
 }
 
-/* The model recognized a CPython: the fork tracepoint copies its frames. */
+/* The model recognized a CPython (l), or forgets one (l NULL): the fork
+ * tracepoint copies the forking thread's frames. A failure is said once. */
 static void tell_py_layout(void *ctx, int pid, const struct py_bpf_layout *l)
 {
 	struct session *s = *(struct session **)ctx;
+	static bool said;
 
-	if (s && session__set_py_layout(s, pid, l))
+	if (!s)
+		return;
+	if (!l) {
+		session__clear_py_layout(s, pid);
+		return;
+	}
+	if (session__set_py_layout(s, pid, l) && !said) {
+		said = true;
 		fprintf(stderr,
-			"forktrace: cannot follow pid %d's Python frames at its forks: %s\n", pid,
-			strerror(errno));
+			"forktrace: cannot follow pid %d's Python frames at its forks: %s —"
+			" later Python processes may not be followed either\n",
+			pid, strerror(errno));
+	}
 }
 
 static void model_config_from(const struct options *o, struct model_config *c)
@@ -81,6 +92,7 @@ static void session_config_from(const struct options *o, struct session_config *
 	c->trace_all = o->target == TARGET_ALL;
 	c->lock_uprobes = o->locks == LOCKS_UPROBE;
 	c->debug = o->debug;
+	c->py_stacks_all = o->stacks == STACKS_ALL && !o->no_python;
 }
 
 static void report_lost(struct output *out, enum lost_what what, uint64_t now, uint64_t *reported)
@@ -254,8 +266,8 @@ cleanup:
 	launcher_abort(&launch);
 	free(roots);
 	lock_follow__free(ctx.follow);
+	model__free(m); /* before the session: it may still tell the session what to forget */
 	session__close(s);
-	model__free(m);
 	output__free(out);
 	return status;
 }

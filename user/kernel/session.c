@@ -79,6 +79,7 @@ struct session *session__open(const struct session_config *cfg, ring_buffer_samp
 	}
 	s->proc->rodata->trace_all = cfg->trace_all;
 	s->proc->rodata->lock_uprobes = cfg->lock_uprobes;
+	s->proc->rodata->py_stacks_all = cfg->py_stacks_all;
 	step = "load";
 	err = -proc_bpf__load(s->proc);
 	if (err)
@@ -121,6 +122,26 @@ int session__set_py_layout(struct session *s, int pid, const struct py_bpf_layou
 	__u32 key = pid;
 
 	return bpf_map_update_elem(bpf_map__fd(s->proc->maps.py_layouts), &key, l, BPF_ANY);
+}
+
+int session__trace_found(struct session *s, int pid)
+{
+	struct traced_proc tp = { 0 };
+	__u32 key = pid;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->proc->maps.traced), &key, &tp, BPF_NOEXIST) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return 1;
+	fprintf(stderr, "forktrace: cannot trace pid %d: %s\n", pid, strerror(errno));
+	return -1;
+}
+
+void session__clear_py_layout(struct session *s, int pid)
+{
+	__u32 key = pid;
+
+	bpf_map_delete_elem(bpf_map__fd(s->proc->maps.py_layouts), &key);
 }
 
 void session__untrace(struct session *s, int pid)

@@ -14,9 +14,10 @@ struct session;
 struct uprobes;
 
 struct session_config {
-	bool trace_all;	   /* -a: every process, no traced-map lookup */
-	bool lock_uprobes; /* --locks=uprobe: the lock programs too */
-	bool debug;	   /* libbpf's own log on stderr */
+	bool trace_all;	    /* -a: every process, no traced-map lookup */
+	bool lock_uprobes;  /* --locks=uprobe: the lock programs too */
+	bool debug;	    /* libbpf's own log on stderr */
+	bool py_stacks_all; /* --stacks=all: every Python fork copies its frames */
 };
 
 /* Loads and attaches the programs. NULL after one line on stderr. */
@@ -29,6 +30,11 @@ int session__trace(struct session *s, int pid);
  * Forked children inherit it; an exec or the exit forgets it. */
 struct py_bpf_layout;
 int session__set_py_layout(struct session *s, int pid, const struct py_bpf_layout *l);
+void session__clear_py_layout(struct session *s, int pid);
+/* A process found in a walk of the tree: traced from now on, 0; or 1 when the
+ * kernel side traces it already (it was forked by a traced process since: its
+ * fork record is on its way); -1 after a line on stderr. */
+int session__trace_found(struct session *s, int pid);
 /* Stops tracing a process that is gone (found in a walk, then vanished). */
 void session__untrace(struct session *s, int pid);
 /* Waits up to timeout_ms for records and hands each to on_record. */

@@ -16,7 +16,15 @@ static int judge(const struct futex_wait *w, const struct held_list *born_held,
 {
 	const struct held_lock *h = held_list_find(born_held, w->uaddr);
 
+	struct futex_lock_info now;
+
 	memset(f, 0, sizeof(*f));
+	/* a lock the child re-initialised (an atfork handler, a runtime's reset)
+	 * and a thread of its own holds now is no longer the one it was born
+	 * with: what the lock says now decides */
+	if (h && (h->type == LOCK_MUTEX || h->type == LOCK_RWLOCK_WRITE) &&
+	    futex_lock_inspect(w, &now) == 0 && now.owner_tid && now.owner_exists)
+		h = NULL;
 	if (!h)
 		return deadlock_examine(w, f) == 1;
 	f->reason = DL_HELD_AT_FORK;

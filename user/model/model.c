@@ -49,7 +49,11 @@ static void proc_remove(struct model *m, struct proc *p)
 		}
 	}
 	m->live--;
-	mpy_forget(p);
+	/* its fork's held-back hazards go with it (callers that must report
+	 * them resolve them first) */
+	if (p->pending)
+		pending_unlink(m, p->pending);
+	mpy_forget(m, p);
 	held_list_free(&p->born_held);
 	free(p->threads);
 	free(p);
@@ -191,8 +195,11 @@ static struct proc *child_new(struct model *m, struct proc *parent, const struct
 {
 	struct proc *child = proc_find(m, r->child_pid);
 
-	if (child) /* a stale entry: its pid was reused */
+	if (child) { /* a stale entry: its pid was reused (its exit was lost) */
+		if (child->pending)
+			pending_resolve(m, child->pending, SEV_WARNING);
 		proc_remove(m, child);
+	}
 	child = proc_new(m, r->child_pid, r->h.comm);
 	if (!child)
 		return NULL;
@@ -233,7 +240,7 @@ void model__fork(struct model *m, const struct rec_fork *r)
 		mpy_fork(m, parent, r, pd);
 	/* --stacks=all: the fork event itself carries the forking thread's frames */
 	fork_stack = m->cfg.stacks_all ? mpy_forker_stack(m, parent, r) : NULL;
-	m->has_incoming_py = false;
+	mpy_fork_done(m, r);
 	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
 	if (pd && r->threads > 1 && !shares_vm && m->cfg.scan_locks)
 		held = pending_scan(m, parent, child, r->h.tid, r->h.ts, pd);
@@ -306,8 +313,7 @@ void model__held_lock(struct model *m, const struct rec_held_lock *r)
 
 void model__py_stack(struct model *m, const struct rec_py_stack *r)
 {
-	m->incoming_py = *r;
-	m->has_incoming_py = true;
+	m->incoming_py[m->incoming_py_next++ % PY_INCOMING] = *r;
 }
 
 void model__thread_new(struct model *m, const struct rec_thread *r)

@@ -12,6 +12,7 @@
 #include "out/event.h"
 
 #define NBUCKETS 4096
+#define PY_INCOMING 8 /* forks in flight whose frames came ahead of them */
 
 struct thread {
 	int tid;
@@ -89,9 +90,10 @@ struct model {
 	struct found_lock *incoming;
 	int nincoming, cap_incoming;
 	int incoming_child;
-	/* Python: the forking thread's raw frames of the fork whose REC_FORK comes next */
-	struct rec_py_stack incoming_py;
-	bool has_incoming_py;
+	/* Python: the forking threads' raw frames of forks whose REC_FORK comes
+	 * next (forks on other CPUs can interleave their records) */
+	struct rec_py_stack incoming_py[PY_INCOMING];
+	int incoming_py_next;
 	bool py_refresh_due; /* some process has names to refresh or a python to look for */
 	uint64_t py_due_at;  /* the earliest of those times (0: none) */
 };
@@ -134,6 +136,8 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 /* The forking thread's frames the kernel copied at this fork (the caller
  * frees), or NULL. */
 struct stack *mpy_forker_stack(struct model *m, struct proc *parent, const struct rec_fork *r);
+/* The fork's record came: its raw frames are forgotten. */
+void mpy_fork_done(struct model *m, const struct rec_fork *r);
 /* The Python frames of thread tid of p now (the caller frees), or NULL. */
 struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid);
 /* A new thread: its name is set by Python a moment later. */
@@ -143,7 +147,7 @@ void mpy_tick(struct model *m, uint64_t now);
 /* Asks for a tick at t (CLOCK_MONOTONIC ns). */
 void mpy_due(struct model *m, uint64_t t);
 /* The image is gone (exec, exit): so is what was known of its interpreter. */
-void mpy_forget(struct proc *p);
+void mpy_forget(struct model *m, struct proc *p);
 /* A forked child runs its parent's interpreter (the kernel side copies the
  * frames layout itself). */
 void mpy_inherit(struct model *m, struct proc *child, const struct proc *parent);

@@ -26,8 +26,12 @@
 #define BROKEN_CONFIRM_NS \
 	200000000ULL /* a failed read is said if the process is still there then */
 
-void mpy_forget(struct proc *p)
+void mpy_forget(struct model *m, struct proc *p)
 {
+	/* the kernel side forgets it at an exec or exit it sees itself; this
+	 * covers a layout written after that, from a record read late */
+	if (p->py && m->cfg.py_layout)
+		m->cfg.py_layout(m->cfg.hook_ctx, p->pid, NULL);
 	py_detach(p->py);
 	p->py = NULL;
 	p->py_checked = false;
@@ -39,17 +43,20 @@ void mpy_forget(struct proc *p)
 
 void mpy_inherit(struct model *m, struct proc *child, const struct proc *parent)
 {
-	if (!m->cfg.python || !parent->py)
+	if (!m->cfg.python || !parent->py_checked)
 		return;
-	child->py = py_fork_copy(parent->py, child->pid);
-	child->py_checked = child->py != NULL;
+	/* what was found of the parent holds for the child: an interpreter not
+	 * recognized, or one that stopped validating, is said once, not per child */
+	child->py_checked = true;
+	if (parent->py && !parent->py_broken)
+		child->py = py_fork_copy(parent->py, child->pid);
 }
 
 void mpy_exec(struct model *m, struct proc *p, const char *filename, uint64_t now)
 {
 	const char *base = strrchr(filename, '/');
 
-	mpy_forget(p);
+	mpy_forget(m, p);
 	base = base ? base + 1 : filename;
 	/* known before its first thread and fork, so that the fork tracepoint
 	 * can copy the forking thread's frames from the first fork on */
@@ -234,13 +241,33 @@ static struct py_thread *find(struct py_thread *v, int n, int tid)
 	return NULL;
 }
 
+/* The raw frames the kernel copied at this fork, if they came. */
+static struct rec_py_stack *incoming(struct model *m, const struct rec_fork *r)
+{
+	for (int i = 0; i < PY_INCOMING; i++) {
+		struct rec_py_stack *k = &m->incoming_py[i];
+
+		if (k->child_pid && k->child_pid == r->child_pid && k->h.tid == r->h.tid &&
+		    k->h.pid == r->h.pid)
+			return k;
+	}
+	return NULL;
+}
+
+void mpy_fork_done(struct model *m, const struct rec_fork *r)
+{
+	struct rec_py_stack *k = incoming(m, r);
+
+	if (k)
+		k->child_pid = 0;
+}
+
 /* The forking thread's frames as the kernel copied them at the fork. */
 struct stack *mpy_forker_stack(struct model *m, struct proc *parent, const struct rec_fork *r)
 {
-	const struct rec_py_stack *k = &m->incoming_py;
+	const struct rec_py_stack *k = incoming(m, r);
 
-	if (!m->cfg.stacks || !parent->py || parent->py_broken || !m->has_incoming_py ||
-	    k->child_pid != r->child_pid || k->h.tid != r->h.tid)
+	if (!m->cfg.stacks || !parent->py || parent->py_broken || !k)
 		return NULL;
 	return py_stack_from_raw(parent->py, parent->pid, k->frames,
 				 k->count < PY_STACK_FRAMES ? (int)k->count : PY_STACK_FRAMES,
