@@ -26,7 +26,8 @@ PROGS_SRC = os.path.join(ROOT, "tests", "progs")
 PROGS_BIN = os.path.join(BUILD, "progs")
 FORKTRACE = os.environ.get("FORKTRACE") or os.path.join(BUILD, "forktrace")
 PYTHON = "/usr/bin/python3"
-PYENV = "/root/.pyenv/versions"
+# pyenv's interpreters, where pyenv keeps them
+PYENV = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
 POLL = 0.02          # seconds between two looks at a file we wait on
 
 

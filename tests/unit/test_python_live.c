@@ -18,7 +18,6 @@
 #include "unit.h"
 
 #define PROG "tests/progs/py_names.py"
-#define PYENV "/root/.pyenv/versions/"
 #define MAX_REPORTED 16
 
 struct reported {
@@ -142,13 +141,29 @@ out:
 	py_detach(p);
 }
 
+/* "@X.Y.Z/bin/..." names a pyenv interpreter: under $PYENV_ROOT/versions
+ * ($HOME/.pyenv when unset), where pyenv keeps them. */
+static const char *interpreter_path(const char *py, char *buf, size_t size)
+{
+	const char *root = getenv("PYENV_ROOT"), *home = getenv("HOME");
+
+	if (py[0] != '@')
+		return py;
+	if (root && root[0])
+		snprintf(buf, size, "%s/versions/%s", root, py + 1);
+	else
+		snprintf(buf, size, "%s/.pyenv/versions/%s", home ? home : "/root", py + 1);
+	return buf;
+}
+
 static void live(const char *py, const char *version, char *why, size_t why_len)
 {
-	char report[] = "/tmp/ft-py-names-XXXXXX";
+	char report[] = "/tmp/ft-py-names-XXXXXX", path[512];
 	struct reported r;
 	pid_t pid;
 	int fd, status;
 
+	py = interpreter_path(py, path, sizeof(path));
 	if (geteuid() != 0)
 		SKIP("needs root");
 	if (access(py, X_OK) != 0) {
@@ -185,11 +200,11 @@ static void live(const char *py, const char *version, char *why, size_t why_len)
 	}
 
 LIVE(python_live_debian_311, "/usr/bin/python3.11", "3.11")
-LIVE(python_live_36, PYENV "3.6.15/bin/python3.6", "3.6.15")
-LIVE(python_live_37, PYENV "3.7.16/bin/python3.7", "3.7.16")
-LIVE(python_live_38, PYENV "3.8.18/bin/python3.8", "3.8.18")
-LIVE(python_live_39, PYENV "3.9.18/bin/python3.9", "3.9.18")
-LIVE(python_live_310, PYENV "3.10.13/bin/python3.10", "3.10.13")
-LIVE(python_live_311, PYENV "3.11.7/bin/python3.11", "3.11.7")
-LIVE(python_live_312, PYENV "3.12.1/bin/python3.12", "3.12.1")
-LIVE(python_live_313, PYENV "3.13.0/bin/python3.13", "3.13.0")
+LIVE(python_live_36, "@3.6.15/bin/python3.6", "3.6.15")
+LIVE(python_live_37, "@3.7.16/bin/python3.7", "3.7.16")
+LIVE(python_live_38, "@3.8.18/bin/python3.8", "3.8.18")
+LIVE(python_live_39, "@3.9.18/bin/python3.9", "3.9.18")
+LIVE(python_live_310, "@3.10.13/bin/python3.10", "3.10.13")
+LIVE(python_live_311, "@3.11.7/bin/python3.11", "3.11.7")
+LIVE(python_live_312, "@3.12.1/bin/python3.12", "3.12.1")
+LIVE(python_live_313, "@3.13.0/bin/python3.13", "3.13.0")
