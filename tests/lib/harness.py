@@ -265,7 +265,7 @@ SCHEMA = {  # event: (fields, optional fields, allowed severities)
     "inherited_epoll": ({"tid": int, "fd": int, "parent_pid": int}, {}, {"warning"}),
     "exec": ({"filename": str, "since_fork_ns": int}, {}, {"info"}),
     "exit": ({"exit_code": int, "signal": int}, {}, {"info"}),
-    "attach": ({"threads": _THREADS, "locks": str}, {"python": str}, {"info"}),
+    "attach": ({"threads": _THREADS, "locks": str}, {"python": str, "threads_omitted": int}, {"info"}),
     "detach": ({"threads": int, "locks": str}, {}, {"info"}),
     # "what" is not in SPEC.md's table yet
     "lost_events": ({"count": int}, {"what": str}, {"error"}),

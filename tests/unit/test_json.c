@@ -726,3 +726,22 @@ TEST(json_reader_refuses_broken_lines)
 	CHECK(!parses("{\"a\":1,}\n"));
 	CHECK(!parses("{\"a\":1}"));
 }
+
+/* More threads than an event lists: the attach event says how many it left out. */
+TEST(json_attach_threads_omitted)
+{
+	static struct event ev;
+	const char *line;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_ATTACH;
+	ev.pid = 9;
+	ev.attach.threads.count = 1;
+	ev.attach.threads.total = 201;
+	ev.attach.threads.t[0].tid = 9;
+	strcpy(ev.attach.threads.t[0].comm, "python3");
+	ev.attach.locks = "scan";
+	line = json_of(&ev);
+	CHECK(strstr(line, "\"threads\":[{\"tid\":9,\"comm\":\"python3\"}],\"threads_omitted\":200,"
+			   "\"locks\":\"scan\"") != NULL);
+}

@@ -197,6 +197,10 @@ void event_visit(const struct event *ev, const struct event_visitor *v, void *ct
 		break;
 	case EV_ATTACH:
 		v->threads_field(ctx, "threads", &ev->attach.threads, false);
+		/* more threads than an event lists: how many were left out */
+		if (ev->attach.threads.total > ev->attach.threads.count)
+			v->int_field(ctx, "threads_omitted",
+				     ev->attach.threads.total - ev->attach.threads.count);
 		v->str_field(ctx, "locks", ev->attach.locks);
 		name_field(v, ctx, "python", ev->attach.python);
 		break;
