@@ -64,9 +64,11 @@ static void thread_name(struct strbuf *sb, const char *comm, const char *name, i
 	char c[SAFE_COMM], n[SAFE_NAME];
 	char comm0[EV_COMM_LEN + 1];
 
-	/* a comm may fill its array without a NUL */
-	memcpy(comm0, comm, EV_COMM_LEN);
-	comm0[EV_COMM_LEN] = 0;
+	/* a comm may fill its array without a NUL, or be a shorter string ("") */
+	size_t len = strnlen(comm, EV_COMM_LEN);
+
+	memcpy(comm0, comm, len);
+	comm0[len] = 0;
 	sanitize(comm0, c, sizeof(c));
 	if (!name[0]) {
 		sb_printf(sb, "%s (tid %d)", c[0] ? c : "?", tid);
