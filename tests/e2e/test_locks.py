@@ -318,7 +318,9 @@ def python_lock_no_waker(locks):
     expect_eq("child_deadlock.severity", dl["severity"], "warning")
     expect_lock("child_deadlock.lock", dl["lock"], rep.get("lock"))
     expect_eq("child_deadlock.parent_pid", dl["parent_pid"], parent)
-    expect(dl.get("lock_type") in (None, "semaphore"), f"child_deadlock.lock_type: {dl.get('lock_type')!r}")
+    # a threading.Lock: its semaphore is said as the Python lock it belongs to
+    expect_eq("child_deadlock.lock_type", dl.get("lock_type"), "py_lock")
+    expect_eq("child_deadlock.lock_object", dl.get("lock_object"), "threading.Lock")
     expect_within_a_second(rep, dl)
     orphans = r.one("orphaned_threads", pid=parent, child_pid=child)
     expect_eq("orphaned_threads.threads", threads_of(orphans), rep.threads("thread"))

@@ -72,7 +72,7 @@ def logging_hang(version):
     logs = os.path.join(workdir(), "logs")
     os.makedirs(logs, exist_ok=True)
     ft = start_forktrace(["--json", "--", *prog("py_logging_fork", logs, python_version=version)])
-    ft.report.wait("attempts", timeout=45, alive=ft.proc)
+    ft.report.wait("caught", timeout=45, alive=ft.proc)   # said after "attempts"
     if ft.report.values("caught") == ["0"]:
         r = ft.finish()
         fail(f"could not catch chatter holding the lock in {r.report.get('attempts')} forks")

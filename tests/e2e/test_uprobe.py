@@ -109,7 +109,9 @@ def python_lock(version=None):
     holder, lock = r.report.int("holder_tid"), addr(r.report.get("lock"))
     expect_eq("child's exit status (killed: it never got the lock)", r.report.int("child_status"), 137)
     expect_held(r, pid, child, lock, "semaphore", holder)
-    expect_deadlock(r, pid, child, lock, holder, "semaphore")
+    # the child's wait is on a threading.Lock: said as the Python lock it is
+    ev = expect_deadlock(r, pid, child, lock, holder, "py_lock")
+    expect_eq("child_deadlock.lock_object", ev.get("lock_object"), "threading.Lock")
 
 
 @timeout(45)

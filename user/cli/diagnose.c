@@ -115,12 +115,45 @@ static void emit(struct diagnosis *d, struct output *out, const struct futex_wai
 			ev.deadlock.stack = me->stack;
 		if (holder && f.holder_tid > 0)
 			memcpy(ev.deadlock.holder_name, holder->name, EV_NAME_LEN);
+		if (f.holder_name[0])
+			memcpy(ev.deadlock.holder_name, f.holder_name, EV_NAME_LEN);
+		memcpy(ev.deadlock.lock_object, f.lock_object, EV_OBJECT_LEN);
 	}
 	output__emit(out, &ev);
 	if (ev.severity == SEV_ERROR)
 		d->errors++;
 	else
 		d->warnings++;
+}
+
+/*
+ * What a semaphore wait belongs to, where the process runs a CPython we
+ * know: the Python lock object, and when it records an owner that is no
+ * thread of this process (the child's copy froze it at the fork), a
+ * certain held_at_fork, the holder named from the parent. 1 when found.
+ */
+static int python_lock(const struct diagnosis *d, const struct futex_wait *w,
+		       struct deadlock_finding *fd)
+{
+	struct py_lock_wait lw;
+	const struct py_thread *holder;
+
+	if (!d->py || py_lock_of_wait(d->py, d->pid, w->uaddr, &lw) != 1)
+		return 0;
+	fd->lock_type = lw.type;
+	snprintf(fd->lock_object, sizeof(fd->lock_object), "%s", lw.object_text);
+	if (!lw.owner_ident || py_thread_by_ident(d->pyt, d->npyt, lw.owner_ident))
+		return 1;
+	fd->reason = DL_HELD_AT_FORK;
+	fd->certain = true;
+	fd->holder_tid = 0;
+	fd->holder_comm[0] = 0;
+	holder = py_thread_by_ident(d->parent_pyt, d->nparent_pyt, lw.owner_ident);
+	if (holder) {
+		fd->holder_tid = holder->tid;
+		snprintf(fd->holder_name, sizeof(fd->holder_name), "%s", holder->name);
+	}
+	return 1;
 }
 
 /* One thread: is it in a futex wait, on what, and is that a deadlock? */
@@ -137,7 +170,10 @@ static void diagnose_thread(struct diagnosis *d, struct output *out, int tid)
 	if (futex_lock_inspect(&w, &info))
 		return;
 	d->blocked++;
+	memset(&fd, 0, sizeof(fd));
 	judged = deadlock_judge(&w, &info, &fd);
+	if (python_lock(d, &w, &fd) && fd.certain)
+		judged = 1;
 	if (judged)
 		emit(d, out, &w, &fd);
 	explain(d, &w, &info, !judged);

@@ -54,6 +54,10 @@ struct deadlock_finding {
 	int holder_tid;		  /* 0: none recorded (a semaphore, a condition variable) */
 	char holder_comm[16];	  /* "" when the holder is gone or unknown */
 	bool certain;		  /* owner_gone: nothing can ever release the lock */
+	/* what the lock belongs to and its holder's name, where a runtime says
+	 * (Python: "threading.RLock"); "" otherwise */
+	char lock_object[EV_OBJECT_LEN];
+	char holder_name[EV_NAME_LEN];
 };
 
 /*

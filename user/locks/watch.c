@@ -46,10 +46,19 @@ static enum watch_verdict look_futex(struct wait_watch *ww, const struct watch_s
 		ww->reported = false;
 		return WATCH_NOTHING;
 	}
-	if (++ww->seen < 2 || ww->reported || !judge(w, s->born_held, f))
+	if (++ww->seen < 2 || ww->reported)
 		return WATCH_NOTHING;
-	ww->reported = true;
-	return WATCH_DEADLOCK;
+	if (judge(w, s->born_held, f)) {
+		ww->reported = true;
+		return WATCH_DEADLOCK;
+	}
+	/* a semaphore wait (glibc's sem_wait: FUTEX_WAIT_BITSET) that nothing
+	 * here can judge: looked at once more by whoever knows more of it */
+	if ((w->op & 0x7f) == 9 && !w->has_timeout) {
+		ww->reported = true;
+		return WATCH_STUCK;
+	}
+	return WATCH_NOTHING;
 }
 
 /* An event loop waits, wakes and waits again: one look in the wait is

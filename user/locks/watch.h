@@ -30,6 +30,8 @@ struct wait_watch {
 enum watch_verdict {
 	WATCH_NOTHING,
 	WATCH_DEADLOCK,	       /* *w and *f are filled */
+	WATCH_STUCK,	       /* *w is filled: the same semaphore wait twice, no verdict of
+				* its own (what the semaphore belongs to may give one) */
 	WATCH_INHERITED_EPOLL, /* *epoll_fd is filled */
 };
 

@@ -214,6 +214,9 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 	struct stack *stack;
 	struct event ev;
 
+	/* what a semaphore belongs to, where the process runs a Python we know */
+	if (f->lock_type == LOCK_SEMAPHORE || f->lock_type == LOCK_UNKNOWN)
+		mpy_lock_verdict(m, p, w, f);
 	if (f->holder_tid > 0)
 		holder_names(m, p, f->holder_tid, f->holder_comm, holder_name);
 	/* the child blocked: the fork's held-back warnings are due now */
@@ -221,7 +224,10 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 		pending_resolve(m, p->pending, SEV_WARNING);
 	stack = mpy_thread_stack(m, p, t->tid);
 	deadlock_event(&ev, &s, f);
+	if (!holder_name[0])
+		memcpy(holder_name, f->holder_name, EV_NAME_LEN);
 	memcpy(ev.deadlock.holder_name, holder_name, EV_NAME_LEN);
+	memcpy(ev.deadlock.lock_object, f->lock_object, EV_OBJECT_LEN);
 	ev.deadlock.stack = stack;
 	model_emit(m, &ev);
 	stack_free(stack);
@@ -252,6 +258,12 @@ static void watch_thread(struct model *m, struct proc *p, struct thread *t, uint
 
 	switch (wait_watch_look(&t->watch, &s, &w, &f, &fd)) {
 	case WATCH_DEADLOCK: report_deadlock(m, p, t, &w, &f, now); break;
+	case WATCH_STUCK:
+		/* a Python lock whose owner was not copied is a certain deadlock */
+		memset(&f, 0, sizeof(f));
+		if (mpy_lock_verdict(m, p, &w, &f) && f.certain)
+			report_deadlock(m, p, t, &w, &f, now);
+		break;
 	case WATCH_INHERITED_EPOLL: report_epoll(m, p, t, fd); break;
 	case WATCH_NOTHING: break;
 	}

@@ -140,6 +140,13 @@ struct stack *mpy_forker_stack(struct model *m, struct proc *parent, const struc
 void mpy_fork_done(struct model *m, const struct rec_fork *r);
 /* The Python frames of thread tid of p now (the caller frees), or NULL. */
 struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid);
+/* The Python lock a forked child's thread waits on (w), where its
+ * interpreter is known: fills f's lock, lock_type and lock_object, and when
+ * the lock records an owner that is no thread of the child, makes it a
+ * certain held_at_fork with the holder's tid and name from the parent.
+ * false when the wait is on no Python lock we can find. */
+bool mpy_lock_verdict(struct model *m, struct proc *p, const struct futex_wait *w,
+		      struct deadlock_finding *f);
 /* A new thread: its name is set by Python a moment later. */
 void mpy_thread_new(struct model *m, struct proc *p, uint64_t now);
 /* Refreshes the names that are due (rate-limited by their time). */

@@ -351,3 +351,49 @@ struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid)
 	py_threads_free(v, n);
 	return s;
 }
+
+bool mpy_lock_verdict(struct model *m, struct proc *p, const struct futex_wait *w,
+		      struct deadlock_finding *f)
+{
+	struct py_read_opts names = { .frames = false, .budget_ns = FORK_BUDGET_NS };
+	struct proc *parent = proc_find(m, p->parent_pid);
+	struct py_thread *mine = NULL, *theirs = NULL;
+	const struct py_thread *holder;
+	struct py_lock_wait lw;
+	int nmine, ntheirs = 0;
+
+	mpy_check(m, p);
+	if (!p->py || p->py_broken || py_lock_of_wait(p->py, p->pid, w->uaddr, &lw) != 1)
+		return false;
+	f->lock_type = lw.type;
+	snprintf(f->lock_object, sizeof(f->lock_object), "%s", lw.object_text);
+	if (!lw.owner_ident)
+		return true; /* a plain Lock records no owner: what was said stands */
+	/* the owner recorded in the child's copy: one of its own threads, or a
+	 * thread of the parent that was not copied (then nothing can release it) */
+	nmine = py_read_threads(p->py, p->pid, NULL, 0, &names, &mine, NULL);
+	if (nmine < 0 || py_thread_by_ident(mine, nmine, lw.owner_ident)) {
+		py_threads_free(mine, nmine);
+		return true;
+	}
+	py_threads_free(mine, nmine);
+	f->reason = DL_HELD_AT_FORK;
+	f->certain = true;
+	f->holder_tid = 0;
+	f->holder_comm[0] = 0;
+	f->holder_name[0] = 0;
+	/* who it is: the parent, where it still runs, knows it by the same ident */
+	if (parent && parent->py && !parent->py_broken)
+		ntheirs = py_read_threads(parent->py, parent->pid, NULL, 0, &names, &theirs, NULL);
+	holder = ntheirs > 0 ? py_thread_by_ident(theirs, ntheirs, lw.owner_ident) : NULL;
+	if (holder) {
+		struct thread *t = thread_find(parent, holder->tid);
+
+		f->holder_tid = holder->tid;
+		snprintf(f->holder_name, sizeof(f->holder_name), "%s", holder->name);
+		if (t)
+			memcpy(f->holder_comm, t->comm, sizeof(f->holder_comm));
+	}
+	py_threads_free(theirs, ntheirs);
+	return true;
+}

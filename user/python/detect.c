@@ -260,14 +260,15 @@ static uint64_t find_interp_root(struct py_process *p, const struct candidate *k
 static const char *const type_names[][2] = {
 	{ "PyCode_Type", "code" }, { "PyDict_Type", "dict" },	  { "PyUnicode_Type", "str" },
 	{ "PyLong_Type", "int" },  { "PyModule_Type", "module" }, { "PyBytes_Type", "bytes" },
+	{ "PyType_Type", "type" },
 };
 
 /* Each type object's tp_name must read as its name: the bias and the type
  * layout are right. */
 static int check_types(struct py_process *p, struct py_mem *m, char *why, size_t whylen)
 {
-	uint64_t *addr[] = { &p->s.code_type, &p->s.dict_type,	 &p->s.str_type,
-			     &p->s.long_type, &p->s.module_type, &p->s.bytes_type };
+	uint64_t *addr[] = { &p->s.code_type,	&p->s.dict_type,  &p->s.str_type, &p->s.long_type,
+			     &p->s.module_type, &p->s.bytes_type, &p->s.type_type };
 
 	for (size_t i = 0; i < sizeof(addr) / sizeof(addr[0]); i++) {
 		uint64_t name;
@@ -323,7 +324,8 @@ static int recognize(struct py_process *p, const struct candidate *k, int memfd,
 				    &p->s.str_type,
 				    &p->s.long_type,
 				    &p->s.module_type,
-				    &p->s.bytes_type };
+				    &p->s.bytes_type,
+				    &p->s.type_type };
 
 		if (elfsym_lookup(f, type_names[i][0], &sym)) {
 			snprintf(why, whylen, "%.200s does not export %s", k->path,

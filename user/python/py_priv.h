@@ -16,7 +16,7 @@
 struct py_syms {
 	uint64_t runtime;     /* _PyRuntime (0 on 3.6) */
 	uint64_t interp_root; /* the word that holds the first interpreter */
-	uint64_t code_type, dict_type, str_type, long_type, module_type, bytes_type;
+	uint64_t code_type, dict_type, str_type, long_type, module_type, bytes_type, type_type;
 };
 
 struct py_process {

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "out/event.h"
 #include "out/stack.h"
 
 struct py_process; /* one traced process's interpreter, recognized */
@@ -82,6 +83,20 @@ int py_bpf_layout(struct py_process *p, struct py_bpf_layout *out);
  */
 struct stack *py_stack_from_raw(struct py_process *p, int mem_pid, const struct py_raw_frame *raw,
 				int n, bool truncated);
+
+/* The Python lock a thread of mem_pid waits on, found from its futex word. */
+struct py_lock_wait {
+	enum lock_type type;		 /* LOCK_PY_LOCK, LOCK_PY_RLOCK or LOCK_PY_IO */
+	uint64_t object;		 /* the lock's Python object */
+	uint64_t owner_ident;		 /* the owner's thread ident as recorded (RLock, io); 0 */
+	char object_text[EV_OBJECT_LEN]; /* "threading.RLock", "_io.BufferedWriter name='x'" */
+};
+/* 1 with *out filled, 0 when futex is no Python lock's (or nothing could be
+ * read in the scan's bounds), -1 when the memory cannot be read. */
+int py_lock_of_wait(struct py_process *p, int mem_pid, uint64_t futex, struct py_lock_wait *out);
+/* The thread of threads[0..n) whose threading.get_ident() is ident, or NULL:
+ * a lock's recorded owner among a process's threads. */
+const struct py_thread *py_thread_by_ident(const struct py_thread *v, int n, uint64_t ident);
 
 /* A forked child runs its parent's interpreter at the same addresses: the
  * parent's recognition, for child_pid, without reading anything. NULL when
