@@ -244,7 +244,7 @@ TEST(human_held_lock_python)
 	ev.held_lock.holder_stack = st;
 	out = human_of(&ev, &plain);
 	CHECK(strstr(out,
-		     "child 7571 inherits py_io 0x10 of _io.BufferedWriter name='app.log' held by"
+		     "child 7571 inherits the lock of <_io.BufferedWriter name='app.log'> (0x10) held by"
 		     " python3 \"chatter\" (tid 7570)\n") != NULL);
 	CHECK(strstr(out, "\n      the holder was at:\n        at app.py:9 in work\n") != NULL);
 	ev.held_lock.holder_tid = 0;
@@ -279,7 +279,7 @@ TEST(human_child_deadlock_python)
 	ev.deadlock.holder_stack = hst;
 	out = human_of(&ev, &plain);
 	CHECK(strstr(out,
-		     "DEADLOCK: thread 7571 waits on py_io 0x20 of _io.BufferedWriter name='app.log'"
+		     "DEADLOCK: thread 7571 waits on the lock of <_io.BufferedWriter name='app.log'> (0x20)"
 		     " (held_at_fork)\n"
 		     "      its holder python3 \"chatter\" (tid 7570) was not copied by fork:") !=
 	      NULL);

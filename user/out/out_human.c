@@ -233,11 +233,18 @@ static void lock_name(struct strbuf *sb, const char *type, uint64_t addr, const 
 	char lock[32], obj[EV_OBJECT_LEN * 4 + 1];
 
 	format_lock_addr(addr, lock, sizeof(lock));
-	sb_printf(sb, "%s %s", type, lock);
-	if (object[0]) {
-		sanitize(object, obj, sizeof(obj));
-		sb_printf(sb, " of %s", obj);
+	if (!object[0]) {
+		sb_printf(sb, "%s %s", type, lock);
+		return;
 	}
+	sanitize(object, obj, sizeof(obj));
+	/* a lock a Python developer knows, by what it belongs to */
+	if (strcmp(type, "py_io") == 0)
+		sb_printf(sb, "the lock of <%s> (%s)", obj, lock);
+	else if (strcmp(type, "py_lock") == 0 || strcmp(type, "py_rlock") == 0)
+		sb_printf(sb, "a %s (%s)", obj, lock);
+	else
+		sb_printf(sb, "%s %s of %s", type, lock, obj);
 }
 
 /* The headline and the explanation lines of one event. */
