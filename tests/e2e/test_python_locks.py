@@ -8,41 +8,8 @@ skipped with the reason). The triggers report the tids and paths the events must
 import os
 import signal
 
-from harness import (PYTHON, Skip, expect, expect_eq, fail, prog, python, run_forktrace, start,
+from harness import (expect, expect_eq, fail, per_version, prog, run_forktrace, start,
                      start_forktrace, wait_until, workdir)
-
-VERSIONS = (None, "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")  # None: Debian's
-
-
-def label(version):
-    return "debian" if version is None else "py" + version.replace(".", "")
-
-
-def interpreter(version):
-    """The interpreter's path, or Skip."""
-    if version is None:
-        if not os.access(PYTHON, os.X_OK):
-            raise Skip(f"{PYTHON} is not installed")
-        return PYTHON
-    return python(version)
-
-
-def per_version(versions=VERSIONS, seconds=None):
-    """Defines test_<scenario>_<label> for each interpreter, so that the runner lists each."""
-    def define(scenario):
-        first = scenario.__doc__.strip().splitlines()[0]
-        for version in versions:
-            def test(version=version):
-                interpreter(version)
-                scenario(version)
-            test.__name__ = test.__qualname__ = f"test_{scenario.__name__}_{label(version)}"
-            test.__doc__ = f"{first} ({'Debian python3' if version is None else version})"
-            if seconds:
-                test.timeout = seconds
-            globals()[test.__name__] = test
-        return scenario
-    return define
-
 
 def tid_of(thread_line):
     """A report's "TID,COMM" -> TID."""

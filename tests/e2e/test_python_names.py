@@ -8,42 +8,8 @@ import os
 import re
 import signal
 
-from harness import (PROGS_SRC, PYTHON, Skip, expect, expect_eq, fail, prog, python,
-                     run_forktrace, start, start_forktrace, threads_of, timeout, trace,
-                     wait_until)
-
-VERSIONS = (None, "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")  # None: Debian's
-
-
-def label(version):
-    return "debian" if version is None else "py" + version.replace(".", "")
-
-
-def interpreter(version):
-    """The interpreter's path, or Skip."""
-    if version is None:
-        if not os.access(PYTHON, os.X_OK):
-            raise Skip(f"{PYTHON} is not installed")
-        return PYTHON
-    return python(version)
-
-
-def per_version(versions=VERSIONS, seconds=None):
-    """Defines test_<scenario>_<label> for each interpreter, so that the runner lists each."""
-    def define(scenario):
-        first = scenario.__doc__.strip().splitlines()[0]
-        for version in versions:
-            def test(version=version):
-                interpreter(version)
-                scenario(version)
-            test.__name__ = test.__qualname__ = f"test_{scenario.__name__}_{label(version)}"
-            test.__doc__ = f"{first} ({'Debian python3' if version is None else version})"
-            if seconds:
-                test.timeout = seconds
-            globals()[test.__name__] = test
-        return scenario
-    return define
-
+from harness import (expect, expect_eq, fail, interpreter, per_version, prog, PROGS_SRC,
+                     run_forktrace, start, start_forktrace, threads_of, timeout, trace, wait_until)
 
 def trigger_path(name):
     return os.path.join(PROGS_SRC, name + ".py")

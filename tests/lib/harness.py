@@ -562,3 +562,40 @@ def event_time_ns(ev):
     secs = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(
         tzinfo=datetime.timezone.utc).timestamp()
     return int(secs) * 1_000_000_000 + int(m.group(2))
+
+
+# ---------------------------------------------------------------- every interpreter here
+
+PY_VERSIONS = (None, "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")  # None: Debian's
+
+
+def _py_label(version):
+    return "debian" if version is None else "py" + version.replace(".", "")
+
+
+def interpreter(version):
+    """The interpreter's path (None: Debian's python3), or Skip."""
+    if version is None:
+        if not os.access(PYTHON, os.X_OK):
+            raise Skip(f"{PYTHON} is not installed")
+        return PYTHON
+    return python(version)
+
+
+def per_version(versions=PY_VERSIONS, seconds=None):
+    """Defines test_<scenario>_<label> for each interpreter in the scenario's own module, so
+    that the runner lists each; a missing interpreter makes its test a Skip with the reason."""
+    def define(scenario):
+        first = scenario.__doc__.strip().splitlines()[0]
+        for version in versions:
+            def test(version=version):
+                interpreter(version)
+                scenario(version)
+            test.__name__ = test.__qualname__ = f"test_{scenario.__name__}_{_py_label(version)}"
+            test.__doc__ = f"{first} ({'Debian python3' if version is None else version})"
+            test.__module__ = scenario.__module__
+            if seconds:
+                test.timeout = seconds
+            scenario.__globals__[test.__name__] = test
+        return scenario
+    return define
