@@ -17,7 +17,7 @@ ALLOWED = {
     "cli": {"kernel", "model", "locks", "python", "stacks", "proc", "elf", "out", "util", "bpf"},
     "kernel": {"proc", "elf", "util", "bpf", "out/event.h", "skel"},
     "model": {"locks", "python", "stacks", "proc", "util", "bpf", "out/event.h"},
-    "locks": {"proc", "util", "out/event.h"},
+    "locks": {"proc", "util", "out/event.h", "out/stack.h"},
     "python": {"proc", "elf", "util", "bpf", "out/event.h", "out/stack.h"},
     "stacks": {"proc", "elf", "python", "util", "out/event.h"},
     "proc": {"util"},

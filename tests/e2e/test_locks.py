@@ -298,50 +298,74 @@ def test_attach_futex_owner_gone():
 
 # ---------------------------------------------------------------- 5: Python threading.Lock (a sem_t)
 
-def python_lock_no_waker(locks):
+def python_lock_child(options):
     out = subprocess.run([PYTHON, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                          capture_output=True, text=True, timeout=30)
     if out.stdout.strip() != "3.11":
         raise Skip(f"{PYTHON} is Python {out.stdout.strip()}, not 3.11")
-    ft = until_killed(["--json", f"--locks={locks}"], "scan_py_lock")
+    ft = until_killed(["--json", *options], "scan_py_lock")
     r = finish_killed(ft)
     rep = r.report
     parent, child = rep.int("pid"), rep.int("child")
     fork = r.one("fork", pid=parent, child_pid=child)
     expect_eq("fork.threads", fork["threads"], 2)
-    expect_eq("fork.held_locks", fork["held_locks"], 0)
-    r.none("held_lock")          # a sem_t has no owner: neither scan nor futex mode can see it held
     dl = r.one("child_deadlock")
     expect_eq("child_deadlock.pid", dl["pid"], child)
     expect_eq("child_deadlock.tid", dl["tid"], child)
-    expect_eq("child_deadlock.reason", dl["reason"], "no_waker")
-    expect_eq("child_deadlock.severity", dl["severity"], "warning")
     expect_lock("child_deadlock.lock", dl["lock"], rep.get("lock"))
     expect_eq("child_deadlock.parent_pid", dl["parent_pid"], parent)
-    # a threading.Lock: its semaphore is said as the Python lock it belongs to
-    expect_eq("child_deadlock.lock_type", dl.get("lock_type"), "py_lock")
-    expect_eq("child_deadlock.lock_object", dl.get("lock_object"), "threading.Lock")
     expect_within_a_second(rep, dl)
     orphans = r.one("orphaned_threads", pid=parent, child_pid=child)
     expect_eq("orphaned_threads.threads", threads_of(orphans), rep.threads("thread"))
-    expect_hazards(r, [("orphaned_threads", "warning"), ("child_deadlock", "warning")])
+    return r, fork, dl
+
+
+def python_lock_held(locks):
+    """The Lock is found held at the fork in the interpreter's objects (a plain Lock records
+    no holder: info), and the child blocking on it is certain: held_at_fork, an error."""
+    r, fork, dl = python_lock_child([f"--locks={locks}"])
+    held = [e for e in r.where("held_lock", child_pid=dl["pid"])
+            if int(e["lock"], 16) == int(r.report.get("lock"), 16)]
+    expect_eq("held_lock events for the Lock", len(held), 1)
+    expect_eq("held_lock.found_by", held[0]["found_by"], "python")
+    expect_eq("held_lock.lock_type", held[0]["lock_type"], "py_lock")
+    expect_eq("held_lock.lock_object", held[0].get("lock_object"), "threading.Lock")
+    expect_eq("held_lock.holder_tid", held[0]["holder_tid"], 0)
+    expect_eq("held_lock.severity", held[0]["severity"], "info")
+    expect_eq("fork.held_locks", fork["held_locks"], len(r.where("held_lock", child_pid=dl["pid"])))
+    expect_eq("child_deadlock.reason", dl["reason"], "held_at_fork")
+    expect_eq("child_deadlock.severity", dl["severity"], "error")
+    expect_eq("child_deadlock.lock_type", dl.get("lock_type"), "py_lock")
+    expect_eq("child_deadlock.lock_object", dl.get("lock_object"), "threading.Lock")
+    expect_hazards(r, [("orphaned_threads", "warning"), ("child_deadlock", "error")])
     return r
 
 
 @timeout(40)
-def test_python_lock_no_waker_scan():
+def test_python_lock_held_scan():
     """Python 3.11: a thread holds a threading.Lock at os.fork(); the child's acquire()
-    hangs: no_waker (warning) and no held_lock."""
-    r = python_lock_no_waker("scan")
+    hangs: the Lock held at the fork (found_by python), the deadlock certain."""
+    r = python_lock_held("scan")
     scan = r.one("scan", child_pid=r.report.int("child"))
-    expect_eq("scan.locks_found", scan["locks_found"], 0)
+    expect_eq("scan.locks_found", scan["locks_found"], len(r.where("held_lock")))
 
 
 @timeout(40)
-def test_python_lock_no_waker_futex():
-    """The same under --locks=futex: no scan, no held_lock, no_waker (warning)."""
-    r = python_lock_no_waker("futex")
+def test_python_lock_held_futex():
+    """The same under --locks=futex: no scan event, the Python lock still found."""
+    r = python_lock_held("futex")
     r.none("scan")
+
+
+@timeout(40)
+def test_python_lock_no_waker_python_off():
+    """--python=off: a sem_t has no owner, nothing sees the Lock held; the hang is no_waker."""
+    r, fork, dl = python_lock_child(["--python=off"])
+    expect_eq("fork.held_locks", fork["held_locks"], 0)
+    r.none("held_lock")
+    expect_eq("child_deadlock.reason", dl["reason"], "no_waker")
+    expect_eq("child_deadlock.severity", dl["severity"], "warning")
+    expect_hazards(r, [("orphaned_threads", "warning"), ("child_deadlock", "warning")])
 
 
 # ---------------------------------------------------------------- 6: controls

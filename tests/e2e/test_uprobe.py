@@ -108,8 +108,13 @@ def python_lock(version=None):
     pid, child = r.report.int("pid"), r.report.int("child")
     holder, lock = r.report.int("holder_tid"), addr(r.report.get("lock"))
     expect_eq("child's exit status (killed: it never got the lock)", r.report.int("child_status"), 137)
-    expect_held(r, pid, child, lock, "semaphore", holder)
-    # the child's wait is on a threading.Lock: said as the Python lock it is
+    # the semaphore is a threading.Lock's: said as the Python lock it is, once
+    held = expect_held(r, pid, child, lock, "py_lock", holder)
+    expect_eq("held_lock.lock_object", held.get("lock_object"), "threading.Lock")
+    expect_eq("held_lock.holder_name", held.get("holder_name"), "ft-pyholder")
+    funcs = [f.get("func") for f in held.get("holder_stack") or [] if f.get("lang") == "python"]
+    expect("main.<locals>.holder" in funcs or "holder" in funcs,
+           f"held_lock.holder_stack does not pass through holder(): {held.get('holder_stack')}")
     ev = expect_deadlock(r, pid, child, lock, holder, "py_lock")
     expect_eq("child_deadlock.lock_object", ev.get("lock_object"), "threading.Lock")
 

@@ -82,6 +82,7 @@ static void model_config_from(const struct options *o, struct model_config *c)
 	c->scan_limit = o->scan_limit;
 	c->lock_mode = lock_mode_name(o->locks);
 	c->python = !o->no_python;
+	c->py_locks = c->python && o->locks != LOCKS_OFF;
 	c->stacks = o->stacks != STACKS_OFF;
 	c->stacks_all = o->stacks == STACKS_ALL;
 	c->py_layout = tell_py_layout;

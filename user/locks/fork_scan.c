@@ -21,6 +21,8 @@ int fork_scan(const struct fork_scan_request *req, struct scan_result *res)
 		.child_pid = req->child_pid,
 		.limit_bytes = req->limit_bytes,
 		.time_limit_ns = SCAN_TIME_LIMIT_NS,
+		.no_glibc = req->no_glibc,
+		.watch = req->watch,
 	};
 	/* lock words hold tids as the parent's pid namespace sees them */
 	int *ns_tids = malloc((req->nparent_tids + 1) * sizeof(*ns_tids));

@@ -17,6 +17,8 @@ struct fork_scan_request {
 	const int *parent_tids; /* the parent's live threads at the fork */
 	int nparent_tids;
 	uint64_t limit_bytes; /* --scan-limit; 0: none */
+	bool no_glibc;	      /* only the watch (lock modes that see glibc locks otherwise) */
+	const struct scan_watch *watch; /* NULL: none */
 };
 
 /*

@@ -16,7 +16,10 @@ static inline uint64_t glibc_lock_size(enum lock_type type)
 {
 	switch (type) {
 	case LOCK_MUTEX: return GLIBC_MUTEX_SIZE;
-	case LOCK_SEMAPHORE: return GLIBC_SEM_SIZE;
+	case LOCK_SEMAPHORE:
+	case LOCK_PY_LOCK:
+	case LOCK_PY_RLOCK:
+	case LOCK_PY_IO: return GLIBC_SEM_SIZE; /* a Python lock's futex is its sem_t */
 	default: return GLIBC_RWLOCK_SIZE;
 	}
 }

@@ -446,6 +446,32 @@ static bool over_limits(struct scan_ctx *c)
 	return c->stop;
 }
 
+/* The watch's words in one read: a 4-word bitmap of low bits rejects
+ * almost every word with one load. */
+static void watch_buffer(const struct scan_watch *w, uint64_t base, const unsigned char *buf,
+			 size_t len)
+{
+	uint64_t filter = 0;
+
+	for (int k = 0; k < w->nwords; k++)
+		filter |= 1ULL << ((w->words[k] >> 3) & 63);
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		uint64_t v = ld64(buf + i);
+
+		if (!(filter >> ((v >> 3) & 63) & 1))
+			continue;
+		for (int k = 0; k < w->nwords; k++) {
+			if (v != w->words[k])
+				continue;
+			if (i >= w->before && i + w->after <= len)
+				w->hit(w->ctx, base + i, buf + i - w->before);
+			else
+				w->hit(w->ctx, base + i, NULL);
+			break;
+		}
+	}
+}
+
 /* Reads and scans one extent [start, end) of a mapping, chunk by chunk. */
 static int scan_extent(struct scan_ctx *c, struct procmem_cursor *cur, uint64_t start, uint64_t end)
 {
@@ -468,8 +494,10 @@ static int scan_extent(struct scan_ctx *c, struct procmem_cursor *cur, uint64_t 
 			return 0;
 		}
 		c->res->bytes += (uint64_t)n;
-		if (scan_buffer(&c->st, pos, c->buf, (size_t)n))
+		if (!c->req->no_glibc && scan_buffer(&c->st, pos, c->buf, (size_t)n))
 			return -1;
+		if (c->req->watch)
+			watch_buffer(c->req->watch, pos, c->buf, (size_t)n & ~7UL);
 		pos += (uint64_t)n;
 	}
 	/*
@@ -573,7 +601,8 @@ int scan_child(const struct scan_request *req, struct scan_result *res, char *er
 		snprintf(err, errlen, "child exited"); /* a zombie has no mappings */
 		goto cleanup;
 	}
-	if (scan_rules_init(&rules, req->parent_tids, req->nparent_tids, &maps)) {
+	if (!req->no_glibc &&
+	    scan_rules_init(&rules, req->parent_tids, req->nparent_tids, &maps)) {
 		snprintf(err, errlen, "no parent thread ids to look for");
 		goto cleanup;
 	}

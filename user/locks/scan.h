@@ -22,6 +22,22 @@
 #include "out/event.h"
 #include "proc/procmem.h"
 
+/*
+ * Words a caller also looks for in the same pass, for objects of its own
+ * (a runtime's lock objects, found by their type pointer): every 8-byte
+ * aligned word equal to one of words[] is handed to hit() with the bytes
+ * from addr - before to addr + after when the read holds them all (obj NULL
+ * at a read's edge: the caller reads them itself). Nothing else is kept.
+ */
+struct scan_watch {
+	const uint64_t *words;
+	int nwords; /* at most SCAN_WATCH_MAX */
+	size_t before, after;
+	void (*hit)(void *ctx, uint64_t addr, const unsigned char *obj);
+	void *ctx;
+};
+#define SCAN_WATCH_MAX 16
+
 struct scan_request {
 	int child_pid;		/* the new child (its memory = the parent's at fork) */
 	const int *parent_tids; /* every thread of the parent at the fork, as the lock
@@ -30,6 +46,8 @@ struct scan_request {
 	int forker_tid;		/* the thread that forked (its locks are info, others warning) */
 	uint64_t limit_bytes;	/* --scan-limit; 0: no limit */
 	uint64_t time_limit_ns; /* 1 s; 0: no limit */
+	bool no_glibc;		/* only the watch: no glibc rules (no tids needed) */
+	const struct scan_watch *watch; /* NULL: none */
 };
 
 struct scan_lock {

@@ -33,6 +33,8 @@ static int judge(const struct futex_wait *w, const struct held_list *born_held,
 	f->holder_tid = h->holder_tid;
 	memcpy(f->holder_comm, h->holder_comm, sizeof(f->holder_comm));
 	f->holder_comm[sizeof(f->holder_comm) - 1] = 0;
+	memcpy(f->holder_name, h->holder_name, sizeof(f->holder_name));
+	memcpy(f->lock_object, h->object, sizeof(f->lock_object));
 	f->certain = true;
 	return 1;
 }

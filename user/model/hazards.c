@@ -60,8 +60,10 @@ void pending_unlink(struct model *m, struct pending *pd)
 void pending_resolve(struct model *m, struct pending *pd, enum severity sev)
 {
 	for (int i = 0; i < pd->nheld; i++) {
-		/* a lock the forking thread holds is its own business: info */
-		if (!pd->held[i].held_lock.holder_is_forker)
+		/* a lock the forking thread holds is its own business, and a Python
+		 * lock held by nobody known may be its too: info (a child that
+		 * blocks on one is still a certain deadlock) */
+		if (!pd->held[i].held_lock.holder_is_forker && pd->held[i].held_lock.holder_tid)
 			pd->held[i].severity = sev;
 		model_emit(m, &pd->held[i]);
 	}
@@ -78,17 +80,49 @@ void pending_resolve(struct model *m, struct pending *pd, enum severity sev)
 
 /* ---- locks held at the fork ---- */
 
+/* An orphan's stack at the fork, as the fork's pending read it (NULL: none). */
+static const struct stack *orphan_stack(const struct pending *pd, int tid)
+{
+	const struct thread_list *tl = &pd->orphaned.orphaned.threads;
+
+	for (int i = 0; pd->has_orphaned && i < tl->count; i++)
+		if (tl->t[i].tid == tid)
+			return tl->t[i].stack;
+	return NULL;
+}
+
+/* A semaphore the uprobes saw held that the Python scan named already: one
+ * event, the uprobes' (they saw who took it, and when), with the Python
+ * lock's name. The Python one is taken back, here and from the child. */
+static void absorb_python(struct pending *pd, struct proc *child, struct found_lock *l)
+{
+	for (int i = 0; l->by_uprobe && i < pd->nheld; i++) {
+		struct event *ev = &pd->held[i];
+
+		if (ev->held_lock.found_by != FOUND_BY_PYTHON || ev->held_lock.lock != l->addr)
+			continue;
+		l->type = ev->held_lock.lock_type;
+		memcpy(l->object, ev->held_lock.lock_object, EV_OBJECT_LEN);
+		if (!l->owner_tid)
+			memcpy(l->holder_name, ev->held_lock.holder_name, EV_NAME_LEN);
+		memmove(ev, ev + 1, (pd->nheld - i - 1) * sizeof(*ev));
+		pd->nheld--;
+		held_list_remove(&child->born_held, l->addr);
+		return;
+	}
+}
+
 /* One lock held at the fork: an event for later, and a note on the child. */
 static void note_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
 		      const struct found_lock *l)
 {
 	struct event *ev = &pd->held[pd->nheld++];
-	bool mine = l->owner_tid == l->forker_tid;
-	struct thread *holder = thread_find(parent, l->owner_tid);
+	bool mine = l->owner_tid && l->owner_tid == l->forker_tid;
+	struct thread *holder = l->owner_tid ? thread_find(parent, l->owner_tid) : NULL;
 	struct held_lock h = { .addr = l->addr, .type = l->type, .holder_tid = l->owner_tid };
 
-	model_event_init(m, ev, EV_HELD_LOCK, mine ? SEV_INFO : SEV_WARNING, l->fork_ts,
-			 parent->pid, parent->comm);
+	model_event_init(m, ev, EV_HELD_LOCK, mine || !l->owner_tid ? SEV_INFO : SEV_WARNING,
+			 l->fork_ts, parent->pid, parent->comm);
 	ev->held_lock.child_pid = child->pid;
 	ev->held_lock.lock = l->addr;
 	ev->held_lock.lock_type = l->type;
@@ -97,13 +131,23 @@ static void note_held(struct model *m, struct proc *parent, struct proc *child, 
 		memcpy(ev->held_lock.holder_comm, holder->comm, EV_COMM_LEN);
 		memcpy(ev->held_lock.holder_name, holder->name, EV_NAME_LEN);
 	}
+	if (l->holder_name[0])
+		memcpy(ev->held_lock.holder_name, l->holder_name, EV_NAME_LEN);
+	memcpy(ev->held_lock.lock_object, l->object, EV_OBJECT_LEN);
 	ev->held_lock.holder_is_forker = mine;
 	ev->held_lock.held_ns = l->held_ns;
-	ev->held_lock.found_by = l->by_uprobe ? FOUND_BY_UPROBE : FOUND_BY_SCAN;
+	ev->held_lock.found_by = l->by_python ? FOUND_BY_PYTHON
+			       : l->by_uprobe ? FOUND_BY_UPROBE
+					      : FOUND_BY_SCAN;
+	if (!mine && l->owner_tid)
+		ev->held_lock.holder_stack = orphan_stack(pd, l->owner_tid);
 	/* the forking thread exists in the child: its locks are not orphaned */
 	if (mine)
 		return;
 	memcpy(h.holder_comm, ev->held_lock.holder_comm, EV_COMM_LEN);
+	memcpy(h.holder_name, ev->held_lock.holder_name, EV_NAME_LEN);
+	memcpy(h.object, l->object, EV_OBJECT_LEN);
+	h.holder_stack = (struct stack *)ev->held_lock.holder_stack; /* copied by the list */
 	held_list_add(&child->born_held, &h);
 }
 
@@ -118,8 +162,12 @@ int pending_add_held(struct model *m, struct proc *parent, struct proc *child, s
 	if (!evs)
 		return 0;
 	pd->held = evs;
-	for (int i = 0; i < n; i++)
-		note_held(m, parent, child, pd, &locks[i]);
+	for (int i = 0; i < n; i++) {
+		struct found_lock l = locks[i];
+
+		absorb_python(pd, child, &l);
+		note_held(m, parent, child, pd, &l);
+	}
 	return n;
 }
 
@@ -146,21 +194,29 @@ int pending_scan(struct model *m, struct proc *parent, struct proc *child, int f
 		.forker_tid = forker_tid,
 		.parent_tids = tids,
 		.limit_bytes = m->cfg.scan_limit,
+		.no_glibc = !m->cfg.scan_locks,
 	};
+	struct scan_watch watch;
+	struct py_held_scan *hs;
 	struct scan_result res;
 	int found = 0;
 
 	if (!tids)
 		return 0;
+	hs = mpy_held_begin(m, parent, child, &watch);
+	req.watch = hs ? &watch : NULL;
 	for (int i = 0; i < parent->nthreads; i++)
 		if (parent->threads[i].alive)
 			tids[req.nparent_tids++] = parent->threads[i].tid;
-	if (fork_scan(&req, &res)) {
+	if ((req.no_glibc && !hs) || fork_scan(&req, &res)) {
+		mpy_held_end(m, parent, child, pd, NULL, forker_tid, ts);
 		free(tids);
 		return 0;
 	}
-	note_scan(m, parent, child, &res, &pd->scan);
-	pd->has_scan = true;
+	if (m->cfg.scan_locks) {
+		note_scan(m, parent, child, &res, &pd->scan);
+		pd->has_scan = true;
+	}
 	for (int i = 0; i < res.nlocks; i++) {
 		struct found_lock l = {
 			.addr = res.locks[i].addr,
@@ -173,6 +229,9 @@ int pending_scan(struct model *m, struct proc *parent, struct proc *child, int f
 
 		found += pending_add_held(m, parent, child, pd, &l, 1);
 	}
+	found += mpy_held_end(m, parent, child, pd, hs, forker_tid, ts);
+	if (pd->has_scan)
+		pd->scan.scan.locks_found = found;
 	scan_result_free(&res);
 	free(tids);
 	return found;
@@ -211,6 +270,7 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 		.since_fork_ns = now > p->fork_ts ? now - p->fork_ts : 0,
 	};
 	char holder_name[EV_NAME_LEN] = "";
+	const struct held_lock *h;
 	struct stack *stack;
 	struct event ev;
 
@@ -229,6 +289,9 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 	memcpy(ev.deadlock.holder_name, holder_name, EV_NAME_LEN);
 	memcpy(ev.deadlock.lock_object, f->lock_object, EV_OBJECT_LEN);
 	ev.deadlock.stack = stack;
+	/* the holder's stack at the fork, kept with the locks the child was born holding */
+	if (f->reason == DL_HELD_AT_FORK && (h = held_list_find(&p->born_held, w->uaddr)))
+		ev.deadlock.holder_stack = h->holder_stack;
 	model_emit(m, &ev);
 	stack_free(stack);
 }

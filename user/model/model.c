@@ -242,7 +242,7 @@ void model__fork(struct model *m, const struct rec_fork *r)
 	fork_stack = m->cfg.stacks_all ? mpy_forker_stack(m, parent, r) : NULL;
 	mpy_fork_done(m, r);
 	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
-	if (pd && r->threads > 1 && !shares_vm && m->cfg.scan_locks)
+	if (pd && r->threads > 1 && !shares_vm && (m->cfg.scan_locks || m->cfg.py_locks))
 		held = pending_scan(m, parent, child, r->h.tid, r->h.ts, pd);
 	if (pd && m->nincoming) {
 		for (int i = 0; i < m->nincoming; i++)
@@ -302,6 +302,7 @@ void model__held_lock(struct model *m, const struct rec_held_lock *r)
 		m->cap_incoming = cap;
 	}
 	l = &m->incoming[m->nincoming++];
+	memset(l, 0, sizeof(*l));
 	l->addr = r->lock;
 	l->type = held_type_to_lock(r->type);
 	l->owner_tid = r->holder_tid;

@@ -24,6 +24,7 @@ struct model_config {
 	uint64_t scan_limit;   /* bytes of a child read per fork; 0: no limit */
 	const char *lock_mode; /* as attach and detach events name it */
 	bool python;	       /* read CPython's threads (names) from memory */
+	bool py_locks;	       /* and the Python locks held at its threaded forks */
 	bool stacks;	       /* read the stacks of hazards (--stacks=hazards or all) */
 	bool stacks_all;       /* and of every fork (--stacks=all) */
 	/* Python support: the kernel side is told where pid's interpreter keeps

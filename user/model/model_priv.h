@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "locks/held.h"
+#include "locks/scan.h"
 #include "locks/watch.h"
 #include "model/model.h"
 #include "out/event.h"
@@ -73,6 +74,11 @@ struct found_lock {
 	uint64_t fork_ts;
 	int64_t held_ns; /* < 0: not known */
 	bool by_uprobe;
+	/* Python locks: found in the interpreter's objects, what they belong
+	 * to and the holder's Python name where recorded */
+	bool by_python;
+	char object[EV_OBJECT_LEN];
+	char holder_name[EV_NAME_LEN];
 };
 
 struct model {
@@ -145,6 +151,13 @@ struct stack *mpy_thread_stack(struct model *m, struct proc *p, int tid);
  * the lock records an owner that is no thread of the child, makes it a
  * certain held_at_fork with the holder's tid and name from the parent.
  * false when the wait is on no Python lock we can find. */
+/* The Python locks of a threaded fork are looked for in the same pass over
+ * the child as the fork-time scan: a watch for that pass (NULL: nothing to
+ * look for), then the locks it found, added to the fork's held locks. */
+struct py_held_scan *mpy_held_begin(struct model *m, struct proc *parent, struct proc *child,
+				    struct scan_watch *w);
+int mpy_held_end(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
+		 struct py_held_scan *hs, int forker_tid, uint64_t ts);
 bool mpy_lock_verdict(struct model *m, struct proc *p, const struct futex_wait *w,
 		      struct deadlock_finding *f);
 /* A new thread: its name is set by Python a moment later. */

@@ -11,6 +11,7 @@
  * at the instant of the fork; a blocked child's thread from the child.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "model/model_priv.h"
 #include "proc/maps.h"
@@ -396,4 +397,75 @@ bool mpy_lock_verdict(struct model *m, struct proc *p, const struct futex_wait *
 	}
 	py_threads_free(theirs, ntheirs);
 	return true;
+}
+
+struct py_held_scan *mpy_held_begin(struct model *m, struct proc *parent, struct proc *child,
+				    struct scan_watch *w)
+{
+	struct py_held_scan *hs;
+
+	if (!m->cfg.py_locks || !parent->py || parent->py_broken)
+		return NULL;
+	hs = py_held_scan_new(parent->py, child->pid);
+	if (!hs)
+		return NULL;
+	memset(w, 0, sizeof(*w));
+	w->words = py_held_scan_words(hs, &w->nwords, &w->before, &w->after);
+	w->hit = py_held_scan_hit;
+	w->ctx = hs;
+	return hs;
+}
+
+/* The parent's thread of a recorded owner: by ident (RLock, io), by thread
+ * state (the GIL). */
+static const struct py_thread *owner_of(const struct py_thread *v, int n,
+					const struct py_held_lock *h)
+{
+	if (h->owner_ident)
+		return py_thread_by_ident(v, n, h->owner_ident);
+	for (int i = 0; h->owner_tstate && i < n; i++)
+		if (v[i].tstate == h->owner_tstate)
+			return &v[i];
+	return NULL;
+}
+
+int mpy_held_end(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
+		 struct py_held_scan *hs, int forker_tid, uint64_t ts)
+{
+	struct py_read_opts names = { .frames = false, .budget_ns = FORK_BUDGET_NS };
+	struct py_thread *threads = NULL;
+	struct py_held_lock *v = NULL;
+	int n, nthreads = 0, cut = 0, found = 0;
+
+	if (!hs)
+		return 0;
+	n = py_held_scan_finish(hs, &v, &cut);
+	if (n > 0)
+		nthreads = py_read_threads(parent->py, parent->pid, NULL, 0, &names, &threads, NULL);
+	for (int i = 0; i < n; i++) {
+		const struct py_thread *t = nthreads > 0 ? owner_of(threads, nthreads, &v[i]) : NULL;
+		struct found_lock l = {
+			.addr = v[i].lock,
+			.type = v[i].type,
+			.owner_tid = t ? t->tid : 0,
+			.forker_tid = forker_tid,
+			.fork_ts = ts,
+			.held_ns = -1,
+			.by_python = true,
+		};
+
+		/* the GIL is the forking thread's at every os.fork(), and re-made
+		 * in the child by the interpreter's own after-fork code */
+		if (v[i].type == LOCK_GIL && (!t || t->tid == forker_tid))
+			continue;
+		snprintf(l.object, sizeof(l.object), "%s", v[i].object_text);
+		if (t)
+			snprintf(l.holder_name, sizeof(l.holder_name), "%s", t->name);
+		found += pending_add_held(m, parent, child, pd, &l, 1);
+	}
+	py_threads_free(threads, nthreads);
+	free(v);
+	py_held_scan_free(hs);
+	(void)cut;
+	return found;
 }

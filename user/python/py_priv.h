@@ -19,6 +19,8 @@ struct py_syms {
 	uint64_t code_type, dict_type, str_type, long_type, module_type, bytes_type, type_type;
 };
 
+#define PY_LOCK_KINDS 6 /* _thread.lock, _thread.RLock, the four io.Buffered* */
+
 struct py_process {
 	int pid;
 	char version[24];
@@ -27,6 +29,10 @@ struct py_process {
 	/* threading._active of the interpreter it was found in: never rebound
 	 * (threading's after-fork hook uses clear() and update()) */
 	uint64_t active_interp, active;
+	/* the types of the lock objects looked for at forks (heldlocks.c), read
+	 * once from the modules that define them: types do not move */
+	uint64_t lock_types[PY_LOCK_KINDS];
+	bool lock_types_read;
 };
 
 /* The live tids a thread state may name (sorted). */

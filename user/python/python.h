@@ -34,6 +34,7 @@ const char *py_version(const struct py_process *p); /* "3.11.2" */
 struct py_thread {
 	int tid;	     /* its kernel tid in the process read */
 	uint64_t ident;	     /* threading.get_ident() */
+	uint64_t tstate;     /* its PyThreadState's address */
 	char name[64];	     /* the threading.Thread name, UTF-8 (untrusted, cut at 63 bytes
 			       * on a character boundary); "" unknown */
 	struct stack *stack; /* Python frames innermost first (FRAME_PYTHON: func = co_qualname,
@@ -97,6 +98,39 @@ int py_lock_of_wait(struct py_process *p, int mem_pid, uint64_t futex, struct py
 /* The thread of threads[0..n) whose threading.get_ident() is ident, or NULL:
  * a lock's recorded owner among a process's threads. */
 const struct py_thread *py_thread_by_ident(const struct py_thread *v, int n, uint64_t ident);
+
+/*
+ * Python locks held at a fork, found in the child's memory in the same pass
+ * as the fork-time scan (locks/scan.h's watch): locked threading.Lock and
+ * RLock objects and io.Buffered* internal locks, found by their type
+ * pointer; then the GIL's state. Locks the runtime resets in the child by
+ * what the interpreter registered at fork (threading's thread sentinels and
+ * module locks, logging's handler locks on 3.7+, concurrent.futures'
+ * shutdown lock on 3.9+) are left out.
+ */
+struct py_held_lock {
+	enum lock_type type;		 /* LOCK_PY_LOCK, LOCK_PY_RLOCK, LOCK_PY_IO or LOCK_GIL */
+	uint64_t lock;			 /* the word a waiter blocks on: its sem_t; the GIL's state */
+	uint64_t object;		 /* the Python object (the GIL: 0) */
+	uint64_t owner_ident;		 /* RLock, io: the owner's ident as recorded; 0 none */
+	uint64_t owner_tstate;		 /* the GIL: its last holder's thread state; 0 */
+	char object_text[EV_OBJECT_LEN]; /* "threading.Lock", "_io.BufferedWriter name='x'" */
+};
+#define PY_HELD_MAX 1024 /* locks kept per fork; more are counted */
+
+struct py_held_scan;
+/* Ready to look at MEM_PID (a child at its fork), or NULL when there is
+ * nothing to look for (the lock types are not found, out of memory). */
+struct py_held_scan *py_held_scan_new(struct py_process *p, int mem_pid);
+/* What the scan's watch looks for, and the bytes it hands over. */
+const uint64_t *py_held_scan_words(const struct py_held_scan *s, int *n, size_t *before,
+				   size_t *after);
+/* The watch's hit callback (ctx: the py_held_scan). */
+void py_held_scan_hit(void *ctx, uint64_t addr, const unsigned char *obj);
+/* After the pass: the locked ones (malloc'd, in *out), how many beyond
+ * PY_HELD_MAX in *cut; -1 when the memory could not be read. */
+int py_held_scan_finish(struct py_held_scan *s, struct py_held_lock **out, int *cut);
+void py_held_scan_free(struct py_held_scan *s); /* NULL-safe */
 
 /* A forked child runs its parent's interpreter at the same addresses: the
  * parent's recognition, for child_pid, without reading anything. NULL when

@@ -288,6 +288,7 @@ int py_read_image(struct py_process *p, struct py_mem *m, const struct py_tids *
 			continue;
 		t->tid = v[i].tid;
 		t->ident = v[i].ident;
+		t->tstate = v[i].addr;
 		memcpy(t->name, v[i].name, sizeof(t->name));
 		k++;
 		if (!cc)
