@@ -22,6 +22,7 @@
 #define REFRESH_DELAY_NS 10000000ULL /* a new thread is named by Python just after it starts */
 #define FORK_BUDGET_NS 20000000ULL   /* reading a fork's threads, at most */
 #define MAX_DEPTH 48
+#define REREAD_ATTEMPTS 3 /* reads of a running orphan whose frames did not validate */
 #define STARTUP_RETRY_NS 10000000ULL /* a python just exec'd: looked at every 10 ms ... */
 #define STARTUP_MAX_NS 2000000000ULL /* ... for its first 2 s */
 #define BROKEN_CONFIRM_NS \
@@ -275,6 +276,27 @@ struct stack *mpy_forker_stack(struct model *m, struct proc *parent, const struc
 				 k->truncated);
 }
 
+/* A thread that runs on while its frames are read can give a chain that does
+ * not validate: a few more reads of it alone, each a moment later. */
+static struct stack *reread_frames(struct proc *parent, int tid, const struct py_read_opts *o)
+{
+	for (int attempt = 0; attempt < REREAD_ATTEMPTS; attempt++) {
+		struct py_thread *v = NULL, *t;
+		struct stack *s = NULL;
+		int n = py_read_threads(parent->py, parent->pid, &tid, 1, o, &v, NULL);
+
+		t = n > 0 ? find(v, n, tid) : NULL;
+		if (t && t->stack && t->stack->count) {
+			s = t->stack;
+			t->stack = NULL;
+		}
+		py_threads_free(v, n);
+		if (s || n <= 0)
+			return s;
+	}
+	return NULL;
+}
+
 void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, struct pending *pd)
 {
 	struct py_read_opts o = {
@@ -305,6 +327,8 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 			memcpy(tl->t[i].name, t->name, EV_NAME_LEN);
 		tl->t[i].stack = keep(pd, t->stack);
 		t->stack = NULL;
+		if (!tl->t[i].stack && o.frames)
+			tl->t[i].stack = keep(pd, reread_frames(parent, tl->t[i].tid, &o));
 	}
 	forker = find(v, n, (int)r->h.tid);
 	if (pd->has_fork_in_thread) {

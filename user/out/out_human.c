@@ -227,6 +227,44 @@ static void format_ns(uint64_t ns, char *buf, size_t size)
 		snprintf(buf, size, "%.1fs", ns / 1e9);
 }
 
+/* "logging/__init__.py:1144 in flush": a Python frame, its file cut to the
+ * last two parts of the path, for a one-line summary. */
+static void put_short_frame(struct strbuf *sb, const struct frame *f)
+{
+	const char *file = f->file ? f->file : "?", *cut = NULL;
+	char a[SAFE_TEXT], b[SAFE_TEXT];
+
+	for (const char *c = file; *c; c++)
+		if (*c == '/') {
+			file = cut ? cut + 1 : file;
+			cut = c;
+		}
+	/* file now starts after the next-to-last '/' (or is the whole path) */
+	sanitize(file, a, sizeof(a));
+	sb_puts(sb, a);
+	if (f->line > 0)
+		sb_printf(sb, ":%d", f->line);
+	if (f->func) {
+		sanitize(f->func, b, sizeof(b));
+		sb_printf(sb, " %s", b);
+	}
+}
+
+/* The first n Python frames of st, innermost first, "a ← b"; 0 when none. */
+static int put_python_frames(struct strbuf *sb, const struct stack *st, int n)
+{
+	int shown = 0;
+
+	for (int i = 0; st && i < st->count && shown < n; i++) {
+		if (st->frames[i].lang != FRAME_PYTHON)
+			continue;
+		if (shown++)
+			sb_puts(sb, " \u2190 ");
+		put_short_frame(sb, &st->frames[i]);
+	}
+	return shown;
+}
+
 /* "py_io 0x55d0c0 of _io.BufferedWriter name='app.log'": a lock as named in an event. */
 static void lock_name(struct strbuf *sb, const char *type, uint64_t addr, const char *object)
 {
@@ -240,11 +278,47 @@ static void lock_name(struct strbuf *sb, const char *type, uint64_t addr, const 
 	sanitize(object, obj, sizeof(obj));
 	/* a lock a Python developer knows, by what it belongs to */
 	if (strcmp(type, "py_io") == 0)
-		sb_printf(sb, "the lock of <%s> (%s)", obj, lock);
+		sb_printf(sb, "the %slock of <%s> (%s)",
+			  strstr(obj, "Writer") ? "write " : strstr(obj, "Reader") ? "read " : "", obj,
+			  lock);
 	else if (strcmp(type, "py_lock") == 0 || strcmp(type, "py_rlock") == 0)
 		sb_printf(sb, "a %s (%s)", obj, lock);
 	else
 		sb_printf(sb, "%s %s of %s", type, lock, obj);
+}
+
+/* A deadlock on a Python lock, in one line a Python developer can act on:
+ * the lock by what it belongs to, the holder by name and where it was, where
+ * the child is; then the stacks in full. */
+static void python_deadlock(struct strbuf *sb, const struct event *ev, const struct human_opts *o)
+{
+	const char *type = lock_type_name(ev->deadlock.lock_type);
+
+	sb_printf(sb, "DEADLOCK: child %d waits on ", ev->pid);
+	lock_name(sb, type, ev->deadlock.lock, ev->deadlock.lock_object);
+	if (ev->deadlock.holder_tid) {
+		sb_puts(sb, ", held at the fork by ");
+		thread_name(sb, ev->deadlock.holder_comm, ev->deadlock.holder_name,
+			    ev->deadlock.holder_tid);
+		if (ev->deadlock.holder_stack && ev->deadlock.holder_stack->count) {
+			sb_puts(sb, " in ");
+			put_python_frames(sb, ev->deadlock.holder_stack, 1);
+		}
+	} else {
+		sb_puts(sb, ", held at the fork by a thread not known (a plain Lock records no owner)");
+	}
+	if (ev->deadlock.stack && ev->deadlock.stack->count) {
+		sb_puts(sb, "; the child is at ");
+		if (!put_python_frames(sb, ev->deadlock.stack, 2))
+			put_frame(sb, &ev->deadlock.stack->frames[0]);
+	}
+	sb_printf(sb, "\n      the holder was not copied by fork: nothing will ever release it"
+		      " (thread %d, parent %d)",
+		  ev->deadlock.tid, ev->deadlock.parent_pid);
+	if (ev->deadlock.stack)
+		put_stack(sb, "      ", "the child is at:", ev->deadlock.stack, o);
+	if (ev->deadlock.holder_stack)
+		put_stack(sb, "      ", "the holder at the fork was at:", ev->deadlock.holder_stack, o);
 }
 
 /* The headline and the explanation lines of one event. */
@@ -292,7 +366,7 @@ static void describe(struct strbuf *sb, const struct event *ev, const struct hum
 			thread_name(sb, ev->held_lock.holder_comm, ev->held_lock.holder_name,
 				    ev->held_lock.holder_tid);
 		} else {
-			sb_puts(sb, " held by a thread not known");
+			sb_puts(sb, " held by a thread not known (a plain Lock records no owner)");
 		}
 		if (ev->held_lock.holder_is_forker)
 			sb_puts(sb, ", the forking thread");
@@ -311,6 +385,10 @@ static void describe(struct strbuf *sb, const struct event *ev, const struct hum
 				  ev->held_lock.holder_stack, o);
 		break;
 	case EV_CHILD_DEADLOCK:
+		if (ev->deadlock.reason == DL_HELD_AT_FORK && ev->deadlock.lock_object[0]) {
+			python_deadlock(sb, ev, o);
+			break;
+		}
 		sb_printf(sb, "DEADLOCK: thread %d waits on ", ev->deadlock.tid);
 		lock_name(sb,
 			  ev->deadlock.lock_type == LOCK_UNKNOWN ?
