@@ -10,11 +10,7 @@ import signal
 
 from harness import (expect, expect_eq, fail, per_version, prog, run_forktrace, start,
                      start_forktrace, wait_until, workdir)
-
-def tid_of(thread_line):
-    """A report's "TID,COMM" -> TID."""
-    return int(thread_line.split(",", 1)[0])
-
+from pylocks import held_lock_child, tid_of, wait_child_deadlock
 
 def expect_held_at_fork(dl, lock_type, holder, holder_name):
     """child_deadlock dl is the certain kind: an error, reason held_at_fork, on a lock of
@@ -50,11 +46,6 @@ def expect_held_by_python(r, child, lock, lock_type, holder, holder_name, holder
                f"held_lock.holder_stack does not pass through {holder_func}: "
                f"{held.get('holder_stack')}")
     return held
-
-
-def wait_child_deadlock(ft, child, timeout_s):
-    """forktrace's child_deadlock for child, waited for while the trigger runs."""
-    return ft.wait_for("child_deadlock", pid=child, timeout=timeout_s)
 
 
 # ----------------------------------------------------- 1: the logging hang (a FileHandler, a fork)
@@ -109,24 +100,6 @@ def logging_hang(version):
 
 
 # ----------------------------------------------------- 2, 3: a worker holds a lock at the fork
-
-def held_lock_child(version, kind):
-    """py_held_at_fork KIND under forktrace -> (child_deadlock of the child, Result)"""
-    ft = start_forktrace(["--json", "--", *prog("py_held_at_fork", kind, python_version=version)])
-    ft.report.wait("blocked", alive=ft.proc)
-    child = ft.report.int("child")
-    try:
-        dl = wait_child_deadlock(ft, child, 15)
-    finally:
-        os.kill(ft.report.int("pid"), signal.SIGUSR1)     # the trigger's cue to kill the child
-    r = ft.finish()
-    r.expect_rc(0)
-    expect_eq("the child's status", r.report.int("child_status"), signal.SIGKILL)
-    expect_eq("child_deadlock.tid", dl["tid"], child)
-    if version is not None:
-        expect_eq("the trigger's version", r.report.get("version"), version)
-    return dl, r
-
 
 @per_version(seconds=30)
 def rlock_held_at_fork(version):

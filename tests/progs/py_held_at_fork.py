@@ -6,6 +6,8 @@ line) blocks for ever: the holder was not copied.
                                recorded in the object)
     py_held_at_fork.py lock    a threading.Lock, taken with acquire() and no
                                `with` (nothing records who holds it)
+    py_held_at_fork.py queue   a queue.Queue whose mutex the holder (a producer in
+                               the middle of put()) holds; the child's put() blocks
 
 Once the child is in futex(2) (/proc/CHILD/syscall "202 ..."), "blocked=1".
 The parent waits for SIGUSR1 (the test sends it once forktrace has reported;
@@ -17,6 +19,7 @@ Reports: pid, version (X.Y), holder (TID,COMM), acquire_stack
 blocked, child_status.
 """
 import os
+import queue
 import signal
 import sys
 import threading
@@ -34,6 +37,18 @@ def take_lock(lock):
     report(acquire_stack=python_stack(take_lock, "ft:acquire"))
     lock.acquire()  # ft:acquire
     os._exit(1)     # never
+
+
+def put_one(q):
+    q.put(1)        # blocks in q.mutex, which the producer held
+    os._exit(1)     # never
+
+
+def hold_queue(q, holding, release):
+    with q.mutex:   # as a producer does inside put(), between the append and the notify
+        report(holder=this_thread())
+        holding.set()
+        release.wait()
 
 
 def hold_with(lock, holding, release):
@@ -68,10 +83,12 @@ def wait_blocked(child):
 
 
 def main():
-    kinds = {"rlock": (threading.RLock, hold_with), "lock": (threading.Lock, hold_acquired)}
+    kinds = {"rlock": (threading.RLock, hold_with, take_lock),
+             "lock": (threading.Lock, hold_acquired, take_lock),
+             "queue": (queue.Queue, hold_queue, put_one)}
     if len(sys.argv) != 2 or sys.argv[1] not in kinds:
-        sys.exit("usage: py_held_at_fork.py rlock|lock")
-    make_lock, hold = kinds[sys.argv[1]]
+        sys.exit("usage: py_held_at_fork.py rlock|lock|queue")
+    make_lock, hold, take = kinds[sys.argv[1]]
     report(pid=os.getpid(), version="%d.%d" % sys.version_info[:2])
     # Blocked before any thread starts, so that every thread has it blocked and
     # sigtimedwait() below is the only taker.
@@ -83,7 +100,7 @@ def main():
     holding.wait()
     child = os.fork()
     if child == 0:
-        take_lock(lock)
+        take(lock)
     report(child=child)
     if not wait_blocked(child):
         sys.exit(3)

@@ -320,7 +320,10 @@ static void watch_thread(struct model *m, struct proc *p, struct thread *t, uint
 	int fd;
 
 	switch (wait_watch_look(&t->watch, &s, &w, &f, &fd)) {
-	case WATCH_DEADLOCK: report_deadlock(m, p, t, &w, &f, now); break;
+	case WATCH_DEADLOCK:
+		if (!mpy_not_a_deadlock(m, p, t->tid, &w, &f))
+			report_deadlock(m, p, t, &w, &f, now);
+		break;
 	case WATCH_STUCK:
 		/* a Python lock whose owner was not copied is a certain deadlock */
 		memset(&f, 0, sizeof(f));

@@ -158,6 +158,12 @@ struct py_held_scan *mpy_held_begin(struct model *m, struct proc *parent, struct
 				    struct scan_watch *w);
 int mpy_held_end(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
 		 struct py_held_scan *hs, int forker_tid, uint64_t ts);
+/* A deadlock the watch found that Python says is none: a thread in threading's
+ * Condition.wait waits on its own waiter (never one born held), and with a
+ * Python signal handler installed its no_waker wait may be ended by it. May
+ * rewrite *f (held_at_fork to what the lock itself says). */
+bool mpy_not_a_deadlock(struct model *m, struct proc *p, int tid, const struct futex_wait *w,
+			struct deadlock_finding *f);
 bool mpy_lock_verdict(struct model *m, struct proc *p, const struct futex_wait *w,
 		      struct deadlock_finding *f);
 /* A new thread: its name is set by Python a moment later. */

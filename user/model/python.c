@@ -10,9 +10,11 @@
  * states at once); the forking thread from the raw frames the kernel copied
  * at the instant of the fork; a blocked child's thread from the child.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "locks/deadlock.h"
 #include "model/model_priv.h"
 #include "proc/maps.h"
 #include "proc/procfs.h"
@@ -492,4 +494,43 @@ int mpy_held_end(struct model *m, struct proc *parent, struct proc *child, struc
 	py_held_scan_free(hs);
 	(void)cut;
 	return found;
+}
+
+/* Is tid of p inside threading's Condition.wait? There it blocks on a waiter
+ * lock it made itself, after the fork: no lock it was born with. */
+static bool in_condition_wait(struct proc *p, int tid)
+{
+	struct py_read_opts o = { .frames = true, .max_depth = 1, .budget_ns = FORK_BUDGET_NS };
+	struct py_thread *v = NULL, *t;
+	bool yes = false;
+	int n = py_read_threads(p->py, p->pid, &tid, 1, &o, &v, NULL);
+
+	t = n > 0 ? find(v, n, tid) : NULL;
+	if (t && t->stack && t->stack->count) {
+		const struct frame *f = &t->stack->frames[0];
+		const char *file = f->file ? strrchr(f->file, '/') : NULL;
+
+		yes = f->func && file && strcmp(file, "/threading.py") == 0 &&
+		      (strcmp(f->func, "Condition.wait") == 0 || strcmp(f->func, "wait") == 0);
+	}
+	py_threads_free(v, n);
+	return yes;
+}
+
+bool mpy_not_a_deadlock(struct model *m, struct proc *p, int tid, const struct futex_wait *w,
+			struct deadlock_finding *f)
+{
+	uint64_t caught;
+
+	mpy_check(m, p);
+	if (!p->py || p->py_broken || !in_condition_wait(p, tid))
+		return false;
+	/* a plain Lock held by nobody known at the fork is not this waiter */
+	if (f->reason == DL_HELD_AT_FORK && f->lock_type == LOCK_PY_LOCK && !f->holder_tid &&
+	    deadlock_examine(w, f) != 1)
+		return true;
+	/* the only thread, waiting for a notify: a Python signal handler (any
+	 * signal caught but SIGINT, which CPython always catches) may set it */
+	return f->reason == DL_NO_WAKER && procfs_caught_signals(p->pid, tid, &caught) == 0 &&
+	       (caught & ~(1ULL << (SIGINT - 1)));
 }

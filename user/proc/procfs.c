@@ -107,6 +107,17 @@ int procfs_ppid(int pid)
 	return p ? atoi(p + 6) : -1;
 }
 
+int procfs_caught_signals(int pid, int tid, uint64_t *mask)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	if (procfs_read_text(path, buf, sizeof(buf)) < 0 || !(p = strstr(buf, "\nSigCgt:")))
+		return -1;
+	*mask = strtoull(p + 8, NULL, 16);
+	return 0;
+}
+
 bool procfs_exists(int pid)
 {
 	char path[64];

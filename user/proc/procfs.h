@@ -4,6 +4,7 @@
 #define FT_PROCFS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 /* Reads a small /proc file whole (up to size - 1 bytes), NUL-terminated:
@@ -17,6 +18,8 @@ int procfs_tids(int pid, int **tids);
 int procfs_ppid(int pid);
 /* Does a process (thread group leader or thread) with this id exist? */
 bool procfs_exists(int pid);
+/* The signals a thread catches (SigCgt: bit N-1 for signal N): 0, or -1. */
+int procfs_caught_signals(int pid, int tid, uint64_t *mask);
 /* Is tid a thread of pid? */
 bool procfs_has_thread(int pid, int tid);
 
