@@ -414,6 +414,33 @@
 		return str(ev.event) + " in " + who + ".";
 	}
 
+	/* The worst thing that happened to a process, in a few words beside its name. */
+	const BADGE_ORDER = ["child_deadlock", "held_lock", "exit_with_threads", "inherited_epoll",
+		"orphaned_threads", "fork_in_thread", "scan"];
+	function badgeOf(p) {
+		let best = null;
+		for (const r of p.marks) {
+			const rank = (RANK[r.ev.severity] || 1) * 100 - (BADGE_ORDER.indexOf(r.ev.event) + 1 || 99);
+			if (!best || rank > best[0])
+				best = [rank, r.ev];
+		}
+		if (!best || (RANK[best[1].severity] || 1) < 2)
+			return null;
+		const ev = best[1], sev = sevOf(ev.severity);
+		const count = (kind) => p.marks.filter((r) => r.ev.event === kind).length;
+		const n = Array.isArray(ev.threads) ? ev.threads.length + (ev.threads_omitted || 0) : 0;
+		switch (ev.event) {
+		case "child_deadlock": return [sev, sev === "error" ? "deadlocked" : "blocked, nothing to wake it"];
+		case "held_lock": return [sev, "born with " + plural(count("held_lock"), "lock") + " held"];
+		case "orphaned_threads": return [sev, "born without " + plural(n, "thread")];
+		case "exit_with_threads": return [sev, "exited with threads running"];
+		case "inherited_epoll": return [sev, "shares its parent's epoll"];
+		case "fork_in_thread": return [sev, "forked from a thread"];
+		case "scan": return [sev, "lock scan incomplete"];
+		}
+		return [sev, str(ev.event)];
+	}
+
 	function laneLabel(row) {
 		const b = el("button", "proc");
 		b.type = "button";
@@ -426,6 +453,9 @@
 			b.appendChild(el("span", "pid", " [" + p.pid + "]"));
 			if (p.comms.length > 1)
 				b.appendChild(el("span", "was", " was " + p.comms.slice(0, -1).join(", ")));
+			const badge = badgeOf(p);
+			if (badge)
+				b.appendChild(el("span", "badge sev-" + badge[0], badge[1]));
 			b.title = p.comms.join(" → ") + " [" + p.pid + "]" +
 				(p.parent ? ", child of " + p.parent.comm + " [" + p.parent.pid + "]" : "");
 		} else if (row.kind === "aggregate") {
@@ -732,10 +762,10 @@
 					loc = str(f.file) + (f.line !== undefined ? ":" + str(f.line) : "");
 				else if (f.module !== undefined)
 					loc = str(f.module) + (f.func === undefined && f.offset !== undefined ? "+" + str(f.offset) : "");
-				if (loc)
-					li.appendChild(el("span", "loc", (f.func !== undefined ? "  " : "") + loc));
 				if (f.lang !== undefined)
 					li.appendChild(el("span", "lang lang-" + (f.lang === "python" ? "python" : "c"), str(f.lang)));
+				if (loc)
+					li.appendChild(el("span", "loc", (f.func !== undefined ? "at " : "") + loc));
 			}
 			ol.appendChild(li);
 		}
@@ -942,7 +972,7 @@
 		const mag = Math.pow(10, Math.floor(Math.log10(raw)));
 		const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
 		for (let t = 0; t <= span; t += step) {
-			const d = el("div", "tick", "+" + fmtDur(t));
+			const d = el("div", "tick", t ? "+" + fmtDur(t) : "0");
 			d.style.left = (t / span) * 100 + "%";
 			ticks.appendChild(d);
 		}
