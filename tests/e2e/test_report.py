@@ -112,6 +112,9 @@ def test_held_lock_deadlock_page():
         expect(b.eval("document.querySelector('.mark.selected') !== null"), "the clicked mark is not selected")
         badge = b.eval(f"document.querySelector('.lane[data-pid=\"{dl['pid']}\"] .badge').textContent")
         expect_eq("the deadlocked child's badge", badge, "deadlocked")
+        verdict = b.eval("document.getElementById('verdict').textContent")
+        expect(f"1 process deadlocked on a lock no thread can release: {dl['comm']} [{dl['pid']}]" in verdict,
+               f"the page's verdict does not name the deadlocked child:\n{verdict}")
         i, held = one(events, event="held_lock")
         text = click_detail(b, f'.mark[data-event="{i}"]')
         expect(held["holder_comm"] in text and str(held["holder_tid"]) in text,

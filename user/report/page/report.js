@@ -712,9 +712,42 @@
 		if (bucketedLanes)
 			notes.push(plural(bucketedLanes, "lane") + " with too many marks to draw one by one " +
 				(bucketedLanes === 1 ? "shows" : "show") + " them aggregated, with their count (×N).");
+		verdict();
 		const nb = $("notes");
 		for (const n of notes)
 			nb.appendChild(el("p", null, n));
+	}
+
+	/* The run in one line: what went wrong, worst first, naming the first processes. */
+	function verdict() {
+		const having = (kind, pred) => procs.filter((p) => p.marks.some((r) => r.ev.event === kind && pred(r.ev)));
+		const bad = (ev) => ev.severity === "warning" || ev.severity === "error";
+		const dead = having("child_deadlock", (ev) => ev.severity === "error");
+		const stuck = having("child_deadlock", (ev) => ev.severity !== "error").filter((p) => !dead.includes(p));
+		const parts = [
+			[dead, "deadlocked on a lock no thread can release", "error"],
+			[stuck, "blocked on a lock with nothing to wake them", "warning"],
+			[having("held_lock", bad), "born with a lock held by a thread they do not have", "warning"],
+			[having("orphaned_threads", bad), "born without threads of their parent, and did not exec", "warning"],
+			[having("exit_with_threads", bad), "exited while other threads still ran", "warning"],
+			[having("inherited_epoll", bad), "share an epoll instance with their parent", "warning"],
+		];
+		const box = $("verdict");
+		for (const [list, what, sev] of parts) {
+			if (!list.length)
+				continue;
+			const names = list.slice(0, 3).map((p) => p.comm + " [" + p.pid + "]").join(", ") +
+				(list.length > 3 ? ", …" : "");
+			const line = el("p", "verdict-line sev-" + sev);
+			line.appendChild(shape(sev));
+			line.appendChild(el("b", null, plural(list.length, "process", "processes")));
+			line.appendChild(document.createTextNode(" " + what + ": " + names));
+			box.appendChild(line);
+		}
+		if (!box.childNodes.length)
+			box.appendChild(el("p", "verdict-line", recs.length ?
+				"No hazard: no child was born holding a lock or without threads it needed." :
+				"This recording has no events."));
 	}
 
 	/* ------------------------------------------------------------ the detail panel */
@@ -826,8 +859,8 @@
 		row(dl, "process", str(ev.comm) + " [" + str(ev.pid) + "]");
 		const used = new Set(["time", "event", "severity", "pid", "comm"]);
 		const holder = holderOf(ev);
-		if (holder) {
-			row(dl, "holder", holder);
+		if (holder || ev.holder_tid === 0) {
+			row(dl, "holder", holder || "unknown: this lock records no owner");
 			["holder_tid", "holder_comm", "holder_name"].forEach((k) => used.add(k));
 		}
 		if (ev.lock !== undefined || ev.lock_object !== undefined) {
@@ -877,7 +910,8 @@
 		for (const r of list.slice(0, max)) {
 			const li = el("li");
 			const b = el("button", null, "+" + fmtDur(r.t - tMin) + "  " + r.ev.event + " (" +
-				sevOf(r.ev.severity) + ") " + str(r.ev.comm) + "[" + str(r.ev.pid) + "]");
+				sevOf(r.ev.severity) + ") " + str(r.ev.comm) + "[" + str(r.ev.pid) + "]" +
+				(isInt(r.ev.child_pid) ? " → child " + r.ev.child_pid : ""));
 			b.type = "button";
 			b.dataset.event = String(r.i);
 			li.appendChild(b);
