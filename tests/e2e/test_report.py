@@ -320,3 +320,46 @@ def test_report_reads_stdin_and_writes_stdout():
     meta = json.loads(m.group(1))
     expect_eq("the page's title", meta["title"], "stdin")
     expect_eq("events in the page", meta["events"], len(load(src)))
+
+
+@timeout(60)
+def test_odd_shapes_draw_without_error():
+    """Fields of unexpected types, unknown events and severities, missing times: drawn or counted, no error."""
+    t = "2026-12-01T10:00:0%d.000000000Z"
+    odd = [
+        {"time": t % 0, "event": "attach", "severity": "info", "pid": 1, "comm": "a", "threads": 3},
+        {"time": t % 1, "event": "fork", "severity": "info", "pid": 1, "comm": "a", "child_pid": 1},
+        {"time": t % 1, "event": "fork", "severity": "info", "pid": "1", "comm": None, "child_pid": None},
+        {"time": t % 2, "event": "orphaned_threads", "severity": "warning", "pid": 1, "comm": "a",
+         "child_pid": 2, "threads": "none", "stack": "not frames"},
+        {"time": t % 2, "event": "held_lock", "severity": "warning", "pid": 1, "comm": "a", "child_pid": 2,
+         "holder_tid": "x", "holder_stack": [1, None, {"module": "m"}], "lock": 4096},
+        {"time": t % 3, "event": "child_deadlock", "severity": "critical", "pid": 2, "comm": ["a"],
+         "threads": [{"tid": []}], "stack": [{"func": {"x": 1}, "lang": "c"}], "since_fork_ns": 1e300},
+        {"time": t % 4, "event": "a_future_event", "severity": "warning", "pid": 2, "comm": "a", "x": [[[]]]},
+        {"time": "yesterday", "event": "exit", "severity": "info", "pid": 2, "comm": "a"},
+        {"event": "exit", "pid": 1},
+        {"time": t % 5, "event": "exit", "severity": "info", "pid": 2, "comm": "a", "exit_code": "?", "signal": 9},
+        {"time": t % 6, "event": "lost_events", "severity": "error", "pid": 0, "comm": "", "count": 5},
+        {"no": "event"},
+        {"time": t % 7, "event": "exit", "severity": "info", "pid": 3, "comm": "b", "exit_code": 0, "signal": 0},
+    ]
+    src = os.path.join(harness.workdir(), "odd.jsonl")
+    with open(src, "w") as f:
+        f.write("\n".join(json.dumps(e) for e in odd) + "\n")
+    r, html = report(src)
+    r.expect_rc(0)
+    with browser.Browser() as b:
+        b.open(html)
+        harness.wait_until(lambda: b.eval("document.body.dataset.ready") == "1", 20, "the page drawn")
+        for sel in [".mark", "button.proc"]:
+            for k in range(b.eval(f"document.querySelectorAll({json.dumps(sel)}).length")):
+                b.eval(f"document.querySelectorAll({json.dumps(sel)})[{k}].click()")
+        expect(not b.errors, "the page logged errors:\n  " + "\n  ".join(b.errors))
+        notes = b.eval("document.getElementById('notes').textContent")
+        expect("2 events without a valid time are not drawn" in notes, f"notes: {notes!r}")
+        expect("1 JSON object without an \"event\" name is not drawn" in notes, f"notes: {notes!r}")
+        expect(b.eval("document.querySelector('.lane.run .mark[data-kind=\"lost_events\"]') !== null"),
+               "lost events are not on the run's own lane")
+        summary = b.eval("document.getElementById('summary').textContent")
+        expect("lost events 5" in summary, f"summary: {summary!r}")

@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli/options.h"
 #include "report/jsonl.h"
 #include "report/report.h"
 #include "unit.h"
@@ -111,4 +112,44 @@ TEST(report_writes_the_page_and_counts_what_it_left_out)
 	CHECK(!strstr(page, "t</script>"));
 	CHECK(strstr(page, "</html>"));
 	free(page);
+}
+
+static int parse_quietly(struct options *o, int argc, char **argv)
+{
+	FILE *saved = stderr;
+	int rc;
+
+	/* usage errors print a line; keep the test output clean */
+	stderr = fopen("/dev/null", "w");
+	rc = options_parse(argc, argv, o);
+	fclose(stderr);
+	stderr = saved;
+	return rc;
+}
+
+TEST(report_command_line)
+{
+	struct options o;
+	char *ok[] = { "forktrace", "report", "run.jsonl", "-o", "run.html", NULL };
+	char *in[] = { "forktrace", "report", "-", NULL };
+	char *joined[] = { "forktrace", "report", "-orun.html", "run.jsonl", NULL };
+	char *none[] = { "forktrace", "report", NULL };
+	char *two[] = { "forktrace", "report", "a.jsonl", "b.jsonl", NULL };
+	char *flag[] = { "forktrace", "report", "--json", "a.jsonl", NULL };
+	char *no_file[] = { "forktrace", "report", "a.jsonl", "-o", NULL };
+	char *live[] = { "forktrace", "--report=run.html", "--", "true", NULL };
+	char *live_empty[] = { "forktrace", "--report=", "--", "true", NULL };
+
+	CHECK(parse_quietly(&o, 5, ok) == 0 && o.command == CMD_REPORT);
+	CHECK_STR(o.report_input, "run.jsonl");
+	CHECK_STR(o.output_path, "run.html");
+	CHECK(parse_quietly(&o, 3, in) == 0 && strcmp(o.report_input, "-") == 0 && !o.output_path);
+	CHECK(parse_quietly(&o, 4, joined) == 0 && strcmp(o.output_path, "run.html") == 0);
+	CHECK(parse_quietly(&o, 2, none) == 2);
+	CHECK(parse_quietly(&o, 4, two) == 2);
+	CHECK(parse_quietly(&o, 4, flag) == 2);
+	CHECK(parse_quietly(&o, 4, no_file) == 2);
+	CHECK(parse_quietly(&o, 4, live) == 0 && o.command == CMD_TRACE);
+	CHECK_STR(o.report_path, "run.html");
+	CHECK(parse_quietly(&o, 4, live_empty) == 2);
 }
