@@ -342,6 +342,9 @@ def test_odd_shapes_draw_without_error():
         {"time": t % 5, "event": "exit", "severity": "info", "pid": 2, "comm": "a", "exit_code": "?", "signal": 9},
         {"time": t % 6, "event": "lost_events", "severity": "error", "pid": 0, "comm": "", "count": 5},
         {"no": "event"},
+        {"time": t % 6, "event": "attach", "severity": "info", "pid": 5, "comm": "c", "threads": [], "locks": "scan"},
+        {"time": t % 7, "event": "child_deadlock", "severity": "error", "pid": 5, "comm": "c", "tid": 5,
+         "lock": "0x1", "holder_tid": 4, "holder_comm": "h", "parent_pid": 1, "since_fork_ns": 1, "reason": "owner_gone"},
         {"time": t % 7, "event": "exit", "severity": "info", "pid": 3, "comm": "b", "exit_code": 0, "signal": 0},
     ]
     src = os.path.join(harness.workdir(), "odd.jsonl")
@@ -361,5 +364,7 @@ def test_odd_shapes_draw_without_error():
         expect("1 JSON object without an \"event\" name is not drawn" in notes, f"notes: {notes!r}")
         expect(b.eval("document.querySelector('.lane.run .mark[data-kind=\"lost_events\"]') !== null"),
                "lost events are not on the run's own lane")
+        expect_eq("the parent of a process found at attach, from its deadlock's parent_pid",
+                  b.eval("document.querySelector('.lane[data-pid=\"5\"]').dataset.parent"), "1")
         summary = b.eval("document.getElementById('summary').textContent")
         expect("lost events 5" in summary, f"summary: {summary!r}")

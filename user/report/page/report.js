@@ -221,6 +221,18 @@
 		return c;
 	}
 
+	/* A process found at attach (-p) has no fork in the recording; an event that names its
+	 * parent (child_deadlock, inherited_epoll) still puts it under that parent. */
+	function adoptParent(p, q) {
+		for (let a = q; a; a = a.parent)
+			if (a === p)
+				return;
+		if (q) {
+			p.parent = q;
+			q.children.push(p);
+		}
+	}
+
 	function isMark(ev) {
 		if (ev.event === "scan")
 			return ev.severity === "warning" || ev.severity === "error";
@@ -264,6 +276,8 @@
 			p = procFor(pid, t, ev.comm);
 		}
 		p.recs.push(r);
+		if (!p.parent && isInt(ev.parent_pid))
+			adoptParent(p, procAt(ev.parent_pid, t));
 		if (isMark(ev)) {
 			let lane = p;
 			if (AT_FORK.has(ev.event) && isInt(ev.child_pid) && ev.child_pid !== pid)
@@ -618,6 +632,8 @@
 		const track = el("div", "track");
 		if (row.kind === "proc") {
 			lane.dataset.pid = String(row.proc.pid);
+			if (row.proc.parent)
+				lane.dataset.parent = String(row.proc.parent.pid);
 			drawBar(track, row.proc);
 			if (drawMarks(track, row.proc.marks))
 				bucketedLanes++;
