@@ -651,6 +651,31 @@
 		frag.appendChild(lane);
 	});
 	lanesNode.appendChild(frag);
+	drawForkLinks();
+
+	/* Which process forked which, when: a thin line from the parent's lane down to the child's
+	 * birth. Its x follows the zoom through the same custom properties as the tracks. */
+	function drawForkLinks() {
+		const rowOf = new Map();
+		rows.forEach((row, n) => {
+			if (row.kind === "proc")
+				rowOf.set(row.proc, n);
+		});
+		const links = document.createDocumentFragment();
+		rows.forEach((row, n) => {
+			const p = row.proc;
+			if (row.kind !== "proc" || !p.parent || !p.forkRec || !rowOf.has(p.parent))
+				return;
+			const from = rowOf.get(p.parent);
+			const d = el("div", "fork-link");
+			const frac = (p.birth - tMin) / span;
+			d.style.left = "calc(var(--label-w) + 14px + var(--track-w) * " + frac.toFixed(6) + ")";
+			d.style.top = "calc(var(--lane-h) * " + (from + 0.5) + ")";
+			d.style.height = "calc(var(--lane-h) * " + (n - from) + ")";
+			links.appendChild(d);
+		});
+		lanesNode.appendChild(links);
+	}
 
 	/* ------------------------------------------------------------ the header */
 
