@@ -992,14 +992,14 @@
 		const p = row.proc;
 		detail.appendChild(el("h2", null, p.comm + " [" + p.pid + "]"));
 		const dl = el("dl");
-		row0(dl, p);
+		processRows(dl, p);
 		detail.appendChild(dl);
 		if (p.marks.length)
 			section("hazards", eventList(p.marks, 200));
 		section("every event of this process", eventList(p.recs, 300));
 	}
 
-	function row0(dl, p) {
+	function processRows(dl, p) {
 		row(dl, "names", p.comms.join(" → "));
 		row(dl, "parent", p.parent ? p.parent.comm + " [" + p.parent.pid + "]" : "");
 		row(dl, p.how === "fork" ? "forked" : p.how === "attach" ? "attached" : "first seen",
