@@ -31,6 +31,8 @@ UNIT_OBJS  := $(patsubst tests/unit/%.c,$(OUT)/obj/unit/%.o,$(UNIT_SRCS))
 
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev \
                libcurl4-openssl-dev make gcc g++ python3 pkg-config influxdb
+# the report tests' browser (headless)
+DEBIAN_DEPS += chromium
 # the benchmarks' peer
 BENCH_DEPS  := bpftrace
 # written once the packages are in: a second `make test` does not look again
@@ -93,6 +95,14 @@ $(OUT)/obj/unit/%.o: tests/unit/%.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -c $< -o $@
+
+# The report's page (user/report/page/), built into the binary as one generated header.
+$(OUT)/report/page.h: $(wildcard user/report/page/*)
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(PYTHON) user/report/page/embed.py user/report/page $@
+
+$(OUT)/obj/report/report.o: $(OUT)/report/page.h
 
 $(OUT)/forktrace: $(USER_OBJS)
 	$(call msg,LINK,$@)

@@ -24,6 +24,8 @@ Benchmarks (see bench/README.md for how to read the table):
                 the peer, bpftrace with the same probes (bench/peer.bt)
   scan          a 2-thread parent with 1 GiB of touched heap forks; forktrace's
                 "scan" event (time per GiB) and the child's memory with/without it
+  report        forktrace report over a 100,000-event recording, and its page drawn in
+                headless Chromium (bench/report_bench.py)
   python        fork storms from a Python parent (bench/progs/py_forkstorm.py) with 20
                 and 200 threads: untraced, --python=off, on (how many orphaned_threads
                 events named every thread); and the time from forktrace -p's start to
@@ -48,6 +50,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_bench  # noqa: E402
 from procs import kill_group  # noqa: E402
 from stats import fmt_num, interleave, median, ratio_noise, render, spread  # noqa: E402
 
@@ -1157,13 +1160,13 @@ def bench_python(reps):
 # ------------------------------------------------------------------ table
 
 
-BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "uprobe", "scan", "python"]
+BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "uprobe", "scan", "python", "report"]
 # The fork storms take ~4 s a run and the scan ~2 s: 5 and 3 repetitions. The short
 # loops are cheap and sensitive to the neighbours' load: 7. uprobe: ~4 s a repetition
 # (3 sides, bpftrace's start-up), 5. python: ~12 s a repetition (3 sides of two storms,
 # then 3 attaches a side), 5. All of it: ~3.5 minutes.
 DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "syscall": 7, "mutex": 7, "uprobe": 5,
-                "scan": 3, "python": 5}
+                "scan": 3, "python": 5, "report": 3}
 
 
 def on_sigterm(signo, frame):
@@ -1218,6 +1221,7 @@ def main():
         "uprobe": lambda: bench_uprobe(reps["uprobe"]),
         "scan": lambda: bench_scan(reps["scan"]),
         "python": lambda: bench_python(reps["python"]),
+        "report": lambda: report_bench.bench(FT, new_path("report"), reps["report"], add_row, RunFailed),
     }
     t_start = time.monotonic()
     try:

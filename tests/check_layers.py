@@ -14,7 +14,8 @@ import re
 import sys
 
 ALLOWED = {
-    "cli": {"kernel", "model", "locks", "python", "stacks", "proc", "elf", "out", "util", "bpf"},
+    "cli": {"kernel", "model", "locks", "python", "stacks", "proc", "elf", "out", "util", "bpf",
+            "report"},
     "kernel": {"proc", "elf", "util", "bpf", "out/event.h", "skel"},
     "model": {"locks", "python", "stacks", "proc", "util", "bpf", "out/event.h"},
     "locks": {"proc", "util", "out/event.h", "out/stack.h"},
@@ -23,6 +24,7 @@ ALLOWED = {
     "proc": {"util"},
     "elf": {"util"},
     "out": {"util"},
+    "report": {"util", "out/json.h", "out/strbuf.h", "out/utf8.h"},
     "util": set(),
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

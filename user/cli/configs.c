@@ -14,6 +14,7 @@ void output_config_from(const struct options *o, struct output_config *c)
 	c->path = o->output_path;
 	c->fail_on_set = o->fail_on_set;
 	c->fail_on = o->fail_on;
+	c->record = o->report_path != NULL;
 	c->influx = (struct influx_config){
 		.url = o->influx.url,
 		.db = o->influx.db,

@@ -4,6 +4,7 @@
 #include "cli/configs.h"
 #include "cli/diagnose.h"
 #include "cli/options.h"
+#include "cli/report_cmd.h"
 #include "cli/trace.h"
 #include "out/output.h"
 
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
 	case CMD_VERSION: printf("forktrace %s\n", FT_VERSION); return 0;
 	case CMD_CHECK: return check_run(&opts);
 	case CMD_DIAGNOSE: return run_diagnose(&opts);
+	case CMD_REPORT: return report_run(&opts);
 	case CMD_TRACE: break;
 	}
 	return trace_run(&opts);

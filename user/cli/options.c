@@ -27,6 +27,7 @@ enum long_only {
 	OPT_FAIL_ON,
 	OPT_DEBUG,
 	OPT_PYTHON,
+	OPT_REPORT,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +45,7 @@ static const struct option long_opts[] = {
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "python", required_argument, NULL, OPT_PYTHON },
+	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -57,6 +59,7 @@ void options_usage(FILE *f)
 	      "  sudo forktrace -a [OPTIONS]                   trace every process on the host\n"
 	      "  sudo forktrace diagnose PID [--json]          explain why a hung process is stuck\n"
 	      "  forktrace check                               say what this host supports\n"
+	      "  forktrace report EVENTS.jsonl [-o FILE.html]  draw a --json recording as one HTML page\n"
 	      "\n"
 	      "Options:\n"
 	      "  --json                   JSON Lines on stdout, one event per line\n"
@@ -73,6 +76,7 @@ void options_usage(FILE *f)
 	      "  -d DURATION              stop after DURATION\n"
 	      "  -u USER                  run COMMAND as USER\n"
 	      "  --python=on|off          read CPython's thread names and frames (default on)\n"
+	      "  --report=FILE            also write the run's HTML picture to FILE when tracing ends\n"
 	      "  --debug                  show libbpf's own log\n"
 	      "  -h, -V                   help, version\n",
 	      f);
@@ -325,14 +329,47 @@ static int parse_one(int c, const char *arg, struct options *o)
 			return usage_error("bad --python '%s': want on or off", arg);
 		o->no_python = v == 1;
 		return 0;
+	case OPT_REPORT:
+		if (!*arg)
+			return usage_error("%s", "--report needs a file name: --report=FILE.html");
+		o->report_path = arg;
+		return 0;
 	}
 	return 2;
 }
 
-/* diagnose PID [--json] and check take their own few words. */
+/* report EVENTS.jsonl|- [-o FILE] */
+static int parse_report(int argc, char **argv, struct options *o)
+{
+	o->command = CMD_REPORT;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc && argv[i + 1][0]) {
+			o->output_path = argv[++i];
+		} else if (strncmp(argv[i], "-o", 2) == 0 && argv[i][2]) {
+			o->output_path = argv[i] + 2;
+		} else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && !o->report_input &&
+			   argv[i][0]) {
+			o->report_input = argv[i];
+		} else {
+			return usage_error(
+				"report: unexpected '%s': want report EVENTS.jsonl [-o FILE.html]",
+				argv[i]);
+		}
+	}
+	if (!o->report_input)
+		return usage_error(
+			"%s",
+			"report: missing EVENTS.jsonl (a forktrace --json recording, or - for stdin)");
+	return 0;
+}
+
+/* diagnose PID [--json], check and report take their own few words. */
 static int parse_subcommand(int argc, char **argv, struct options *o)
 {
 	const char *name = argv[0];
+
+	if (strcmp(name, "report") == 0)
+		return parse_report(argc, argv, o);
 
 	if (strcmp(name, "check") == 0) {
 		o->command = CMD_CHECK;
@@ -386,7 +423,8 @@ int options_parse(int argc, char **argv, struct options *o)
 	int c, err;
 
 	set_defaults(o);
-	if (argc > 1 && (strcmp(argv[1], "diagnose") == 0 || strcmp(argv[1], "check") == 0))
+	if (argc > 1 && (strcmp(argv[1], "diagnose") == 0 || strcmp(argv[1], "check") == 0 ||
+			 strcmp(argv[1], "report") == 0))
 		return parse_subcommand(argc - 1, argv + 1, o);
 
 	opterr = 0;

@@ -8,7 +8,7 @@
 #include "out/event.h"
 #include "out/output.h"
 
-enum ft_command { CMD_TRACE, CMD_DIAGNOSE, CMD_CHECK, CMD_HELP, CMD_VERSION };
+enum ft_command { CMD_TRACE, CMD_DIAGNOSE, CMD_CHECK, CMD_REPORT, CMD_HELP, CMD_VERSION };
 enum target_mode { TARGET_PIDS, TARGET_COMMAND, TARGET_ALL };
 enum lock_mode { LOCKS_SCAN, LOCKS_UPROBE, LOCKS_FUTEX, LOCKS_OFF };
 enum stacks_mode { STACKS_HAZARDS, STACKS_ALL, STACKS_OFF };
@@ -44,6 +44,8 @@ struct options {
 	enum severity fail_on;
 	struct influx_options influx;
 	int diagnose_pid;
+	const char *report_input; /* report: the recording, "-" for stdin */
+	const char *report_path;  /* --report=FILE: the run's page */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "cli/configs.h"
 #include "cli/dispatch.h"
 #include "cli/launcher.h"
+#include "cli/report_cmd.h"
 #include "cli/targets.h"
 #include "cli/trace.h"
 #include "kernel/host.h"
@@ -22,6 +23,7 @@
 #include "model/model.h"
 #include "out/output.h"
 #include "proc/procfs.h"
+#include "report/report.h"
 #include "util/clock.h"
 
 #define POLL_MS_MAX 100
@@ -194,6 +196,8 @@ int trace_run(const struct options *o)
 	struct launch launch = { .pid = -1, .release_fd = -1, .error_fd = -1 };
 	struct output_config out_cfg;
 	struct output *out = NULL;
+	struct report_file *page = NULL;
+	int page_failed;
 	struct session *s = NULL;
 	struct model *m = NULL;
 	struct dispatch ctx = { 0 };
@@ -216,6 +220,9 @@ int trace_run(const struct options *o)
 	if (o->target == TARGET_COMMAND && launcher_start(o, &launch))
 		goto cleanup;
 	output_config_from(o, &out_cfg);
+	page = report_live_open(o, &page_failed);
+	if (page_failed)
+		goto cleanup;
 	out = output__new(&out_cfg);
 	if (!out)
 		goto cleanup;
@@ -263,7 +270,11 @@ int trace_run(const struct options *o)
 	}
 	if (output__failed(out))
 		status = 3;
+	if (report_live_finish(page, output__recording(out), o) && !status)
+		status = 1;
+	page = NULL;
 cleanup:
+	report_file__abort(page);
 	launcher_abort(&launch);
 	free(roots);
 	lock_follow__free(ctx.follow);

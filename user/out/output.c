@@ -25,6 +25,7 @@ struct output {
 	struct lineproto_stamps stamps;
 	char host[256];
 	struct summary summary;
+	FILE *record;
 };
 
 struct output *output__new(const struct output_config *cfg)
@@ -55,6 +56,12 @@ struct output *output__new(const struct output_config *cfg)
 	out->human.color = out->format == FORMAT_HUMAN && human_wants_color(out->f);
 	out->human.all_frames = out->verbosity == VERB_VERBOSE;
 	lineproto_host_tag(out->host, sizeof(out->host));
+	if (cfg->record && !(out->record = tmpfile())) {
+		fprintf(stderr, "forktrace: cannot create a temporary file for --report: %s\n",
+			strerror(errno));
+		output__free(out);
+		return NULL;
+	}
 	if (cfg->influx.url) {
 		out->influx = influx__new(&cfg->influx, err, sizeof(err));
 		if (!out->influx) {
@@ -107,6 +114,8 @@ void output__emit(struct output *out, struct event *ev)
 	fflush(out->f);
 	if (out->influx)
 		influx__push(out->influx, ev);
+	if (out->record)
+		out_json_write(out->record, ev);
 }
 
 void output__finish(struct output *out)
@@ -138,7 +147,14 @@ void output__free(struct output *out)
 		influx__close(out->influx);
 	if (out->close_f)
 		fclose(out->f);
+	if (out->record)
+		fclose(out->record);
 	free(out);
+}
+
+FILE *output__recording(struct output *out)
+{
+	return out->record;
 }
 
 FILE *output__stream(struct output *out)

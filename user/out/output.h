@@ -18,6 +18,7 @@ struct output_config {
 	bool fail_on_set;
 	enum severity fail_on;	     /* with fail_on_set: the severity that fails the run */
 	struct influx_config influx; /* influx.url NULL: no export */
+	bool record;		     /* also keep every event as a JSON line (--report) */
 };
 
 struct output;
@@ -33,6 +34,9 @@ void output__finish(struct output *out);
 /* True when --fail-on was given and an event that bad was emitted. */
 bool output__failed(const struct output *out);
 void output__free(struct output *out);
+/* With cfg->record: every event emitted so far as JSON Lines, in an unlinked
+ * temporary file (the caller rewinds it); else NULL. */
+FILE *output__recording(struct output *out);
 /* The stream the chosen writer writes to (stdout or the -o file). */
 FILE *output__stream(struct output *out);
 
