@@ -244,14 +244,14 @@ TEST(human_held_lock_python)
 	ev.held_lock.holder_stack = st;
 	out = human_of(&ev, &plain);
 	CHECK(strstr(out,
-		     "child 7571 inherits the lock of <_io.BufferedWriter name='app.log'> (0x10) held by"
+		     "child 7571 inherits the write lock of <_io.BufferedWriter name='app.log'> (0x10) held by"
 		     " python3 \"chatter\" (tid 7570)\n") != NULL);
 	CHECK(strstr(out, "\n      the holder was at:\n        at app.py:9 in work\n") != NULL);
 	ev.held_lock.holder_tid = 0;
 	ev.held_lock.lock_object[0] = 0;
 	ev.held_lock.lock_type = LOCK_PY_LOCK;
-	CHECK(strstr(human_of(&ev, &plain), "inherits py_lock 0x10 held by a thread not known\n") !=
-	      NULL);
+	CHECK(strstr(human_of(&ev, &plain), "inherits py_lock 0x10 held by a thread not known"
+					    " (a plain Lock records no owner)\n") != NULL);
 	stack_free(st);
 }
 
@@ -266,6 +266,7 @@ TEST(human_child_deadlock_python)
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EV_CHILD_DEADLOCK;
 	ev.severity = SEV_ERROR;
+	ev.pid = 4242;
 	ev.deadlock.tid = 7571;
 	ev.deadlock.lock = 0x20;
 	ev.deadlock.holder_tid = 7570;
@@ -278,13 +279,12 @@ TEST(human_child_deadlock_python)
 	ev.deadlock.stack = st;
 	ev.deadlock.holder_stack = hst;
 	out = human_of(&ev, &plain);
-	CHECK(strstr(out,
-		     "DEADLOCK: thread 7571 waits on the lock of <_io.BufferedWriter name='app.log'> (0x20)"
-		     " (held_at_fork)\n"
-		     "      its holder python3 \"chatter\" (tid 7570) was not copied by fork:") !=
-	      NULL);
-	CHECK(strstr(out, "      parent 7569\n"
-			  "      the child is at:\n"
+	CHECK(strstr(out, "DEADLOCK: child 4242 waits on the write lock of"
+			  " <_io.BufferedWriter name='app.log'> (0x20), held at the fork by python3"
+			  " \"chatter\" (tid 7570) in app.py:9 work; the child is at app.py:9 work\n"
+			  "      the holder was not copied by fork: nothing will ever release it"
+			  " (thread 7571, parent 7569)\n") != NULL);
+	CHECK(strstr(out, "      the child is at:\n"
 			  "        at app.py:9 in work\n"
 			  "        at f0 (f.c:1)\n"
 			  "      the holder at the fork was at:\n"
