@@ -1151,10 +1151,69 @@ def bench_pyattach(reps):
               ms["off"], ms["on"], None, notes, failures["off"] + failures["on"])
 
 
+PY_LOCKHEAP = os.path.join(SRC, "py_lockheap.py")
+PY_LOCKHEAP_MIB = 1024
+T_PYLOCKSCAN = 1.10            # the scan with Python lock support on / off
+
+
+def bench_pylockscan(reps):
+    """The Python lock scan rides on the fork-time scan: the same child scanned
+    with --python=on and --python=off, scan ns per run, side by side."""
+    ns = {"off": {}, "on": {}}
+    found, failures, stderr = [], [], []
+    for rep in range(reps):
+        for side in interleave(rep, ["off", "on"]):
+            report, release = new_report("pylockscan"), new_path("pylockscan.release")
+            out, err = new_path("pylockscan.json"), new_path("pylockscan.stderr")
+            argv = [PYTHON, PY_LOCKHEAP, report, str(PY_LOCKHEAP_MIB), release]
+            p = None
+            try:
+                check_not_hung()
+                with open(err, "w") as ef:
+                    p = PROCS.popen([FT, "--json", f"--python={side}", "-o", out, "--", *argv],
+                                    stderr=ef)
+                child = wait_for(lambda: read_report(report).get("child"), 120, alive=p)
+                if not child:
+                    raise RunFailed(forktrace_failure(p.poll(), err) if p.poll() is not None
+                                    else "no fork reported within 120 s")
+                child = int(child)
+
+                def scan_of():
+                    return next((e for e in read_events(out) if e.get("event") == "scan"
+                                 and e.get("child_pid") == child), None)
+                ev = wait_for(scan_of, 60, alive=p)
+                with open(release, "w"):
+                    pass
+                if p.wait(timeout=60) != 0:
+                    raise RunFailed(forktrace_failure(p.returncode, err))
+                if not ev:
+                    raise RunFailed("no scan event for the child")
+                if not ev.get("scan_complete"):
+                    raise RunFailed(f"scan incomplete: {ev.get('reason')}")
+                ns[side][rep] = ev["ns"] / 1e6
+                if side == "on":
+                    found.append(sum(1 for e in read_events(out) if e.get("event") == "held_lock"
+                                     and e.get("found_by") == "python"))
+                stderr.append(read_text(err))
+            except (RunFailed, ValueError, subprocess.TimeoutExpired) as e:
+                failures.append(str(e))
+            finally:
+                if p is not None:
+                    kill_group(p)
+                PROCS.kill_all()
+    notes = [f"{PY_LOCKHEAP_MIB} MiB of touched Python heap and 100,000 threading.Lock objects "
+             f"(334 held); Python locks found per --python=on run: {found}",
+             "baseline: the fork-time scan with --python=off; traced: with the Python lock "
+             "scan in the same pass"] + said(stderr)
+    ratio_row("Python lock scan: scan of a 1 GiB Python child, on vs off (ms)", "ms",
+              ns["off"], ns["on"], T_PYLOCKSCAN, notes, failures)
+
+
 def bench_python(reps):
     for threads, forks in PY_STORMS:
         bench_pyfork(threads, forks, reps)
     bench_pyattach(3 * reps)
+    bench_pylockscan(reps)
 
 
 # ------------------------------------------------------------------ table

@@ -135,6 +135,10 @@ struct py_held_scan *py_held_scan_new(struct py_process *p, int mem_pid)
 		free(s);
 		return NULL;
 	}
+	/* most forks have nothing to look at closely (a storm's children are
+	 * gone first): the cache is made only for the dict walks (cached_reads) */
+	free(s->pmem.lines);
+	s->pmem.lines = NULL;
 	s->c = (struct py_ctx){ .p = p, .l = &p->l, .m = &s->m };
 	if (!p->lock_types_read)
 		read_types(&s->c);
@@ -392,7 +396,10 @@ int py_held_scan_finish(struct py_held_scan *s, struct py_held_lock **out, int *
 
 	*out = NULL;
 	*cut = s->cand_cut;
-	read_resets(s);
+	if (s->ncand) {
+		s->pmem.lines = calloc(PY_PROCMEM_LINES, sizeof(*s->pmem.lines));
+		read_resets(s);
+	}
 	for (int i = 0; i < s->ncand; i++) {
 		const struct candidate *k = &s->cand[i];
 		struct py_held_lock h = { .type = kinds[k->kind].type,
