@@ -120,3 +120,18 @@ clean:
 	rm -rf $(OUT)
 
 -include $(shell find $(OUT)/obj $(OUT)/bpf -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- version, install, package
+# --version names the commit it was built from; a build outside git may pass GIT_REV.
+GIT_REV    ?= $(shell git -C $(CURDIR) describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)
+comma      := ,
+
+# Rewritten only when the revision changes, so an unchanged tree relinks nothing.
+$(OUT)/version.h: FORCE | $(OUT)
+	$(Q)printf '#define FT_GIT_REVISION "%s"\n' '$(subst -dirty,$(comma) dirty,$(GIT_REV))' > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(OUT)/obj/cli/main.o: $(OUT)/version.h
+
+.PHONY: FORCE
+FORCE:
