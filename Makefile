@@ -164,3 +164,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 # the man page and completion tests, and the Debian package and its test
 DEBIAN_DEPS    += man-db bash-completion util-linux debhelper dpkg-dev fakeroot lintian libcap2-bin
+
+# Builds the .deb from the working tree, installs, runs and purges it: root, and a few minutes.
+.PHONY: package-test
+package-test: $(DEPS_STAMP)
+	$(PYTHON) tests/package.py
