@@ -163,7 +163,8 @@ uninstall:
 		$(if $(SYSTEMDUNITDIR),$(DESTDIR)$(SYSTEMDUNITDIR)/forktrace.service)
 	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 # the man page and completion tests, and the Debian package and its test
-DEBIAN_DEPS    += man-db bash-completion util-linux debhelper dpkg-dev fakeroot lintian libcap2-bin
+DEBIAN_DEPS    += man-db bash-completion util-linux debhelper dpkg-dev fakeroot lintian libcap2-bin \
+                  systemd python3-seccomp
 
 # Builds the .deb from the working tree, installs, runs and purges it: root, and a few minutes.
 .PHONY: package-test

@@ -177,6 +177,17 @@ class Package:
                 return service.caveat
             return "started by systemd"
 
+    def sandbox(self):
+        """The unit's settings that only systemd can apply: tried by the service step where
+        systemd is PID 1, named here where it is not."""
+        if systemd_is_pid1():
+            return "applied by systemd in the service step"
+        emulated = {"Type", "EnvironmentFile", "ExecStart", "CapabilityBoundingSet", "NoNewPrivileges",
+                    "SystemCallFilter", "SystemCallErrorNumber"}
+        left = sorted(set(unit_lines()) - emulated)
+        raise Skip("systemd is not PID 1 here (/run/systemd/system is missing), so these were not "
+                   "applied to the service: " + " ".join(left))
+
     def workload(self, work):
         return Workload(work)
 
@@ -246,6 +257,49 @@ def expand_exec(line, env):
     return words
 
 
+# Loads a seccomp allow-list (argv[1], comma-separated; other calls fail with errno argv[2],
+# or kill when it is KILL), then execs argv[4:] (after "--"), as systemd's SystemCallFilter=.
+SECCOMP_EXEC = r'''
+import errno, os, sys, seccomp
+allowed, err, argv = sys.argv[1].split(","), sys.argv[2], sys.argv[4:]
+f = seccomp.SyscallFilter(defaction=seccomp.KILL if err == "KILL" else seccomp.ERRNO(getattr(errno, err)))
+for name in allowed:
+    try:
+        f.add_rule(seccomp.ALLOW, name)
+    except (RuntimeError, ValueError, OSError):
+        pass   # a call this architecture does not have
+f.load()
+os.execv(argv[0], argv)
+'''
+# systemd allows these with any SystemCallFilter= allow-list (systemd.exec(5))
+SYSCALLS_ALWAYS = {"execve", "exit", "exit_group", "getrlimit", "rt_sigreturn", "sigreturn"}
+
+
+def syscall_allow_list(items):
+    """A SystemCallFilter= allow-list as system calls, its @groups expanded by systemd's own
+    tables (systemd-analyze syscall-filter), with what systemd always allows."""
+    try:
+        import seccomp  # noqa: F401
+    except ImportError:
+        raise Skip("python3-seccomp is not installed: cannot apply the unit's SystemCallFilter=")
+    if not shutil.which("systemd-analyze"):
+        raise Skip("systemd-analyze is not installed: cannot expand the unit's SystemCallFilter=")
+    groups, current = {}, None
+    for line in run(["systemd-analyze", "syscall-filter", "--no-pager"], "systemd-analyze").splitlines():
+        if line.startswith("@"):
+            current = groups.setdefault(line.split()[0], [])
+        elif current is not None and line.strip() and not line.strip().startswith("#"):
+            current.append(line.strip())
+
+    def expand(name, seen=()):
+        if not name.startswith("@"):
+            return {name}
+        expect(name in groups, f"systemd knows no system call group {name}")
+        return set().union(*(expand(m, seen + (name,)) for m in groups[name] if m not in seen))
+    expect(items and not items[0].startswith("~"), "SystemCallFilter= is not an allow-list")
+    return set().union(*(expand(i) for i in items)) | expand("@default") | SYSCALLS_ALWAYS
+
+
 class UnitRunner:
     """The unit's ExecStart, as systemd would start it, where systemd cannot."""
 
@@ -263,13 +317,18 @@ class UnitRunner:
                   "--inh-caps=-all"]
         if unit.get("NoNewPrivileges") == ["yes"]:
             prefix.append("--no-new-privs")
+        applied = [f"CapabilityBoundingSet ({' '.join(caps)})", "NoNewPrivileges"]
+        if "SystemCallFilter" in unit:
+            allowed = syscall_allow_list(" ".join(unit["SystemCallFilter"]).split())
+            errno_name = unit.get("SystemCallErrorNumber", ["KILL"])[0]
+            prefix += ["--", sys.executable, "-c", SECCOMP_EXEC, ",".join(sorted(allowed)), errno_name]
+            applied.append("SystemCallFilter")
         base = os.path.join(harness.workdir(), "service")
         self.out, self.err = open(base + ".out", "w"), open(base + ".err", "w")
         self.proc = subprocess.Popen(prefix + ["--"] + argv, stdin=subprocess.DEVNULL, stdout=self.out,
                                      stderr=self.err, env=env, cwd="/", start_new_session=True)
         self.caveat = ("systemd is not PID 1 here: ExecStart run with the unit's EnvironmentFile=s, "
-                       f"CapabilityBoundingSet ({' '.join(caps)}) and NoNewPrivileges; "
-                       "its mount and namespace hardening not applied")
+                       + ", ".join(applied) + "; its mount and namespace hardening not applied")
         harness.wait_until(lambda: self.attached(), 20, "the service attaching", self.proc)
 
     def attached(self):
@@ -407,6 +466,7 @@ def main():
     installed = step("install", pkg.install, built)
     step("runs", pkg.runs, installed)
     step("service", pkg.service, installed)
+    step("sandbox", pkg.sandbox, installed)
     if subprocess.run(["dpkg-query", "-W", "forktrace"], capture_output=True).returncode == 0:
         step("purge", pkg.purge)
     else:
