@@ -125,6 +125,9 @@ clean:
 # --version names the commit it was built from; a build outside git may pass GIT_REV.
 GIT_REV    ?= $(shell git -C $(CURDIR) describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)
 comma      := ,
+# The BPF objects are embedded in the binary's data, not stripped with its debug info: name their
+# sources relative to the tree, so that the binary does not depend on where it was built.
+BPF_CFLAGS += -fdebug-prefix-map=$(CURDIR)=.
 
 # Rewritten only when the revision changes, so an unchanged tree relinks nothing.
 $(OUT)/version.h: FORCE | $(OUT)

@@ -136,6 +136,7 @@ class Package:
         out = run(["/usr/sbin/forktrace", "--version"], "forktrace --version")
         expect(out.startswith(f"forktrace {self.version}"), f"--version: {out!r}")
         run(["/usr/sbin/forktrace", "check"], "forktrace check", cwd="/")
+        run(["/usr/sbin/forktrace", "--", "true"], "forktrace -- true", cwd="/", timeout=60)
         out = run(["/usr/sbin/forktrace", "--json", "--", "/bin/sh", "-c", "/bin/true & wait"],
                   "forktrace -- sh", cwd="/", timeout=60)
         events, problems = harness.parse_events(out)

@@ -62,8 +62,8 @@ def files_under(root):
 
 @harness.timeout(180)
 def test_make_install_lays_out_the_files_and_runs():
-    """make install DESTDIR=...: exactly these files; the installed binary runs from anywhere;
-    make uninstall takes every file away again."""
+    """make install DESTDIR=...: exactly these files; the installed binary runs check and a
+    trace with the source tree out of sight; make uninstall takes every file away again."""
     if harness.FORKTRACE != os.path.join(harness.BUILD, "forktrace"):
         raise Skip("FORKTRACE names another binary than the one make installs")
     dest = os.path.join(workdir(), "dest")
@@ -74,9 +74,12 @@ def test_make_install_lays_out_the_files_and_runs():
     expect("ExecStart=/usr/local/sbin/forktrace -a $FORKTRACE_OPTIONS" in unit,
            "the example unit does not run the installed binary")
 
-    p = subprocess.run([ft, "check"], cwd="/", capture_output=True, text=True)
+    # run where the source tree is not: an empty directory mounted over it, in a mount namespace
+    hide = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount -t tmpfs none "$0" && test ! -e "$0/Makefile" && exec "$@"', harness.ROOT]
+    p = subprocess.run(hide + [ft, "check"], cwd="/", capture_output=True, text=True)
     expect(p.returncode == 0, f"installed forktrace check: {p.returncode}\n{p.stdout}{p.stderr}")
-    p = subprocess.run([ft, "--json", "--", "/bin/sh", "-c", "/bin/true & wait"], cwd="/",
+    p = subprocess.run(hide + [ft, "--json", "--", "/bin/sh", "-c", "/bin/true & wait"], cwd="/",
                        capture_output=True, text=True, timeout=30)
     expect_eq("installed forktrace exit status", p.returncode, 0)
     events, problems = harness.parse_events(p.stdout)
@@ -104,10 +107,14 @@ def rendered_man():
     return p.stdout, p.stderr
 
 
-def help_options():
+def help_text():
     p = subprocess.run([harness.FORKTRACE, "--help"], capture_output=True, text=True)
     expect_eq("--help exit status", p.returncode, 0)
-    return set(OPTION_RE.findall(p.stdout))
+    return p.stdout
+
+
+def help_options():
+    return set(OPTION_RE.findall(help_text()))
 
 
 def man_section(text, name):
@@ -126,9 +133,21 @@ def test_man_page_renders_without_warnings():
     expect(not wide, f"lines wider than 80 columns: {wide[:3]}")
 
 
+def test_man_page_version_is_the_makefiles():
+    """The man page's footer and the Debian changelog name the version the Makefile builds."""
+    with open(os.path.join(harness.ROOT, "Makefile")) as f:
+        version = re.search(r"^VERSION\s*:=\s*(\S+)", f.read(), re.M)[1]
+    with open(MAN_PAGE) as f:
+        th = re.search(r"^\.TH .*\"forktrace ([^\"]+)\"", f.read(), re.M)
+    expect(th, "the man page has no .TH line naming \"forktrace VERSION\"")
+    expect_eq("version in the man page", th[1], version)
+    with open(os.path.join(harness.ROOT, "debian", "changelog")) as f:
+        expect_eq("version in debian/changelog", re.match(r"forktrace \(([^)]+)\)", f.read())[1], version)
+
+
 def test_man_page_has_every_option_of_help():
     """Every option --help lists has an entry under OPTIONS, and the man page has none
-    that --help does not list."""
+    that --help does not list; every subcommand one under COMMANDS; every event one under EVENTS."""
     out, _ = rendered_man()
     tags = set()
     for line in man_section(out, "OPTIONS").splitlines():
@@ -138,6 +157,10 @@ def test_man_page_has_every_option_of_help():
     expect(not listed - tags, f"options of --help missing from the man page: {sorted(listed - tags)}")
     extra = tags - listed - LONG_ONLY_IN_MAN
     expect(not extra, f"options in the man page that --help does not list: {sorted(extra)}")
+    commands = man_section(out, "COMMANDS")
+    for sub in set(re.findall(r"forktrace ([a-z]+) ", help_text())):
+        expect(re.search(rf"^ {{7}}forktrace {sub}\b", commands, re.M),
+               f"subcommand {sub} of --help has no entry under COMMANDS")
     events = man_section(out, "EVENTS")
     for ev in harness.SCHEMA:
         expect(re.search(rf"^ {{7}}{ev}( |$)", events, re.M), f"event {ev} has no entry under EVENTS")
