@@ -129,9 +129,10 @@ comma      := ,
 # sources relative to the tree, so that the binary does not depend on where it was built.
 BPF_CFLAGS += -fdebug-prefix-map=$(CURDIR)=.
 
-# Rewritten only when the revision changes, so an unchanged tree relinks nothing.
+# " (git 0123456789ab, dirty)" after --version's number; rewritten only when it changes, so that
+# an unchanged tree relinks nothing.
 $(OUT)/version.h: FORCE | $(OUT)
-	$(Q)printf '#define FT_GIT_REVISION "%s"\n' '$(subst -dirty,$(comma) dirty,$(GIT_REV))' > $@.tmp
+	$(Q)printf '#define FT_GIT_SUFFIX "%s"\n' '$(if $(GIT_REV), (git $(subst -dirty,$(comma) dirty,$(GIT_REV))))' > $@.tmp
 	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 $(OUT)/obj/cli/main.o: $(OUT)/version.h

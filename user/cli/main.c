@@ -24,15 +24,6 @@ static int run_diagnose(const struct options *o)
 	return status;
 }
 
-/* "forktrace 0.1.0 (git 0123456789ab, dirty)": exactly what is running. */
-static void print_version(void)
-{
-	printf("forktrace %s", FT_VERSION);
-	if (FT_GIT_REVISION[0])
-		printf(" (git %s)", FT_GIT_REVISION);
-	putchar('\n');
-}
-
 int main(int argc, char **argv)
 {
 	struct options opts;
@@ -42,7 +33,7 @@ int main(int argc, char **argv)
 		return err;
 	switch (opts.command) {
 	case CMD_HELP: options_usage(stdout); return 0;
-	case CMD_VERSION: print_version(); return 0;
+	case CMD_VERSION: printf("forktrace %s%s\n", FT_VERSION, FT_GIT_SUFFIX); return 0;
 	case CMD_CHECK: return check_run(&opts);
 	case CMD_DIAGNOSE: return run_diagnose(&opts);
 	case CMD_TRACE: break;
