@@ -113,7 +113,8 @@ class Package:
         self.files = [f for f in run(["dpkg-query", "-L", "forktrace"], "dpkg -L").splitlines() if f]
         for path in ("/usr/sbin/forktrace", "/usr/share/man/man8/forktrace.8.gz",
                      "/usr/share/bash-completion/completions/forktrace", UNIT, "/etc/default/forktrace",
-                     "/usr/share/doc/forktrace/examples/forktrace-grafana.json"):
+                     "/usr/share/doc/forktrace/examples/forktrace-grafana.json",
+                     "/usr/share/doc/forktrace/README.md.gz"):
             expect(path in self.files, f"{path} is not in the package")
             expect(os.path.exists(path), f"{path} is not on the filesystem")
         wants = "/etc/systemd/system/multi-user.target.wants/forktrace.service"
