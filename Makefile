@@ -130,3 +130,57 @@ clean:
 	rm -rf $(OUT)
 
 -include $(shell find $(OUT)/obj $(OUT)/bpf -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- version, install, package
+# --version names the commit it was built from; a build outside git may pass GIT_REV.
+GIT_REV    ?= $(shell git -C $(CURDIR) describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)
+comma      := ,
+# The BPF objects are embedded in the binary's data, not stripped with its debug info: name their
+# sources relative to the tree, so that the binary does not depend on where it was built.
+BPF_CFLAGS += -fdebug-prefix-map=$(CURDIR)=.
+
+# " (git 0123456789ab, dirty)" after --version's number; rewritten only when it changes, so that
+# an unchanged tree relinks nothing.
+$(OUT)/version.h: FORCE | $(OUT)
+	$(Q)printf '#define FT_GIT_SUFFIX "%s"\n' '$(if $(GIT_REV), (git $(subst -dirty,$(comma) dirty,$(GIT_REV))))' > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(OUT)/obj/cli/main.o: $(OUT)/version.h
+
+.PHONY: FORCE
+FORCE:
+
+PREFIX         ?= /usr/local
+SBINDIR        ?= $(PREFIX)/sbin
+MANDIR         ?= $(PREFIX)/share/man
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR         ?= $(PREFIX)/share/doc/forktrace
+# set (as the Debian package does) to install the unit where systemd finds it, not only as an example
+SYSTEMDUNITDIR ?=
+EXAMPLES       := dist/forktrace.default dashboards/forktrace-grafana.json
+
+.PHONY: install uninstall
+install: all
+	install -D -m 0755 $(OUT)/forktrace $(DESTDIR)$(SBINDIR)/forktrace
+	install -D -m 0644 docs/forktrace.8 $(DESTDIR)$(MANDIR)/man8/forktrace.8
+	install -D -m 0644 dist/forktrace.bash $(DESTDIR)$(BASHCOMPDIR)/forktrace
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	sed 's|/usr/sbin/forktrace|$(SBINDIR)/forktrace|' dist/forktrace.service > $(DESTDIR)$(DOCDIR)/examples/forktrace.service
+	$(if $(SYSTEMDUNITDIR),install -D -m 0644 $(DESTDIR)$(DOCDIR)/examples/forktrace.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/forktrace.service)
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/forktrace $(DESTDIR)$(MANDIR)/man8/forktrace.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/forktrace \
+		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)) forktrace.service) \
+		$(if $(SYSTEMDUNITDIR),$(DESTDIR)$(SYSTEMDUNITDIR)/forktrace.service)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+# the man page and completion tests, and the Debian package and its test
+DEBIAN_DEPS    += man-db bash-completion util-linux debhelper dpkg-dev fakeroot lintian libcap2-bin \
+                  systemd python3-seccomp
+
+# Builds the .deb from the working tree, installs, runs and purges it: root, and a few minutes.
+.PHONY: package-test
+package-test: $(DEPS_STAMP)
+	$(PYTHON) tests/package.py

@@ -411,7 +411,7 @@ class Result(Events):
 class Forktrace(Events):
     """forktrace running in the background; its stdout/stderr go to files."""
 
-    def __init__(self, args, env=None):
+    def __init__(self, args, env=None, wrapper=()):
         self.args = list(args)
         opts = self.args[:self.args.index("--")] if "--" in self.args else self.args
         self.json = ("--json" in opts or "--format=json" in opts) and "-o" not in opts
@@ -422,7 +422,7 @@ class Forktrace(Events):
             f.write(" ".join([FORKTRACE] + self.args) + "\n")
         self.t0 = time.time() - 1
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = _popen([FORKTRACE] + self.args, stdout=out, stderr=err,
+            self.proc = _popen([*wrapper, FORKTRACE] + self.args, stdout=out, stderr=err,
                                env=_clean_env(dict(env or {}, FT_REPORT=self.report.path)))
         self.pid = self.proc.pid
 
@@ -475,8 +475,9 @@ class Forktrace(Events):
         return Result(rc, stdout, stderr, events, self.report)
 
 
-def start_forktrace(args, env=None):
-    return Forktrace(args, env)
+def start_forktrace(args, env=None, wrapper=()):
+    """forktrace ARGS in the background; wrapper: a command that execs it (setpriv ... --)."""
+    return Forktrace(args, env, wrapper)
 
 
 def run_forktrace(args, timeout=15, env=None, check=True):

@@ -7,6 +7,7 @@
 #include "cli/report_cmd.h"
 #include "cli/trace.h"
 #include "out/output.h"
+#include "version.h"
 
 static int run_diagnose(const struct options *o)
 {
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 		return err;
 	switch (opts.command) {
 	case CMD_HELP: options_usage(stdout); return 0;
-	case CMD_VERSION: printf("forktrace %s\n", FT_VERSION); return 0;
+	case CMD_VERSION: printf("forktrace %s%s\n", FT_VERSION, FT_GIT_SUFFIX); return 0;
 	case CMD_CHECK: return check_run(&opts);
 	case CMD_DIAGNOSE: return run_diagnose(&opts);
 	case CMD_REPORT: return report_run(&opts);
