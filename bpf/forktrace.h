@@ -164,12 +164,17 @@ struct py_raw_frame {
 	__u64 instr; /* 3.11+: instruction pointer; before: f_lasti */
 };
 
+#define PY_COPY_THREADS 32 /* threads whose frames a fork copies, the forking one first */
+
+/* One thread's raw frames at a fork: the forking thread's, then (a threaded
+ * fork) every other thread's, each what it was running at that instant. */
 struct rec_py_stack {
 	struct rec_hdr h; /* pid: parent, tid: forking thread */
 	__u32 child_pid;
 	__u32 count;	 /* frames filled */
 	__u32 truncated; /* 1: the chain went on past PY_STACK_FRAMES */
-	__u32 pad;
+	__u32 forker;	 /* 1: the forking thread's frames */
+	__u64 ident;	 /* the thread's thread_id (threading.get_ident()) */
 	struct py_raw_frame frames[PY_STACK_FRAMES];
 };
 

@@ -115,21 +115,13 @@ static long py_walk_step(__u32 i, struct py_walk_ctx *c)
 	return 0;
 }
 
-/* Sends the forking thread's raw Python frames, before the fork's REC_FORK.
- * Its PyThreadState is the one whose thread_id is its pthread_self(),
- * which on x86_64 is the thread's fs base. */
-static __always_inline void py_send_stack(const struct py_bpf_layout *l, struct task_struct *parent,
-					  __u32 child_tgid)
+/* Sends one thread's raw frames, from its thread state ts. */
+static __always_inline void py_send_one(const struct py_bpf_layout *l, struct task_struct *parent,
+					__u32 child_tgid, __u64 ts, __u64 ident, bool forker)
 {
-	struct py_find_ctx fc = { .l = l, .self = BPF_CORE_READ(parent, thread.fsbase) };
 	struct py_walk_ctx wc = { .l = l };
-	__u64 frame;
+	__u64 frame = read_u64(ts + l->tstate_frame);
 
-	fc.ts = read_u64(l->interp + l->interp_tstate_head);
-	bpf_loop(PY_MAX_THREADS, py_find_step, &fc, 0);
-	if (!fc.found)
-		return;
-	frame = read_u64(fc.ts + l->tstate_frame);
 	if (l->via_cframe && frame)
 		frame = read_u64(frame + l->cframe_frame);
 	wc.r = reserve(sizeof(*wc.r));
@@ -138,7 +130,8 @@ static __always_inline void py_send_stack(const struct py_bpf_layout *l, struct 
 	fill_hdr(&wc.r->h, REC_PY_STACK, parent);
 	wc.r->child_pid = child_tgid;
 	wc.r->truncated = 0;
-	wc.r->pad = 0;
+	wc.r->forker = forker;
+	wc.r->ident = ident;
 	wc.frame = frame;
 	/* shim frames are skipped, so look at up to twice as many */
 	bpf_loop(PY_STACK_FRAMES * 2, py_walk_step, &wc, 0);
@@ -146,6 +139,49 @@ static __always_inline void py_send_stack(const struct py_bpf_layout *l, struct 
 		wc.r->truncated = 1; /* the walk's budget ended before the chain did */
 	wc.r->count = wc.n;
 	bpf_ringbuf_submit(wc.r, 0);
+}
+
+struct py_all_ctx {
+	const struct py_bpf_layout *l;
+	struct task_struct *parent;
+	__u32 child_tgid;
+	__u64 self; /* the forking thread's thread_id: sent already */
+	__u64 ts;
+};
+
+static long py_all_step(__u32 i, struct py_all_ctx *c)
+{
+	__u64 ts = c->ts, ident;
+
+	if (!ts)
+		return 1;
+	ident = read_u64(ts + c->l->tstate_thread_id);
+	if (ident != c->self)
+		py_send_one(c->l, c->parent, c->child_tgid, ts, ident, false);
+	c->ts = read_u64(ts + c->l->tstate_next);
+	return 0;
+}
+
+/* Sends the forking thread's raw Python frames, before the fork's REC_FORK,
+ * and for a threaded fork every other thread's: what each was running at
+ * the instant of the fork. The forking thread's PyThreadState is the one
+ * whose thread_id is its pthread_self(), on x86_64 the thread's fs base. */
+static __always_inline void py_send_stack(const struct py_bpf_layout *l, struct task_struct *parent,
+					  __u32 child_tgid, bool others)
+{
+	struct py_find_ctx fc = { .l = l, .self = BPF_CORE_READ(parent, thread.fsbase) };
+	__u64 head = read_u64(l->interp + l->interp_tstate_head);
+
+	fc.ts = head;
+	bpf_loop(PY_MAX_THREADS, py_find_step, &fc, 0);
+	if (fc.found)
+		py_send_one(l, parent, child_tgid, fc.ts, fc.self, true);
+	if (others) {
+		struct py_all_ctx ac = { .l = l, .parent = parent, .child_tgid = child_tgid,
+					 .self = fc.self, .ts = head };
+
+		bpf_loop(PY_COPY_THREADS, py_all_step, &ac, 0);
+	}
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -195,8 +231,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 		/* a single-threaded fork from the main thread is no hazard: its
 		 * frames are only wanted on the fork event itself (--stacks=all) */
-		if (py_stacks_all || !from_main || BPF_CORE_READ(parent, signal, nr_threads) > 1)
-			py_send_stack(pyl, parent, child_tgid);
+		bool threaded = BPF_CORE_READ(parent, signal, nr_threads) > 1;
+
+		if (py_stacks_all || !from_main || threaded)
+			py_send_stack(pyl, parent, child_tgid, threaded);
 		/* the child runs the same interpreter at the same addresses; an
 		 * untraced child (traced map full) would never have it removed */
 		if (child_traced)

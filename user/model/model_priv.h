@@ -13,7 +13,7 @@
 #include "out/event.h"
 
 #define NBUCKETS 4096
-#define PY_INCOMING 8 /* forks in flight whose frames came ahead of them */
+#define PY_INCOMING 128 /* threads' frames of forks in flight, come ahead of them */
 
 struct thread {
 	int tid;

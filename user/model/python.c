@@ -245,25 +245,54 @@ static struct py_thread *find(struct py_thread *v, int n, int tid)
 	return NULL;
 }
 
-/* The raw frames the kernel copied at this fork, if they came. */
-static struct rec_py_stack *incoming(struct model *m, const struct rec_fork *r)
+/* The raw frames the kernel copied at this fork of the thread ident (the
+ * forking thread's when forker), if they came. */
+static struct rec_py_stack *incoming_of(struct model *m, const struct rec_fork *r, bool forker,
+					uint64_t ident)
 {
 	for (int i = 0; i < PY_INCOMING; i++) {
 		struct rec_py_stack *k = &m->incoming_py[i];
 
-		if (k->child_pid && k->child_pid == r->child_pid && k->h.tid == r->h.tid &&
-		    k->h.pid == r->h.pid)
+		if (k->child_pid && k->child_pid == r->child_pid && k->h.pid == r->h.pid &&
+		    k->h.tid == r->h.tid && (forker ? k->forker : !k->forker && k->ident == ident))
 			return k;
 	}
 	return NULL;
 }
 
+static struct rec_py_stack *incoming(struct model *m, const struct rec_fork *r)
+{
+	return incoming_of(m, r, true, 0);
+}
+
 void mpy_fork_done(struct model *m, const struct rec_fork *r)
 {
-	struct rec_py_stack *k = incoming(m, r);
+	for (int i = 0; i < PY_INCOMING; i++) {
+		struct rec_py_stack *k = &m->incoming_py[i];
 
-	if (k)
-		k->child_pid = 0;
+		if (k->child_pid == r->child_pid && k->h.pid == r->h.pid && k->h.tid == r->h.tid)
+			k->child_pid = 0;
+	}
+}
+
+/* A thread's frames at the instant of the fork, as the kernel copied them:
+ * NULL when they did not come or could not be read. */
+static struct stack *frames_at_fork(struct model *m, struct proc *parent,
+				    const struct rec_fork *r, uint64_t ident)
+{
+	const struct rec_py_stack *k = ident ? incoming_of(m, r, false, ident) : NULL;
+	struct stack *s;
+
+	if (!k)
+		return NULL;
+	s = py_stack_from_raw(parent->py, parent->pid, k->frames,
+			      k->count < PY_STACK_FRAMES ? (int)k->count : PY_STACK_FRAMES,
+			      k->truncated);
+	if (s && !s->count) {
+		stack_free(s);
+		s = NULL;
+	}
+	return s;
 }
 
 /* The forking thread's frames as the kernel copied them at the fork. */
@@ -327,7 +356,13 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 			continue; /* gone already: the name learned before stands */
 		if (t->name[0])
 			memcpy(tl->t[i].name, t->name, EV_NAME_LEN);
-		tl->t[i].stack = keep(pd, t->stack);
+		/* what it ran at the fork; else what it runs now, just after */
+		if (o.frames)
+			tl->t[i].stack = keep(pd, frames_at_fork(m, parent, r, t->ident));
+		if (!tl->t[i].stack)
+			tl->t[i].stack = keep(pd, t->stack);
+		else
+			stack_free(t->stack);
 		t->stack = NULL;
 		if (!tl->t[i].stack && o.frames)
 			tl->t[i].stack = keep(pd, reread_frames(parent, tl->t[i].tid, &o));
