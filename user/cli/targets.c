@@ -139,7 +139,7 @@ static int walk(const int *roots, int n, int *tree, int *ntree, struct session *
 int targets_attach(const int *roots, int n, struct session *s, struct model *m,
 		   struct lock_follow *follow)
 {
-	int *tree = malloc(TREE_MAX * sizeof(*tree)), ntree = 0, rc = -1;
+	int *tree = malloc(TREE_MAX * sizeof(*tree)), ntree = 0, rc = -1, attached = 0;
 
 	if (!tree) {
 		fprintf(stderr, "forktrace: cannot allocate memory\n");
@@ -148,8 +148,30 @@ int targets_attach(const int *roots, int n, struct session *s, struct model *m,
 	for (int i = 0; i < n; i++) {
 		if (session__trace(s, roots[i]))
 			goto out;
+		/* in the traced map first: an exit after this look is seen */
+		if (!proctree_running(roots[i])) {
+			session__untrace(s, roots[i]);
+			if (n > 1)
+				fprintf(stderr,
+					"forktrace: process %d ended before forktrace could attach"
+					" to it\n",
+					roots[i]);
+			continue;
+		}
 		model__add_root(m, roots[i]);
 		lock_follow__pid(follow, roots[i]);
+		attached++;
+	}
+	if (!attached) {
+		if (n == 1)
+			fprintf(stderr,
+				"forktrace: process %d ended before forktrace could attach —"
+				" nothing to trace\n",
+				roots[0]);
+		else
+			fprintf(stderr, "forktrace: every target ended before forktrace could"
+					" attach — nothing to trace\n");
+		goto out;
 	}
 	/* twice: a descendant that forked before it was traced has a child that
 	 * only the second walk can find; its later forks the kernel reports */

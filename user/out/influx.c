@@ -116,6 +116,14 @@ void influx_tuning_defaults(struct influx_tuning *t)
 
 /* ---- configuration ------------------------------------------------------ */
 
+static bool has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* Secrets come from the environment only, never from argv (ps shows argv). */
 static int read_secrets(struct influx *ix, const struct influx_config *o, char *err, size_t errlen)
 {
@@ -128,6 +136,14 @@ static int read_secrets(struct influx *ix, const struct influx_config *o, char *
 			snprintf(
 				err, errlen,
 				"forktrace: cannot export to InfluxDB 2.x/3.x: INFLUX_TOKEN is not set — export INFLUX_TOKEN=<an API token that may write to the bucket> (it is never read from the command line)");
+			return -1;
+		}
+		/* never raw bytes from the environment into a header: a line break
+		 * would end it and start another */
+		if (has_ctl(token)) {
+			snprintf(err, errlen,
+				 "forktrace: cannot export to InfluxDB: INFLUX_TOKEN holds a control"
+				 " character — export the token alone");
 			return -1;
 		}
 		if (asprintf(&header, "Authorization: Token %s", token) < 0)
