@@ -2,6 +2,7 @@
 lets no input through. Each scenario checks the exit status, the one line on stderr, that
 forktrace ended by itself within a bound, and that none of its BPF objects outlived it."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -296,3 +297,44 @@ def test_uprobe_no_glibc_notice_only_when_true():
                                f"{exe}; {exe}"], timeout=30)
     r.expect_rc(0)
     expect_eq("notices about glibc", r.stderr.count("maps no dynamic glibc"), 1)
+
+
+# ---------------------------------------------------------------- a server that never answers
+
+@timeout(40)
+def test_influx_points_with_no_answer_are_unknown_not_dropped():
+    """An InfluxDB that takes every request and never answers (hung): the points sent are
+    counted as unknown (the server may hold them), not as dropped; forktrace still ends
+    within its 5 s flush deadline."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            held.append(conn)                     # read nothing, answer nothing
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        t0 = time.monotonic()
+        r = run_forktrace([f"--influx=http://127.0.0.1:{srv.getsockname()[1]}", "--influx-db=ft",
+                           "--json", "--", *prog("plain_fork")], timeout=30)
+        expect(time.monotonic() - t0 < 20, "forktrace took more than 20 s to end")
+    finally:
+        srv.close()
+        for c in held:
+            c.close()
+    r.expect_rc(0)
+    m = re.search(r"influx: (\d+) points? delivered, (\d+) retried, (\d+) dropped"
+                  r"(?:, (\d+) unknown)?", r.stderr)
+    expect(m, f"no influx summary on stderr:\n{r.stderr}")
+    delivered, dropped, unknown = int(m.group(1)), int(m.group(3)), int(m.group(4) or 0)
+    expect_eq("points delivered", delivered, 0)
+    expect_eq("points dropped", dropped, 0)
+    expect_eq("points of unknown fate", unknown, len(r.events))
