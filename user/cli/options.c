@@ -232,7 +232,8 @@ static int check_influx(const struct influx_options *x)
 		return usage_fix(
 			"INFLUX_TOKEN holds a control character (a line break?) — export the token alone, e.g. INFLUX_TOKEN=\"$(tr -d '\\r\\n' < FILE)\"");
 	if (x->user && has_control(x->user))
-		return usage_fix("bad --influx-user: it holds a control character — give the user name alone");
+		return usage_fix(
+			"bad --influx-user: it holds a control character — give the user name alone");
 	if (v2 && !given(x->bucket))
 		return usage_fix("InfluxDB 2.x/3.x need a bucket — add --influx-bucket=NAME");
 	if (!v2 && !given(x->db))
@@ -288,8 +289,9 @@ static int parse_one(int c, const char *arg, struct options *o)
 					 " descendants are traced too",
 					 MAX_TARGET_PIDS);
 		if (v)
-			return usage_fix("bad -p '%.40s%s': want PID[,PID...] — see 'forktrace --help'",
-					 arg, strlen(arg) > 40 ? "..." : "");
+			return usage_fix(
+				"bad -p '%.40s%s': want PID[,PID...] — see 'forktrace --help'", arg,
+				strlen(arg) > 40 ? "..." : "");
 		return 0;
 	case 'a': o->target = TARGET_ALL; return 0;
 	case 'o': o->output_path = arg; return 0;
@@ -410,7 +412,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		return parse_subcommand(argc - 1, argv + 1, o);
 
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also forgets a cluster it was inside */
 	while ((c = getopt_long(argc, argv, "+p:ao:vqd:u:hV", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			if (optopt && optopt < 256)
