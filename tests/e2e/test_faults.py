@@ -48,8 +48,45 @@ def test_lost_exits_do_not_hang():
     r.expect_rc(0)
     lost = r.where("lost_events", what="ring_buffer")
     expect(lost, "no lost_events for the ring buffer:\n" + r.stdout[-2000:])
-    expect(sum(e["count"] for e in lost) > 0, f"lost_events counted nothing: {lost}")
+    # every record beyond the ring's 16 MiB was counted (a record takes 48 bytes at least),
+    # and nothing more than the command made (600,000 renames, 20 forks and exits, its exit)
+    counted = sum(e["count"] for e in lost)
+    expect(600000 - (16 << 20) // 48 <= counted <= 600000 + 41,
+           f"lost_events counted {counted} records")
     expect(_state(root) is None, f"the command {root} was left behind (state {_state(root)})")
+    kobj.expect_released()
+
+
+@timeout(120)
+def test_lost_forks_are_taken_up_from_the_traced_map():
+    """Forks made while the ring buffer is full (forktrace stopped): their records are lost,
+    but the kernel traces the children. Once continued, forktrace takes each up from its
+    traced map (an attach event), keeps tracing while they run although the command is gone,
+    and ends by itself once they have exited."""
+    go, end = os.path.join(workdir(), "go"), os.path.join(workdir(), "end")
+    ft, kobj = watched(["--json", "--", *prog("lost_forks", go, end)])
+    ft.report.wait("ready", timeout=15, alive=ft.proc)
+    root = ft.report.int("pid")
+    os.kill(ft.pid, signal.SIGSTOP)
+    try:
+        open(go, "w").close()
+        ft.report.wait("done", timeout=60)
+        wait_until(lambda: _state(root) in ("Z", None), 10, "the command ending")
+    finally:
+        os.kill(ft.pid, signal.SIGCONT)
+    children = ft.report.ints("child")
+    try:
+        for child in children:
+            ft.wait_for("attach", pid=child, timeout=10)
+        time.sleep(0.5)
+        expect(ft.proc.poll() is None, "forktrace ended while the children it lost still run")
+    finally:
+        open(end, "w").close()
+    r = ft.finish(timeout=20, check=False)
+    r.expect_rc(0)
+    expect(r.where("lost_events", what="ring_buffer"), "no lost_events for the ring buffer")
+    for child in children:
+        r.one("exit", pid=child)
     kobj.expect_released()
 
 
@@ -271,6 +308,41 @@ def test_command_not_left_behind_when_forktrace_is_killed():
     os.kill(ft.pid, signal.SIGKILL)
     ft.proc.wait(timeout=10)
     wait_until(lambda: _state(cmd) in (None, "Z"), 5, f"the command {cmd} ending")
+    kobj.expect_released()
+
+
+FORKING_SLEEPER = ["/usr/bin/python3", "-c", """
+import os, time
+for i in range(3):
+    child = os.fork()
+    if child == 0:
+        time.sleep(60)
+        os._exit(0)
+    with open(os.environ["FT_REPORT"], "a") as f:
+        f.write(f"child={child}\\n")
+time.sleep(60)
+"""]
+
+
+@timeout(30)
+def test_sigint_reaches_the_commands_children():
+    """SIGINT to forktrace while its command's forked children run: the command and the
+    children in its process group get SIGINT, as from a shell's Ctrl-C; none is left behind."""
+    ft, kobj = watched(["--json", "--", *FORKING_SLEEPER])
+    ft.report.wait("child", count=3, timeout=15, alive=ft.proc)
+    children = ft.report.ints("child")
+    for child in children:
+        ft.wait_for("fork", child_pid=child, timeout=10)
+    ft.interrupt(signal.SIGINT)
+    try:
+        ft.proc.wait(timeout=10)
+        # before finish(), which kills what is left of forktrace's process group
+        for child in children:
+            wait_until(lambda: _state(child) in (None, "Z"), 5,
+                       f"the command's child {child} ending")
+    finally:
+        r = ft.finish(timeout=10, check=False)
+    expect(r.rc != 0, f"forktrace exit status {r.rc}: the command was not interrupted")
     kobj.expect_released()
 
 

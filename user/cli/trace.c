@@ -162,7 +162,7 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 	uint64_t end = o->duration_ns ? clock_ns(CLOCK_MONOTONIC) + o->duration_ns : 0;
 	struct session_drops dropped = { 0 };
 	/* a target may have ended before its exit could be seen: look at once */
-	bool reap = o->target != TARGET_ALL;
+	bool reap = o->target != TARGET_ALL, lost_any = false, adopting = false;
 	uint64_t next_reap = 0;
 
 	while (!stop_signal) {
@@ -178,13 +178,19 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 			break;
 		}
 		model__tick(m, now);
+		/* after a loss, the kernel's truth: /proc says who is gone, the
+		 * traced map who was forked unseen */
 		if (report_drops(s, out, &dropped))
-			reap = true;
+			reap = lost_any = adopting = true;
 		if (reap && now >= next_reap) {
 			reap = model__reap_gone(m, on_gone, s) > 0;
+			if (lost_any && o->target != TARGET_ALL) {
+				adopting = targets_adopt_unknown(s, m, t->follow) > 0;
+				reap |= adopting;
+			}
 			next_reap = now + REAP_INTERVAL_NS;
 		}
-		if (o->target != TARGET_ALL && model__live(m) == 0)
+		if (o->target != TARGET_ALL && model__live(m) == 0 && !adopting)
 			break;
 		if (end && now >= end)
 			break;
@@ -197,17 +203,37 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 	report_drops(s, out, &dropped);
 }
 
+struct group_signal {
+	pid_t pgid;
+	int sig;
+};
+
+static void signal_if_in_group(void *ctx, int pid, int parent_pid, uint64_t fork_ts, bool forked)
+{
+	const struct group_signal *g = ctx;
+
+	(void)parent_pid;
+	(void)fork_ts;
+	if (forked && getpgid(pid) == g->pgid)
+		kill(pid, g->sig);
+}
+
 /* The COMMAND's exit status. If it still runs when tracing stops (a signal,
  * -d), it was ours to start: it gets that signal, or SIGTERM, and two
- * seconds to end before SIGKILL. */
-static int reap_command(pid_t pid)
+ * seconds to end before SIGKILL. Its descendants still traced then, in its
+ * process group, get the signal too, as a shell's job would at a Ctrl-C;
+ * those that left the group (daemons) are left alone. */
+static int reap_command(pid_t pid, struct session *s)
 {
+	/* the command was started in our process group */
+	struct group_signal g = { getpgrp(), stop_signal ? stop_signal : SIGTERM };
 	int status = 0;
 
 	if (pid <= 0)
 		return 0;
+	session__each_traced(s, signal_if_in_group, &g);
 	if (waitpid(pid, &status, WNOHANG) == 0) {
-		kill(pid, stop_signal ? stop_signal : SIGTERM);
+		kill(pid, g.sig);
 		for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++)
 			usleep(10000);
 		if (waitpid(pid, &status, WNOHANG) == 0) {
@@ -289,7 +315,7 @@ int trace_run(const struct options *o)
 	output__finish(out);
 	status = 0;
 	if (o->target == TARGET_COMMAND) {
-		status = reap_command(launch.pid);
+		status = reap_command(launch.pid, s);
 		launch.pid = -1;
 	}
 	if (output__failed(out))

@@ -587,6 +587,11 @@ int model__reap_gone(struct model *m, void (*gone)(void *ctx, int pid, bool root
 	return first;
 }
 
+bool model__knows(const struct model *m, int pid)
+{
+	return proc_find((struct model *)m, pid) != NULL;
+}
+
 int model__live(const struct model *m)
 {
 	return m->live;

@@ -83,6 +83,8 @@ uint64_t model__next_deadline(const struct model *m);
  * gone for the first time: call again after the records in flight are read.
  */
 int model__reap_gone(struct model *m, void (*gone)(void *ctx, int pid, bool root), void *ctx);
+/* Is pid one of the traced processes the model knows? */
+bool model__knows(const struct model *m, int pid);
 /* Traced processes still alive (roots and descendants; not for -a). */
 int model__live(const struct model *m);
 
