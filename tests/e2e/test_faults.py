@@ -196,6 +196,19 @@ def test_output_to_full_device_fails():
                f"{args}: expected one line naming ENOSPC, got: {r.stderr}")
 
 
+def test_check_diagnose_help_to_full_device_fail():
+    """check, diagnose and --help with stdout on /dev/full: status 1 and one line."""
+    target = start("attach_target")
+    target.wait_report("ready")
+    for args in (["check"], ["diagnose", str(target.pid)], ["--help"]):
+        r = _run_raw(args, stdout="/dev/full")
+        expect_eq(f"{args} exit status", r.returncode, 1)
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        expect(len(lines) == 1 and "cannot write" in lines[0], f"{args}: unexpected stderr: {r.stderr}")
+    target.proceed()
+    target.finish()
+
+
 def test_closed_stdout_is_refused():
     """stdout closed: status 1 and one line at start, before anything is traced."""
     r = _run_raw(["--json", "--", *prog("plain_fork")], close_stdout=True)

@@ -16,7 +16,7 @@ static int run_diagnose(const struct options *o)
 {
 	struct output_config cfg;
 	struct output *out;
-	int status;
+	int status, err;
 
 	output_config_from(o, &cfg);
 	out = output__new(&cfg);
@@ -24,9 +24,14 @@ static int run_diagnose(const struct options *o)
 	if (!out)
 		return 1;
 	status = diagnose_run(o, out);
-	if (output__error(out) && output__error(out) != EPIPE) {
+	/* its events, and the explanation written beside them */
+	err = output__error(out);
+	errno = 0;
+	if (!err && (fflush(output__stream(out)) == EOF || ferror(output__stream(out))))
+		err = errno ? errno : EIO;
+	if (err && err != EPIPE) {
 		fprintf(stderr, "forktrace: cannot write the diagnosis to %s: %s\n",
-			output__name(out), strerror(output__error(out)));
+			output__name(out), strerror(err));
 		status = 1;
 	}
 	output__free(out);
@@ -52,6 +57,18 @@ static bool stdio_reopen(void)
 	return stdout_closed;
 }
 
+/* What could not be written to stdout fails the command too (check, help). */
+static int stdout_status(int status)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	if (errno == EPIPE)
+		return status;
+	fprintf(stderr, "forktrace: cannot write to stdout: %s\n", strerror(errno ? errno : EIO));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	bool stdout_closed = stdio_reopen();
@@ -67,9 +84,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	switch (opts.command) {
-	case CMD_HELP: options_usage(stdout); return 0;
-	case CMD_VERSION: printf("forktrace %s\n", FT_VERSION); return 0;
-	case CMD_CHECK: return check_run(&opts);
+	case CMD_HELP: options_usage(stdout); return stdout_status(0);
+	case CMD_VERSION: printf("forktrace %s\n", FT_VERSION); return stdout_status(0);
+	case CMD_CHECK: return stdout_status(check_run(&opts));
 	case CMD_DIAGNOSE: return run_diagnose(&opts);
 	case CMD_TRACE: break;
 	}
