@@ -423,3 +423,26 @@ def test_influx_points_with_no_answer_are_unknown_not_dropped():
     expect_eq("points delivered", delivered, 0)
     expect_eq("points dropped", dropped, 0)
     expect_eq("points of unknown fate", unknown, len(r.events))
+
+
+# ---------------------------------------------------------------- names that are not UTF-8
+
+RENAMED_FORKER = ["/usr/bin/python3", "-c", """
+import ctypes, os
+ctypes.CDLL(None).prctl(15, b"\\xffA\\xc3\\xbfA")    # PR_SET_NAME: an invalid byte, then ÿ
+child = os.fork()
+if child == 0:
+    os._exit(0)
+os.waitpid(child, 0)
+"""]
+
+
+def test_json_names_round_trip_their_bytes():
+    """A comm with a byte that is not UTF-8 (0xff) beside the character U+00FF: in --json the two
+    differ, and the name decodes back to its very bytes with Python's surrogateescape."""
+    r = run_forktrace(["--json", "--", *RENAMED_FORKER])
+    r.expect_rc(0)
+    forks = r.where("fork")
+    expect(forks, "no fork event")
+    comm = forks[-1]["comm"]
+    expect_eq("comm's bytes", comm.encode("utf-8", "surrogateescape"), b"\xffA\xc3\xbfA")
