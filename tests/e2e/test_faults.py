@@ -429,7 +429,7 @@ def test_influx_points_with_no_answer_are_unknown_not_dropped():
 
 RENAMED_FORKER = ["/usr/bin/python3", "-c", """
 import ctypes, os
-ctypes.CDLL(None).prctl(15, b"\\xffA\\xc3\\xbfA")    # PR_SET_NAME: an invalid byte, then ÿ
+ctypes.CDLL(None).prctl(15, b"\\xffA\\xc3\\xbfA")    # PR_SET_NAME: an invalid byte, then U+00FF
 child = os.fork()
 if child == 0:
     os._exit(0)
