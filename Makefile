@@ -17,6 +17,8 @@ endif
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DFT_VERSION='"$(VERSION)"' \
               -I$(OUT) -Ibpf -Iuser -MMD -MP
+# added to CFLAGS, which a command-line CFLAGS would replace (test-sanitize, fuzz)
+CFLAGS     += $(EXTRA_CFLAGS)
 LDLIBS     := -lbpf -lelf -lz -lcurl -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
               -Wno-unused-parameter -I$(OUT) -Ibpf -MMD -MP
@@ -33,6 +35,8 @@ DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev \
                libcurl4-openssl-dev make gcc g++ python3 pkg-config influxdb
 # the report tests' browser (headless)
 DEBIAN_DEPS += chromium
+# clang's sanitizer and libFuzzer runtimes (make fuzz)
+DEBIAN_DEPS += libclang-rt-14-dev
 # the benchmarks' peer
 BENCH_DEPS  := bpftrace
 # written once the packages are in: a second `make test` does not look again
@@ -128,6 +132,47 @@ bench: $(DEPS_STAMP) $(DEPS_STAMP)-bench
 
 clean:
 	rm -rf $(OUT)
+
+# The unit and end-to-end tests again on a build with AddressSanitizer and
+# UBSan, in its own directory (any report fails the test that caused it).
+SAN_OUT    ?= build-san
+SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer -Wno-error=format-truncation
+.PHONY: test-sanitize
+test-sanitize: $(DEPS_STAMP)
+	$(Q)$(MAKE) $(if $(filter 1,$(V)),,-s) --no-print-directory OUT=$(SAN_OUT) \
+		EXTRA_CFLAGS="$(SAN_CFLAGS)" $(SAN_OUT)/forktrace $(SAN_OUT)/unit_tests
+	FT_BUILD=$(SAN_OUT) ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1 $(PYTHON) tests/run.py
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the parsers of untrusted
+# input, built by clang with ASan and UBSan in their own directory; `make
+# fuzz` runs each for FUZZ_SECONDS from the committed seeds (any crash or
+# broken property fails).
+FUZZ_OUT     ?= build-fuzz
+FUZZ_SECONDS ?= 20
+FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+.PHONY: fuzz fuzz-build
+$(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_OBJS)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
+fuzz-build: $(DEPS_STAMP)
+	$(Q)$(MAKE) $(if $(filter 1,$(V)),,-s) --no-print-directory OUT=$(FUZZ_OUT) CC=$(CLANG) \
+		EXTRA_CFLAGS="$(FUZZ_CFLAGS)" $(addprefix $(FUZZ_OUT)/fuzz/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	$(Q)for t in $(FUZZ_TARGETS); do \
+		seeds=tests/fuzz/corpus/$${t#fuzz_}; work=$(FUZZ_OUT)/corpus/$$t; mkdir -p $$work; \
+		echo "  FUZZ     $$t ($(FUZZ_SECONDS) s)"; \
+		$(FUZZ_OUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_OUT)/$$t- $$work $$seeds \
+			> $(FUZZ_OUT)/$$t.log 2>&1 || { tail -40 $(FUZZ_OUT)/$$t.log; exit 1; }; \
+		grep -h 'stat::number_of_executed_units' $(FUZZ_OUT)/$$t.log; \
+	done
 
 -include $(shell find $(OUT)/obj $(OUT)/bpf -name '*.d' 2>/dev/null)
 

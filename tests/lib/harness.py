@@ -21,7 +21,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(ROOT, "build")
+# FT_BUILD: another build directory (the sanitizer build), relative to the checkout
+BUILD = os.path.join(ROOT, os.environ.get("FT_BUILD") or "build")
 PROGS_SRC = os.path.join(ROOT, "tests", "progs")
 PROGS_BIN = os.path.join(BUILD, "progs")
 FORKTRACE = os.environ.get("FORKTRACE") or os.path.join(BUILD, "forktrace")
@@ -600,3 +601,59 @@ def per_version(versions=PY_VERSIONS, seconds=None):
             scenario.__globals__[test.__name__] = test
         return scenario
     return define
+
+
+# ---------------------------------------------------------------- nothing left in the kernel
+
+def bpf_objects_of(pid):
+    """The BPF objects process pid holds through its descriptors, from its fdinfo:
+    {("link" | "prog" | "map", id)}; empty when pid is gone."""
+    objs = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except OSError:
+        return objs
+    for fd in fds:
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                text = f.read()
+        except OSError:
+            continue
+        for kind in ("link", "prog", "map"):
+            m = re.search(rf"^{kind}_id:\s*(\d+)", text, re.M)
+            if m:
+                objs.add((kind, int(m.group(1))))
+    return objs
+
+
+class KernelObjects:
+    """Samples the BPF objects a running forktrace holds (every 5 ms, from a thread, until it
+    exits), so that a test can check afterwards that none of them outlived it."""
+
+    def __init__(self, ft):
+        import threading
+        self.seen = set()
+        self._ft = ft
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        while self._ft.proc.poll() is None:
+            self.seen |= bpf_objects_of(self._ft.pid)
+            time.sleep(0.005)
+
+    def expect_released(self, timeout=5):
+        """No process holds any BPF object forktrace held (links, programs, maps): the
+        kernel dropped them all within timeout seconds of its exit."""
+        self._thread.join(timeout)
+
+        def left():
+            held = set()
+            for d in os.listdir("/proc"):
+                if d.isdigit():
+                    held |= bpf_objects_of(int(d)) & self.seen
+            return held
+        try:
+            wait_until(lambda: not left(), timeout, "forktrace's BPF objects released")
+        except Failure:
+            fail(f"BPF objects of forktrace still held after it exited: {sorted(left())[:10]}")

@@ -22,7 +22,7 @@ import time
 from ftlib import report
 from ftpy import this_thread
 
-MAX_ATTEMPTS = 200
+MAX_ATTEMPTS = 1000
 HANG_AFTER = 0.5
 
 

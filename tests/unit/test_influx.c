@@ -603,7 +603,8 @@ TEST(influx_close_deadline_bounds_a_hung_server)
 	capture_end(&cap, out, sizeof(out));
 	close(fd);
 	CHECK(ix != NULL);
-	CHECK(st.delivered == 0 && st.dropped == 1);
+	/* sent into the server's queue, never answered: it may yet hold it */
+	CHECK(st.delivered == 0 && st.dropped == 0 && st.unknown == 1);
 	CHECK(took < 1.5); /* the deadline, plus libcurl's at-least-once-a-second callback */
 }
 

@@ -37,13 +37,19 @@ TEST(json_keeps_utf8_and_escapes_invalid_bytes)
 	sb_free(&sb);
 	CHECK_STR(escaped(&sb, "a\xff"
 			       "b"),
-		  "\"a\\u00ffb\"");
+		  "\"a\\udcffb\"");
+	sb_free(&sb);
+	/* the valid U+00FF stays itself: the two never print the same */
+	CHECK_STR(escaped(&sb, "\xc3\xbf"
+			       "A"),
+		  "\"\xc3\xbf"
+		  "A\"");
 	sb_free(&sb);
 	/* an overlong encoding of '/' and a lone continuation byte */
-	CHECK_STR(escaped(&sb, "\xc0\xaf\x80"), "\"\\u00c0\\u00af\\u0080\"");
+	CHECK_STR(escaped(&sb, "\xc0\xaf\x80"), "\"\\udcc0\\udcaf\\udc80\"");
 	sb_free(&sb);
 	/* a sequence cut short by the end of the string */
-	CHECK_STR(escaped(&sb, "\xe2\x82"), "\"\\u00e2\\u0082\"");
+	CHECK_STR(escaped(&sb, "\xe2\x82"), "\"\\udce2\\udc82\"");
 	sb_free(&sb);
 }
 
@@ -695,7 +701,7 @@ TEST(json_hostile_names_and_frames_parse)
 	CHECK(parses(line));
 	CHECK_STR(string_after(line, "name"), hostile);
 	CHECK_STR(string_after(line, "func"), hostile);
-	CHECK(strstr(line, "\"file\":\"\\u00ff\\u00fe/x.py\\\"\"") != NULL);
+	CHECK(strstr(line, "\"file\":\"\\udcff\\udcfe/x.py\\\"\"") != NULL);
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EV_HELD_LOCK;

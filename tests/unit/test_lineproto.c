@@ -139,7 +139,7 @@ TEST(lineproto_truncated_thread_list_counts_all)
 	strcpy(ev.exit_with_threads.threads.t[0].comm, "w");
 	ev.exit_with_threads.exit_code = 3;
 	CHECK(strstr(line_of(&ev, "h"),
-		     " pid=42i,threads=70i,threads_list=\"7:w\",exit_code=3i ") != NULL);
+		     " pid=42i,threads=70i,threads_list=\"7:w\",threads_omitted=69i,exit_code=3i ") != NULL);
 }
 
 TEST(lineproto_held_lock_with_stack)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/dispatch.h"
 #include "forktrace.h"
 #include "model/model.h"
@@ -305,4 +306,33 @@ TEST(model_fatal_signal_kills_every_thread)
 			  "\"comm\":\"app\",\"threads\":[{\"tid\":101,\"comm\":\"worker-a\"},"
 			  "{\"tid\":102,\"comm\":\"worker-b\"}],\"exit_code\":0}") != NULL);
 	free(f.text);
+}
+
+static void count_gone(void *ctx, int pid, bool root)
+{
+	(void)pid;
+	(void)root;
+	++*(int *)ctx;
+}
+
+/* After a loss: a process /proc shows gone at two looks in a row is forgotten; one that runs stays. */
+TEST(model_reap_gone_forgets_only_what_is_gone)
+{
+	struct fixture f;
+	int gone = 0, first, second, live;
+	int me = getpid(), ghost = 2147483000; /* beyond any pid_max: never a process */
+
+	setup(&f);
+	thread_new(&f, me, me, "app");
+	thread_new(&f, ghost, ghost, "ghost");
+	live = model__live(f.m);
+	first = model__reap_gone(f.m, count_gone, &gone);
+	second = model__reap_gone(f.m, count_gone, &gone);
+	CHECK(model__live(f.m) == live - 1);
+	finish(&f);
+	free(f.text);
+	CHECK(live == 2);
+	CHECK(first == 1);
+	CHECK(second == 0);
+	CHECK(gone == 1);
 }

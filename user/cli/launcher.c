@@ -82,7 +82,7 @@ static void reset_signals(void)
 
 /* In the child: wait for the release, become the user, exec. Never returns. */
 static void child_run(const struct options *o, const struct identity *id, int release_rd,
-		      int error_wr)
+		      int error_wr, pid_t parent)
 {
 	char c;
 	const char *base = strrchr(o->argv[0], '/');
@@ -99,6 +99,11 @@ static void child_run(const struct options *o, const struct identity *id, int re
 		_exit(126);
 	}
 	reset_signals();
+	/* after the change of user, which clears it: if forktrace is killed
+	 * (SIGKILL), the command is not left running untraced */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(128 + SIGTERM);
 	execvp(o->argv[0], o->argv);
 	err = errno;
 	if (write(error_wr, &err, sizeof(err)) < 0)
@@ -110,6 +115,7 @@ int launcher_start(const struct options *o, struct launch *l)
 {
 	struct identity id;
 	int release[2], error[2];
+	pid_t parent = getpid();
 
 	l->pid = -1;
 	if (resolve_identity(o, &id))
@@ -132,7 +138,7 @@ int launcher_start(const struct options *o, struct launch *l)
 	if (l->pid == 0) {
 		close(release[1]);
 		close(error[0]);
-		child_run(o, &id, release[0], error[1]);
+		child_run(o, &id, release[0], error[1], parent);
 	}
 	close(release[0]);
 	close(error[1]);

@@ -194,6 +194,15 @@ static bool given(const char *s)
 	return s && s[0];
 }
 
+/* A byte that would end or split an HTTP header line. */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* --influx=URL and the API it implies: all the exporter needs, nothing of the other API. */
 static int check_influx(const struct influx_options *x)
 {
@@ -222,6 +231,13 @@ static int check_influx(const struct influx_options *x)
 	if (v2 && given(x->user))
 		return usage_fix(
 			"InfluxDB 2.x/3.x authenticate with a token, not --influx-user — drop --influx-user and export INFLUX_TOKEN");
+	/* neither is echoed: a token is a secret, a user name may hold escapes */
+	if (v2 && getenv("INFLUX_TOKEN") && has_control(getenv("INFLUX_TOKEN")))
+		return usage_fix(
+			"INFLUX_TOKEN holds a control character (a line break?) — export the token alone, e.g. INFLUX_TOKEN=\"$(tr -d '\\r\\n' < FILE)\"");
+	if (x->user && has_control(x->user))
+		return usage_fix(
+			"bad --influx-user: it holds a control character — give the user name alone");
 	if (v2 && !given(x->bucket))
 		return usage_fix("InfluxDB 2.x/3.x need a bucket — add --influx-bucket=NAME");
 	if (!v2 && !given(x->db))
@@ -244,7 +260,7 @@ static int parse_pids(const char *s, struct options *o)
 		if (errno || end == p || v <= 0 || v > 0x7fffffff || (*end && *end != ','))
 			return -1;
 		if (o->npids == MAX_TARGET_PIDS)
-			return -1;
+			return -E2BIG;
 		o->pids[o->npids++] = (int)v;
 		p = *end ? end + 1 : end;
 		if (*end == ',' && !*p)
@@ -272,8 +288,14 @@ static int parse_one(int c, const char *arg, struct options *o)
 
 	switch (c) {
 	case 'p':
-		if (parse_pids(arg, o))
-			return usage_error("bad -p '%s': want PID[,PID...]", arg);
+		if ((v = parse_pids(arg, o)) == -E2BIG)
+			return usage_fix("-p takes at most %d pids — give the parents: their"
+					 " descendants are traced too",
+					 MAX_TARGET_PIDS);
+		if (v)
+			return usage_fix(
+				"bad -p '%.40s%s': want PID[,PID...] — see 'forktrace --help'", arg,
+				strlen(arg) > 40 ? "..." : "");
 		return 0;
 	case 'a': o->target = TARGET_ALL; return 0;
 	case 'o': o->output_path = arg; return 0;
@@ -428,7 +450,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		return parse_subcommand(argc - 1, argv + 1, o);
 
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also forgets a cluster it was inside */
 	while ((c = getopt_long(argc, argv, "+p:ao:vqd:u:hV", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			if (optopt && optopt < 256)

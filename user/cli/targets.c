@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "cli/targets.h"
 #include "kernel/lock_follow.h"
@@ -139,7 +140,7 @@ static int walk(const int *roots, int n, int *tree, int *ntree, struct session *
 int targets_attach(const int *roots, int n, struct session *s, struct model *m,
 		   struct lock_follow *follow)
 {
-	int *tree = malloc(TREE_MAX * sizeof(*tree)), ntree = 0, rc = -1;
+	int *tree = malloc(TREE_MAX * sizeof(*tree)), ntree = 0, rc = -1, attached = 0;
 
 	if (!tree) {
 		fprintf(stderr, "forktrace: cannot allocate memory\n");
@@ -148,8 +149,30 @@ int targets_attach(const int *roots, int n, struct session *s, struct model *m,
 	for (int i = 0; i < n; i++) {
 		if (session__trace(s, roots[i]))
 			goto out;
+		/* in the traced map first: an exit after this look is seen */
+		if (!proctree_running(roots[i])) {
+			session__untrace(s, roots[i]);
+			if (n > 1)
+				fprintf(stderr,
+					"forktrace: process %d ended before forktrace could attach"
+					" to it\n",
+					roots[i]);
+			continue;
+		}
 		model__add_root(m, roots[i]);
 		lock_follow__pid(follow, roots[i]);
+		attached++;
+	}
+	if (!attached) {
+		if (n == 1)
+			fprintf(stderr,
+				"forktrace: process %d ended before forktrace could attach —"
+				" nothing to trace\n",
+				roots[0]);
+		else
+			fprintf(stderr, "forktrace: every target ended before forktrace could"
+					" attach — nothing to trace\n");
+		goto out;
 	}
 	/* twice: a descendant that forked before it was traced has a child that
 	 * only the second walk can find; its later forks the kernel reports */
@@ -167,4 +190,55 @@ int targets_attach(const int *roots, int n, struct session *s, struct model *m,
 out:
 	free(tree);
 	return rc;
+}
+
+/* The kernel traces processes the model does not know when their fork
+ * records were lost. One unknown at two looks in a row (a fork record in
+ * flight arrives between them) is taken up as if found at attach. */
+#define ADOPT_MAX 4096
+
+struct adopt {
+	struct session *s;
+	struct model *m;
+	struct lock_follow *follow;
+	int prev[ADOPT_MAX], nprev;
+	int next[ADOPT_MAX], nnext;
+};
+
+static void adopt_one(void *ctx, int pid, int parent_pid, uint64_t fork_ts, bool forked)
+{
+	struct adopt *a = ctx;
+	struct proctree_stat st;
+	bool again = seen(a->prev, a->nprev, pid);
+
+	if (model__knows(a->m, pid))
+		return;
+	if (!again) {
+		if (a->nnext < ADOPT_MAX)
+			a->next[a->nnext++] = pid;
+		return;
+	}
+	if (!proctree_running(pid) || proctree_read_stat(pid, &st)) {
+		session__untrace(a->s, pid);
+		return;
+	}
+	model__add_existing(a->m, pid, parent_pid,
+			    forked && proctree_forked_not_execed(pid, parent_pid) == 1,
+			    fork_ts ? fork_ts : start_mono(&st));
+	lock_follow__pid(a->follow, pid);
+}
+
+int targets_adopt_unknown(struct session *s, struct model *m, struct lock_follow *follow)
+{
+	static struct adopt a;
+
+	a.s = s;
+	a.m = m;
+	a.follow = follow;
+	a.nnext = 0;
+	if (session__each_traced(s, adopt_one, &a))
+		return 0;
+	memcpy(a.prev, a.next, a.nnext * sizeof(*a.next));
+	a.nprev = a.nnext;
+	return a.nnext;
 }

@@ -31,4 +31,12 @@ int targets_resolve(const int *ids, int n, int **tgids);
 int targets_attach(const int *roots, int n, struct session *s, struct model *m,
 		   struct lock_follow *follow);
 
+/*
+ * After a loss: processes the kernel side traces that the model does not
+ * know (their fork record was lost) are taken up, each with an attach
+ * event, once seen unknown at two calls in a row; gone ones are untraced.
+ * Returns how many wait for the next call.
+ */
+int targets_adopt_unknown(struct session *s, struct model *m, struct lock_follow *follow);
+
 #endif

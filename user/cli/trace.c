@@ -27,6 +27,8 @@
 #include "util/clock.h"
 
 #define POLL_MS_MAX 100
+/* after a loss, how long an exit record in flight has to arrive */
+#define REAP_INTERVAL_NS (200ULL * 1000 * 1000)
 
 static volatile sig_atomic_t stop_signal;
 
@@ -45,6 +47,8 @@ static void install_signals(void)
 	/* no SA_RESTART: a signal must interrupt the poll */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a hang-up detaches as cleanly, and the command gets it as from a shell */
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -98,12 +102,12 @@ static void session_config_from(const struct options *o, struct session_config *
 	c->py_stacks_all = o->stacks == STACKS_ALL && !o->no_python;
 }
 
-static void report_lost(struct output *out, enum lost_what what, uint64_t now, uint64_t *reported)
+static bool report_lost(struct output *out, enum lost_what what, uint64_t now, uint64_t *reported)
 {
 	struct event ev;
 
 	if (now <= *reported)
-		return;
+		return false;
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EV_LOST_EVENTS;
 	ev.severity = SEV_ERROR;
@@ -112,17 +116,35 @@ static void report_lost(struct output *out, enum lost_what what, uint64_t now, u
 	ev.lost.what = what;
 	output__emit(out, &ev);
 	*reported = now;
+	return true;
 }
 
-/* Reports what the kernel side dropped since the last look, by where. */
-static void report_drops(struct session *s, struct output *out, struct session_drops *reported)
+/* Reports what the kernel side dropped since the last look, by where.
+ * True when lifecycle records were among it (an exit may be missing). */
+static bool report_drops(struct session *s, struct output *out, struct session_drops *reported)
 {
 	struct session_drops now;
+	bool lifecycle;
 
 	session__drops(s, &now);
-	report_lost(out, LOST_RING_BUFFER, now.ring_buffer, &reported->ring_buffer);
-	report_lost(out, LOST_TRACED_MAP, now.traced_map, &reported->traced_map);
+	lifecycle = report_lost(out, LOST_RING_BUFFER, now.ring_buffer, &reported->ring_buffer);
+	lifecycle |= report_lost(out, LOST_TRACED_MAP, now.traced_map, &reported->traced_map);
 	report_lost(out, LOST_LOCK_MAP, now.lock_map, &reported->lock_map);
+	return lifecycle;
+}
+
+/* A traced process ended without an exit record: the kernel's traced map
+ * forgets it too (its pid may be reused), and a target is said to be gone. */
+static void on_gone(void *ctx, int pid, bool root)
+{
+	struct session *s = ctx;
+
+	session__untrace(s, pid);
+	if (root)
+		fprintf(stderr,
+			"forktrace: process %d is gone; its end was not seen (it ended as"
+			" forktrace attached, or its exit record was lost)\n",
+			pid);
 }
 
 static int poll_timeout(const struct model *m, uint64_t end)
@@ -142,6 +164,9 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 {
 	uint64_t end = o->duration_ns ? clock_ns(CLOCK_MONOTONIC) + o->duration_ns : 0;
 	struct session_drops dropped = { 0 };
+	/* a target may have ended before its exit could be seen: look at once */
+	bool reap = o->target != TARGET_ALL, lost_any = false, adopting = false;
+	uint64_t next_reap = 0;
 
 	while (!stop_signal) {
 		int timeout = lock_follow__timeout(t->follow, poll_timeout(m, end));
@@ -156,11 +181,24 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 			break;
 		}
 		model__tick(m, now);
-		report_drops(s, out, &dropped);
-		if (o->target != TARGET_ALL && model__live(m) == 0)
+		/* after a loss, the kernel's truth: /proc says who is gone, the
+		 * traced map who was forked unseen */
+		if (report_drops(s, out, &dropped))
+			reap = lost_any = adopting = true;
+		if (reap && now >= next_reap) {
+			reap = model__reap_gone(m, on_gone, s) > 0;
+			if (lost_any && o->target != TARGET_ALL) {
+				adopting = targets_adopt_unknown(s, m, t->follow) > 0;
+				reap |= adopting;
+			}
+			next_reap = now + REAP_INTERVAL_NS;
+		}
+		if (o->target != TARGET_ALL && model__live(m) == 0 && !adopting)
 			break;
 		if (end && now >= end)
 			break;
+		if (output__error(out))
+			break; /* nothing more can be said: stop as after a signal */
 	}
 	/* what the kernel already wrote is still ours to report */
 	session__poll(s, 0);
@@ -168,17 +206,37 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 	report_drops(s, out, &dropped);
 }
 
+struct group_signal {
+	pid_t pgid;
+	int sig;
+};
+
+static void signal_if_in_group(void *ctx, int pid, int parent_pid, uint64_t fork_ts, bool forked)
+{
+	const struct group_signal *g = ctx;
+
+	(void)parent_pid;
+	(void)fork_ts;
+	if (forked && getpgid(pid) == g->pgid)
+		kill(pid, g->sig);
+}
+
 /* The COMMAND's exit status. If it still runs when tracing stops (a signal,
  * -d), it was ours to start: it gets that signal, or SIGTERM, and two
- * seconds to end before SIGKILL. */
-static int reap_command(pid_t pid)
+ * seconds to end before SIGKILL. Its descendants still traced then, in its
+ * process group, get the signal too, as a shell's job would at a Ctrl-C;
+ * those that left the group (daemons) are left alone. */
+static int reap_command(pid_t pid, struct session *s)
 {
+	/* the command was started in our process group */
+	struct group_signal g = { getpgrp(), stop_signal ? stop_signal : SIGTERM };
 	int status = 0;
 
 	if (pid <= 0)
 		return 0;
+	session__each_traced(s, signal_if_in_group, &g);
 	if (waitpid(pid, &status, WNOHANG) == 0) {
-		kill(pid, stop_signal ? stop_signal : SIGTERM);
+		kill(pid, g.sig);
 		for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++)
 			usleep(10000);
 		if (waitpid(pid, &status, WNOHANG) == 0) {
@@ -265,11 +323,17 @@ int trace_run(const struct options *o)
 	output__finish(out);
 	status = 0;
 	if (o->target == TARGET_COMMAND) {
-		status = reap_command(launch.pid);
+		status = reap_command(launch.pid, s);
 		launch.pid = -1;
 	}
 	if (output__failed(out))
 		status = 3;
+	/* a reader that went away (| head) ended tracing; any other lost write is a failure */
+	if (output__error(out) && output__error(out) != EPIPE) {
+		fprintf(stderr, "forktrace: cannot write the events to %s: %s — tracing stopped\n",
+			output__name(out), strerror(output__error(out)));
+		status = 1;
+	}
 	if (report_live_finish(page, output__recording(out), o) && !status)
 		status = 1;
 	page = NULL;

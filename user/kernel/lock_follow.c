@@ -6,6 +6,7 @@
 #include "kernel/lock_follow.h"
 #include "kernel/uprobes.h"
 #include "proc/procfs.h"
+#include "proc/proctree.h"
 #include "util/clock.h"
 
 #define WAIT_MAX 32
@@ -19,6 +20,7 @@ struct lock_follow {
 	int waiting[WAIT_MAX];
 	uint64_t since[WAIT_MAX];
 	int nwaiting;
+	int said_no_libc; /* processes with no dynamic glibc so far */
 };
 
 struct lock_follow *lock_follow__new(struct uprobes *u)
@@ -45,6 +47,10 @@ static void follow(struct lock_follow *lf, int pid)
 	char err[512];
 	int rc = uprobes__attach_pid(lf->uprobes, pid, err, sizeof(err));
 
+	/* a child in its exit shows no libc any more: true only of one that runs,
+	 * and said once (a static program's children are all alike) */
+	if (rc == 1 && (!proctree_running(pid) || lf->said_no_libc++))
+		return;
 	if (rc == 1 || (rc < 0 && errno != ESRCH))
 		fprintf(stderr, "%s\n", err);
 }

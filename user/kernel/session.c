@@ -152,6 +152,37 @@ void session__untrace(struct session *s, int pid)
 	bpf_map_delete_elem(bpf_map__fd(s->proc->maps.py_layouts), &key);
 }
 
+int session__each_traced(struct session *s, session_traced_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(s->proc->maps.traced), n = 0, cap = 1024;
+	__u32 *keys = malloc(cap * sizeof(*keys)), key, *prev = NULL;
+	struct traced_proc tp;
+
+	if (!keys)
+		return -1;
+	/* the keys first: fn may delete, which would derail the walk */
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		if (n == cap) {
+			__u32 *more = realloc(keys, 2 * cap * sizeof(*keys));
+
+			if (!more) {
+				free(keys);
+				return -1;
+			}
+			keys = more;
+			cap *= 2;
+		}
+		keys[n] = key;
+		prev = &keys[n++];
+	}
+	for (int i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(fd, &keys[i], &tp) == 0)
+			fn(ctx, (int)keys[i], (int)tp.parent_pid, tp.fork_ts,
+			   tp.flags & PROC_FORKED);
+	free(keys);
+	return 0;
+}
+
 int session__poll(struct session *s, int timeout_ms)
 {
 	int n = ring_buffer__poll(s->rb, timeout_ms);

@@ -37,6 +37,12 @@ void session__clear_py_layout(struct session *s, int pid);
 int session__trace_found(struct session *s, int pid);
 /* Stops tracing a process that is gone (found in a walk, then vanished). */
 void session__untrace(struct session *s, int pid);
+/* Calls fn for each process the kernel side traces now (its traced map):
+ * forked is false for a root target; fork_ts is CLOCK_MONOTONIC ns. fn may
+ * untrace. 0, or -1 (out of memory). */
+typedef void (*session_traced_fn)(void *ctx, int pid, int parent_pid, uint64_t fork_ts,
+				  bool forked);
+int session__each_traced(struct session *s, session_traced_fn fn, void *ctx);
 /* Waits up to timeout_ms for records and hands each to on_record. */
 int session__poll(struct session *s, int timeout_ms);
 /* What the kernel side could not deliver so far, by where it was lost. */

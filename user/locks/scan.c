@@ -564,7 +564,8 @@ static void dedup(struct scan_result *res)
 {
 	int n = 0;
 
-	qsort(res->locks, res->nlocks, sizeof(*res->locks), cmp_lock);
+	if (res->nlocks > 1) /* qsort(NULL, 0) is undefined */
+		qsort(res->locks, res->nlocks, sizeof(*res->locks), cmp_lock);
 	for (int i = 0; i < res->nlocks; i++) {
 		struct scan_lock *prev = n ? &res->locks[n - 1] : NULL;
 

@@ -9,6 +9,7 @@
 #include "model/model_priv.h"
 #include "python/python.h"
 #include "proc/procfs.h"
+#include "proc/proctree.h"
 
 /* ---- processes and threads ---- */
 
@@ -554,6 +555,42 @@ void model__detach(struct model *m)
 		if (p)
 			attach_event(m, EV_DETACH, p);
 	}
+}
+
+int model__reap_gone(struct model *m, void (*gone)(void *ctx, int pid, bool root), void *ctx)
+{
+	int first = 0;
+
+	for (int b = 0; b < NBUCKETS; b++) {
+		struct proc *p = m->buckets[b], *next;
+
+		for (; p; p = next) {
+			int pid = p->pid;
+			bool root = p->root;
+
+			next = p->hnext;
+			if (proctree_running(pid)) {
+				p->gone_seen = false;
+				continue;
+			}
+			if (!p->gone_seen) {
+				p->gone_seen = true;
+				first++;
+				continue;
+			}
+			if (p->pending)
+				pending_resolve(m, p->pending, SEV_WARNING);
+			proc_remove(m, p);
+			if (gone)
+				gone(ctx, pid, root);
+		}
+	}
+	return first;
+}
+
+bool model__knows(const struct model *m, int pid)
+{
+	return proc_find((struct model *)m, pid) != NULL;
 }
 
 int model__live(const struct model *m)

@@ -75,6 +75,17 @@ void model__exit(struct model *m, const struct rec_exit *r);
 void model__tick(struct model *m, uint64_t now_mono);
 /* The earliest pending deadline (CLOCK_MONOTONIC ns), or 0 if none. */
 uint64_t model__next_deadline(const struct model *m);
+/*
+ * Liveness from the kernel's truth, for when exit records were lost or a
+ * target ended as it was attached: a process that /proc shows gone (or a
+ * zombie) at two calls in a row is forgotten (an exit record still on its
+ * way came between them), its held-back hazards reported as they stand,
+ * and gone(ctx, pid, was_root) told. Returns how many processes were seen
+ * gone for the first time: call again after the records in flight are read.
+ */
+int model__reap_gone(struct model *m, void (*gone)(void *ctx, int pid, bool root), void *ctx);
+/* Is pid one of the traced processes the model knows? */
+bool model__knows(const struct model *m, int pid);
 /* Traced processes still alive (roots and descendants; not for -a). */
 int model__live(const struct model *m);
 

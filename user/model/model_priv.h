@@ -62,6 +62,7 @@ struct proc {
 	uint64_t py_try_until;	/* ... until then, quietly: it may still be starting */
 	bool py_broken;		/* a read failed: not read again in this image */
 	uint64_t py_failed_at;	/* when to say so if it still runs (0: said, or nothing) */
+	bool gone_seen;		/* model__reap_gone found it gone once */
 	struct proc *hnext;	/* hash chain */
 };
 

@@ -179,7 +179,10 @@ void event_visit(const struct event *ev, const struct event_visitor *v, void *ct
 		stack_field(v, ctx, "holder_stack", ev->deadlock.holder_stack);
 		break;
 	case EV_EXIT_WITH_THREADS:
-		v->threads_field(ctx, "threads", &ev->exit_with_threads.threads, false);
+		tl = &ev->exit_with_threads.threads;
+		v->threads_field(ctx, "threads", tl, false);
+		if (tl->total > tl->count)
+			v->int_field(ctx, "threads_omitted", tl->total - tl->count);
 		v->int_field(ctx, "exit_code", ev->exit_with_threads.exit_code);
 		break;
 	case EV_INHERITED_EPOLL:

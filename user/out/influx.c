@@ -48,6 +48,7 @@ struct response {
 	long status;	     /* 0: no HTTP response (connection, TLS...) */
 	long retry_after_ms; /* -1: the server did not say */
 	uint64_t partial_dropped;
+	bool sent;	 /* no answer, but the whole body went out: the server may hold it */
 	char body[2048]; /* enough for 1.x's "partial write: ... dropped=N" */
 	size_t body_len;
 	char msg[MSG_LEN]; /* why it failed, for stderr */
@@ -76,7 +77,7 @@ struct influx {
 	uint64_t deadline_ms;
 
 	/* counters, updated with atomics so influx__stats() needs no lock */
-	uint64_t delivered, retried, dropped, failed_batches;
+	uint64_t delivered, retried, dropped, unknown, failed_batches;
 
 	/* the sender thread's own */
 	struct batch batch;
@@ -116,6 +117,14 @@ void influx_tuning_defaults(struct influx_tuning *t)
 
 /* ---- configuration ------------------------------------------------------ */
 
+static bool has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* Secrets come from the environment only, never from argv (ps shows argv). */
 static int read_secrets(struct influx *ix, const struct influx_config *o, char *err, size_t errlen)
 {
@@ -128,6 +137,15 @@ static int read_secrets(struct influx *ix, const struct influx_config *o, char *
 			snprintf(
 				err, errlen,
 				"forktrace: cannot export to InfluxDB 2.x/3.x: INFLUX_TOKEN is not set — export INFLUX_TOKEN=<an API token that may write to the bucket> (it is never read from the command line)");
+			return -1;
+		}
+		/* never raw bytes from the environment into a header: a line break
+		 * would end it and start another */
+		if (has_ctl(token)) {
+			snprintf(
+				err, errlen,
+				"forktrace: cannot export to InfluxDB: INFLUX_TOKEN holds a control"
+				" character — export the token alone");
 			return -1;
 		}
 		if (asprintf(&header, "Authorization: Token %s", token) < 0)
@@ -536,6 +554,10 @@ static enum outcome post(struct influx *ix, const struct batch *b, struct respon
 	rc = curl_easy_perform(c);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	if (rc != CURLE_OK) {
+		curl_off_t up = 0;
+
+		curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &up);
+		r->sent = up >= (curl_off_t)b->gz_len;
 		snprintf(r->msg, sizeof(r->msg), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		return curl_error_is_persistent(rc) ? REJECTED : RETRY;
 	}
@@ -637,9 +659,11 @@ static bool wait_retry(struct influx *ix, unsigned ms)
 	return ok;
 }
 
-static void give_up(struct influx *ix, uint64_t lines)
+/* A batch given up on: dropped, or of unknown fate when one of its
+ * attempts reached the server, which never answered. */
+static void give_up(struct influx *ix, uint64_t lines, bool maybe_sent)
 {
-	count(&ix->dropped, lines);
+	count(maybe_sent ? &ix->unknown : &ix->dropped, lines);
 	count(&ix->failed_batches, 1);
 }
 
@@ -648,9 +672,10 @@ static void deliver(struct influx *ix, struct batch *b)
 {
 	struct response r;
 	unsigned attempt = 0;
+	bool maybe_sent = false;
 
 	if (gzip_batch(b) < 0) { /* out of memory: as good as refused */
-		give_up(ix, b->nlines);
+		give_up(ix, b->nlines, false);
 		return;
 	}
 	for (;;) {
@@ -668,13 +693,14 @@ static void deliver(struct influx *ix, struct batch *b)
 			return;
 		case REJECTED:
 			report_rejected(ix, &r);
-			give_up(ix, b->nlines);
+			give_up(ix, b->nlines, maybe_sent || r.sent);
 			return;
 		case RETRY: break;
 		}
+		maybe_sent |= r.sent;
 		report_outage(ix, &r);
 		if (!wait_retry(ix, retry_delay_ms(ix, &r, attempt++))) {
-			give_up(ix, b->nlines);
+			give_up(ix, b->nlines, maybe_sent);
 			return;
 		}
 		count(&ix->retried, 1);
@@ -901,6 +927,7 @@ void influx__stats(const struct influx *ix, struct influx_stats *st)
 		.delivered = counter(&ix->delivered),
 		.retried = counter(&ix->retried),
 		.dropped = counter(&ix->dropped),
+		.unknown = counter(&ix->unknown),
 		.failed_batches = counter(&ix->failed_batches),
 	};
 }

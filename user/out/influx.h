@@ -38,6 +38,7 @@ struct influx_stats {
 	uint64_t delivered;	 /* points the server accepted */
 	uint64_t retried;	 /* requests sent again after a transient failure */
 	uint64_t dropped;	 /* points not delivered: buffer full, rejected, or left at close */
+	uint64_t unknown;	 /* points sent that the server never answered for: it may hold them */
 	uint64_t failed_batches; /* batches given up on (persistent error or close deadline) */
 };
 

@@ -1,4 +1,4 @@
-/* JSON string escaping. */
+/* JSON string escaping: valid UTF-8 as it is, each other byte as \udcXX. */
 #include <string.h>
 #include "out/json.h"
 #include "out/utf8.h"
@@ -11,8 +11,11 @@ void json_string(struct strbuf *sb, const char *s)
 	while (*p) {
 		int n = utf8_seq_len(p);
 
+		/* a byte that is not UTF-8 becomes a lone low surrogate U+DC80-U+DCFF,
+		 * as Python's surrogateescape does: it cannot be confused with
+		 * the character U+0080-U+00FF, and decodes back to the byte */
 		if (n == 0) {
-			sb_printf(sb, "\\u%04x", *p++);
+			sb_printf(sb, "\\udc%02x", *p++);
 			continue;
 		}
 		if (n > 1) {

@@ -11,9 +11,10 @@ struct event;
 
 /*
  * Appends s as a quoted JSON string. Control bytes, quotes and backslashes
- * are escaped; bytes that are not valid UTF-8 become \u00XX (their Latin-1
- * reading), so the output is always valid JSON whatever a program names
- * its threads.
+ * are escaped; a byte that is not valid UTF-8 becomes \udcXX, a lone
+ * surrogate (Python's surrogateescape), so the output is always valid JSON
+ * whatever a program names its threads, and the name's bytes come back
+ * exactly (json.loads(line)[k].encode("utf-8", "surrogateescape")).
  */
 void json_string(struct strbuf *sb, const char *s);
 void out_json_format(struct strbuf *sb, const struct event *ev);

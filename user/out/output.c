@@ -15,6 +15,7 @@
 
 struct output {
 	FILE *f;
+	const char *path; /* NULL: stdout */
 	bool close_f;
 	struct human_opts human;
 	enum out_format format;
@@ -26,6 +27,7 @@ struct output {
 	char host[256];
 	struct summary summary;
 	FILE *record;
+	int write_errno; /* the first write that failed; 0: none */
 };
 
 struct output *output__new(const struct output_config *cfg)
@@ -48,6 +50,7 @@ struct output *output__new(const struct output_config *cfg)
 			return NULL;
 		}
 		out->close_f = true;
+		out->path = cfg->path;
 	}
 	out->format = cfg->format;
 	out->verbosity = cfg->verbosity;
@@ -85,6 +88,15 @@ static bool human_shows(const struct output *out, const struct event *ev)
 	       ev->kind == EV_ORPHANED_THREADS || ev->kind == EV_HELD_LOCK;
 }
 
+/* Flushes the writer's stream and keeps the first error: what cannot be
+ * written is said once at the end, never lost silently. */
+static void note_write(struct output *out)
+{
+	errno = 0;
+	if ((fflush(out->f) == EOF || ferror(out->f)) && !out->write_errno)
+		out->write_errno = errno ? errno : EIO;
+}
+
 void output__emit(struct output *out, struct event *ev)
 {
 	char line[LINEPROTO_MAX_LINE];
@@ -111,7 +123,7 @@ void output__emit(struct output *out, struct event *ev)
 		break;
 	}
 	/* a live tool: each event is visible as it happens */
-	fflush(out->f);
+	note_write(out);
 	if (out->influx)
 		influx__push(out->influx, ev);
 	if (out->record)
@@ -122,7 +134,7 @@ void output__finish(struct output *out)
 {
 	struct influx_stats st;
 
-	if (out->format == FORMAT_HUMAN)
+	if (out->format == FORMAT_HUMAN && !out->write_errno)
 		summary_print(&out->summary, out->f, out->human.color);
 	if (out->influx) {
 		/* flushes what is buffered, within the exporter's deadline */
@@ -131,7 +143,17 @@ void output__finish(struct output *out)
 		/* the export tally goes to stderr in machine formats, stdout stays parseable */
 		summary_print_influx(&st, out->format == FORMAT_HUMAN ? out->f : stderr);
 	}
-	fflush(out->f);
+	note_write(out);
+}
+
+int output__error(const struct output *out)
+{
+	return out->write_errno;
+}
+
+const char *output__name(const struct output *out)
+{
+	return out->path ? out->path : "stdout";
 }
 
 bool output__failed(const struct output *out)

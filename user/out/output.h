@@ -31,6 +31,11 @@ struct output *output__new(const struct output_config *cfg);
 void output__emit(struct output *out, struct event *ev);
 /* Flushes sinks; prints the human summary (human format only). */
 void output__finish(struct output *out);
+/* The errno of the first write to the stream that failed, 0 if none: the
+ * caller stops and says so (EPIPE: the reader went away). */
+int output__error(const struct output *out);
+/* The stream's name for messages: the -o path or "stdout". */
+const char *output__name(const struct output *out);
 /* True when --fail-on was given and an event that bad was emitted. */
 bool output__failed(const struct output *out);
 void output__free(struct output *out);

@@ -77,7 +77,11 @@ void summary_print(const struct summary *s, FILE *f, bool color)
 
 void summary_print_influx(const struct influx_stats *st, FILE *f)
 {
-	fprintf(f, "influx: %llu point%s delivered, %llu retried, %llu dropped\n",
+	fprintf(f, "influx: %llu point%s delivered, %llu retried, %llu dropped",
 		(unsigned long long)st->delivered, plural(st->delivered),
 		(unsigned long long)st->retried, (unsigned long long)st->dropped);
+	if (st->unknown)
+		fprintf(f, ", %llu unknown (sent, never answered: the server may hold them)",
+			(unsigned long long)st->unknown);
+	fputc('\n', f);
 }

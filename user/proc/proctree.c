@@ -263,6 +263,16 @@ static bool gone(const struct proctree_stat *st)
 	return (st->state == 'Z' || st->state == 'X') && st->num_threads <= 1;
 }
 
+int proctree_running(int pid)
+{
+	struct proctree_stat st;
+
+	if (proctree_read_stat(pid, &st) || st.pid != pid || gone(&st))
+		return 0;
+	/* a lone thread in its exit: its memory may already be torn down */
+	return !(st.num_threads <= 1 && (st.flags & PROCTREE_PF_EXITING));
+}
+
 int proctree_forked_not_execed(int pid, int parent_pid)
 {
 	struct proctree_stat child, parent;

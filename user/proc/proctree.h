@@ -15,6 +15,8 @@
 
 /* The kernel's PF_KTHREAD, in field 9 (flags) of /proc/PID/stat. */
 #define PROCTREE_PF_KTHREAD 0x00200000UL
+/* PF_EXITING: the thread is in its exit (set before its memory goes). */
+#define PROCTREE_PF_EXITING 0x00000004UL
 
 /* The fields of one /proc/PID/stat line that the tree needs. */
 struct proctree_stat {
@@ -59,6 +61,10 @@ int proctree_tgid(int tid);
  * (gone).
  */
 int proctree_is_kthread(int pid);
+
+/* Does pid still run: 1; or 0 when it is gone, a zombie, or its last
+ * thread is exiting (what /proc shows of it may already be torn down). */
+int proctree_running(int pid);
 
 /*
  * Is pid a forked child of parent_pid that never exec'd? Yes when both
