@@ -209,7 +209,7 @@ int pending_scan(struct model *m, struct proc *parent, struct proc *child, int f
 		if (parent->threads[i].alive)
 			tids[req.nparent_tids++] = parent->threads[i].tid;
 	if ((req.no_glibc && !hs) || fork_scan(&req, &res)) {
-		mpy_held_end(m, parent, child, pd, NULL, forker_tid, ts);
+		mpy_held_cancel(hs); /* the child was gone before it could be read */
 		free(tids);
 		return 0;
 	}

@@ -159,6 +159,7 @@ struct py_held_scan *mpy_held_begin(struct model *m, struct proc *parent, struct
 				    struct scan_watch *w);
 int mpy_held_end(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
 		 struct py_held_scan *hs, int forker_tid, uint64_t ts);
+void mpy_held_cancel(struct py_held_scan *hs); /* a pass that could not be made; NULL-safe */
 /* A deadlock the watch found that Python says is none: a thread in threading's
  * Condition.wait waits on its own waiter (never one born held), and with a
  * Python signal handler installed its no_waker wait may be ended by it. May

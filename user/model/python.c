@@ -477,6 +477,11 @@ struct py_held_scan *mpy_held_begin(struct model *m, struct proc *parent, struct
 	return hs;
 }
 
+void mpy_held_cancel(struct py_held_scan *hs)
+{
+	py_held_scan_free(hs);
+}
+
 /* The parent's thread of a recorded owner: by ident (RLock, io), by thread
  * state (the GIL). */
 static const struct py_thread *owner_of(const struct py_thread *v, int n,

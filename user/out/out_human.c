@@ -374,7 +374,10 @@ static void describe(struct strbuf *sb, const struct event *ev, const struct hum
 			format_ns(ev->held_lock.held_ns, dur, sizeof(dur));
 			sb_printf(sb, " for %s", dur);
 		}
-		if (!ev->held_lock.holder_is_forker)
+		if (!ev->held_lock.holder_tid)
+			sb_puts(sb, "\n      if its holder was not copied, taking this lock in the"
+				    " child blocks forever");
+		else if (!ev->held_lock.holder_is_forker)
 			sb_puts(sb, "\n      that thread does not exist in the child:"
 				    " taking this lock there blocks forever");
 		if (ev->held_lock.holder_stack)

@@ -83,9 +83,13 @@ static bool human_shows(const struct output *out, const struct event *ev)
 	case VERB_VERBOSE: return true;
 	case VERB_NORMAL: break;
 	}
-	/* lifecycle info is noise by default; info about a hazard is not */
+	/* lifecycle info is noise by default; info about a hazard is not, but a
+	 * Python Lock held by nobody known (most are idle threads' own waiters)
+	 * matters only once a child blocks on it */
+	if (ev->kind == EV_HELD_LOCK)
+		return !(ev->held_lock.found_by == FOUND_BY_PYTHON && !ev->held_lock.holder_tid);
 	return ev->severity != SEV_INFO || ev->kind == EV_ATTACH || ev->kind == EV_DETACH ||
-	       ev->kind == EV_ORPHANED_THREADS || ev->kind == EV_HELD_LOCK;
+	       ev->kind == EV_ORPHANED_THREADS;
 }
 
 /* Flushes the writer's stream and keeps the first error: what cannot be
