@@ -336,6 +336,7 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 		.budget_ns = FORK_BUDGET_NS,
 	};
 	struct thread_list *tl = pd->has_orphaned ? &pd->orphaned.orphaned.threads : NULL;
+	struct py_read_opts names = { .frames = false, .budget_ns = FORK_BUDGET_NS };
 	struct py_thread *v = NULL;
 	struct py_thread *forker;
 	int n;
@@ -343,7 +344,9 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 	mpy_check(m, parent);
 	if (!parent->py || parent->py_broken)
 		goto out;
-	n = py_read_threads(parent->py, parent->pid, NULL, 0, &o, &v, NULL);
+	/* the kernel copied the threads' frames at the fork: names are read
+	 * here, frames only for an orphan whose copy did not come */
+	n = py_read_threads(parent->py, parent->pid, NULL, 0, &names, &v, NULL);
 	if (n < 0) {
 		read_failed(m, parent);
 		goto out;
@@ -359,11 +362,6 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 		/* what it ran at the fork; else what it runs now, just after */
 		if (o.frames)
 			tl->t[i].stack = keep(pd, frames_at_fork(m, parent, r, t->ident));
-		if (!tl->t[i].stack)
-			tl->t[i].stack = keep(pd, t->stack);
-		else
-			stack_free(t->stack);
-		t->stack = NULL;
 		if (!tl->t[i].stack && o.frames)
 			tl->t[i].stack = keep(pd, reread_frames(parent, tl->t[i].tid, &o));
 	}
@@ -506,8 +504,10 @@ int mpy_held_end(struct model *m, struct proc *parent, struct proc *child, struc
 	if (!hs)
 		return 0;
 	n = py_held_scan_finish(hs, &v, &cut);
-	if (n > 0)
-		nthreads = py_read_threads(parent->py, parent->pid, NULL, 0, &names, &threads, NULL);
+	for (int i = 0; i < n && !nthreads; i++) /* only a recorded owner needs the names */
+		if (v[i].owner_ident || v[i].owner_tstate)
+			nthreads = py_read_threads(parent->py, parent->pid, NULL, 0, &names,
+						   &threads, NULL);
 	for (int i = 0; i < n; i++) {
 		const struct py_thread *t = nthreads > 0 ? owner_of(threads, nthreads, &v[i]) : NULL;
 		struct found_lock l = {
