@@ -17,7 +17,7 @@ endif
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DFT_VERSION='"$(VERSION)"' \
               -I$(OUT) -Ibpf -Iuser -MMD -MP
-LDLIBS     := -lbpf -lelf -lz -lcurl -lpthread
+LDLIBS     := -lbpf -ldw -lelf -lz -lcurl -lpthread -lstdc++
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
               -Wno-unused-parameter -I$(OUT) -Ibpf -MMD -MP
 
@@ -29,7 +29,7 @@ LIB_OBJS   := $(filter-out $(OUT)/obj/cli/main.o,$(USER_OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_OBJS  := $(patsubst tests/unit/%.c,$(OUT)/obj/unit/%.o,$(UNIT_SRCS))
 
-DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev \
+DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev elfutils \
                libcurl4-openssl-dev make gcc g++ python3 pkg-config influxdb
 # the benchmarks' peer
 BENCH_DEPS  := bpftrace

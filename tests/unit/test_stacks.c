@@ -1,0 +1,130 @@
+/*
+ * stacks: the sorted symbol table, reading a copied stack, and unwinding
+ * this very test from its own registers (getcontext) over /proc/self/mem,
+ * which must name the functions on the way, with file:line from DWARF.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include "stacks/stacks.h"
+#include "stacks/symtab.h"
+#include "unit.h"
+
+TEST(symtab_finds_covering_symbol)
+{
+	struct symtab t = { 0 };
+	uint64_t off = 0;
+
+	CHECK(symtab_add(&t, 0x2000, 0x100, "b") == 0);
+	CHECK(symtab_add(&t, 0x1000, 0x10, "a") == 0);
+	CHECK(symtab_add(&t, 0x1000, 0, "a_alias") == 0);
+	CHECK(symtab_add(&t, 0x3000, 0, "unsized") == 0);
+	CHECK(symtab_add(&t, 0x3400, 0x10, "after") == 0);
+	symtab_finish(&t);
+	CHECK(t.n == 4);
+	CHECK(symtab_find(&t, 0xfff, &off) == NULL);
+	CHECK_STR(symtab_find(&t, 0x1000, &off), "a");
+	CHECK(off == 0);
+	CHECK_STR(symtab_find(&t, 0x100f, &off), "a");
+	CHECK(off == 0xf);
+	CHECK(symtab_find(&t, 0x1010, &off) == NULL); /* past a's size */
+	CHECK_STR(symtab_find(&t, 0x20ff, &off), "b");
+	CHECK_STR(symtab_find(&t, 0x33ff, &off), "unsized"); /* up to the next one */
+	CHECK(off == 0x3ff);
+	CHECK(symtab_find(&t, 0x3410, &off) == NULL);
+	symtab_free(&t);
+}
+
+TEST(symtab_empty_finds_nothing)
+{
+	struct symtab t = { 0 };
+	uint64_t off;
+
+	symtab_finish(&t);
+	CHECK(symtab_find(&t, 0x1000, &off) == NULL);
+	symtab_free(&t);
+}
+
+TEST(stack_copy_reads_only_inside)
+{
+	const char data[16] = "0123456789abcdef";
+	struct stacks_copy c = { .start = 0x1000, .data = data, .len = sizeof(data) };
+	char buf[8];
+
+	CHECK(stacks_read_copy(&c, 0xfff, buf, 8) == -1);
+	CHECK(stacks_read_copy(&c, 0x1000, buf, 8) == 8 && !memcmp(buf, "01234567", 8));
+	CHECK(stacks_read_copy(&c, 0x100c, buf, 8) == 4 && !memcmp(buf, "cdef", 4));
+	CHECK(stacks_read_copy(&c, 0x1010, buf, 8) == -1);
+	CHECK(stacks_read_copy(&c, UINT64_MAX, buf, 8) == -1);
+}
+
+static void regs_of(const ucontext_t *uc, uint64_t *r)
+{
+	static const int order[STACKS_NREGS] = { REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI,
+						 REG_RDI, REG_RBP, REG_RSP, REG_R8,  REG_R9,
+						 REG_R10, REG_R11, REG_R12, REG_R13, REG_R14,
+						 REG_R15, REG_RIP };
+
+	for (int i = 0; i < STACKS_NREGS; i++)
+		r[i] = (uint64_t)uc->uc_mcontext.gregs[order[i]];
+}
+
+static bool has_func(const struct stack *st, const char *func, bool with_line)
+{
+	for (int i = 0; i < st->count; i++)
+		if (st->frames[i].func && !strcmp(st->frames[i].func, func))
+			return !with_line || (st->frames[i].file && st->frames[i].line > 0);
+	return false;
+}
+
+static __attribute__((noinline)) struct stack *unwind_here(struct stacks *s)
+{
+	uint64_t regs[STACKS_NREGS];
+	ucontext_t uc;
+
+	getcontext(&uc);
+	regs_of(&uc, regs);
+	return stacks__unwind_proc(s, getpid(), getpid(), regs);
+}
+
+TEST(unwinds_itself_with_lines)
+{
+	struct stacks *s = stacks__new(NULL);
+	struct stack *st, *again;
+	struct stacks_stats stats;
+
+	CHECK(s);
+	st = unwind_here(s);
+	if (!st) {
+		stacks__free(s);
+		CHECK(!"no stack");
+	}
+	/* innermost: getcontext's caller, then this test, up to main */
+	CHECK(has_func(st, "unwind_here", true));
+	CHECK(has_func(st, "unwinds_itself_with_lines", true));
+	CHECK(has_func(st, "main", false));
+	CHECK(st->frames[0].module && st->frames[0].has_offset);
+	again = unwind_here(s);
+	CHECK(again && again->count == st->count);
+	stacks__stats(s, &stats);
+	CHECK(stats.spaces == 1 && stats.hits > 0);
+	stack_free(st);
+	stack_free(again);
+	stacks__free(s);
+}
+
+TEST(unknown_address_is_module_offset_or_bare)
+{
+	struct stacks *s = stacks__new(NULL);
+	uint64_t pcs[2] = { 0x10, (uint64_t)(uintptr_t)&regs_of + 1 };
+	struct stack *st;
+
+	CHECK(s);
+	st = stacks__symbolize(s, getpid(), pcs, 2);
+	CHECK(st && st->count == 2);
+	CHECK(!st->frames[0].func && !st->frames[0].module && st->frames[0].offset == 0x10);
+	CHECK(st->frames[1].func && !strcmp(st->frames[1].func, "regs_of"));
+	stack_free(st);
+	stacks__free(s);
+}
