@@ -5,6 +5,7 @@
  * become traced here, at any depth.
  */
 #include "common.bpf.h"
+#include "stacks.bpf.h"
 
 #define CLONE_VM_FLAG 0x00000100
 #define SIGNAL_GROUP_EXIT_FLAG 0x00000004
@@ -202,6 +203,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		if (child_traced)
 			bpf_map_update_elem(&py_layouts, &child_tgid, pyl, BPF_ANY);
 	}
+
+	stacks_at_fork(parent, child_tgid, (__u32)BPF_CORE_READ(parent, pid) == tgid,
+		       BPF_CORE_READ(parent, signal, nr_threads));
 
 	struct rec_fork *r = reserve(sizeof(*r));
 

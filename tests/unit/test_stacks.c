@@ -114,17 +114,20 @@ TEST(unwinds_itself_with_lines)
 	stacks__free(s);
 }
 
-TEST(unknown_address_is_module_offset_or_bare)
+/* An address in no executable mapping is where an unwind went wrong: the
+ * stack ends before it, nothing is made up. */
+TEST(stack_ends_at_an_address_outside_code)
 {
 	struct stacks *s = stacks__new(NULL);
-	uint64_t pcs[2] = { 0x10, (uint64_t)(uintptr_t)&regs_of + 1 };
+	uint64_t pcs[3] = { (uint64_t)(uintptr_t)&regs_of + 1, 0x10,
+			    (uint64_t)(uintptr_t)&regs_of + 1 };
 	struct stack *st;
 
 	CHECK(s);
-	st = stacks__symbolize(s, getpid(), pcs, 2);
-	CHECK(st && st->count == 2);
-	CHECK(!st->frames[0].func && !st->frames[0].module && st->frames[0].offset == 0x10);
-	CHECK(st->frames[1].func && !strcmp(st->frames[1].func, "regs_of"));
+	st = stacks__symbolize(s, getpid(), pcs, 3);
+	CHECK(st && st->count == 1);
+	CHECK(st->frames[0].func && !strcmp(st->frames[0].func, "regs_of"));
+	CHECK(st->frames[0].module && st->frames[0].has_offset);
 	stack_free(st);
 	stacks__free(s);
 }

@@ -25,6 +25,8 @@
 #include "util/clock.h"
 
 #define POLL_MS_MAX 100
+/* the forking thread's stack copied at a fork: 16 KiB (deep Python stacks need it) */
+#define FORK_STACK_PAGES 4
 
 static volatile sig_atomic_t stop_signal;
 
@@ -93,6 +95,11 @@ static void session_config_from(const struct options *o, struct session_config *
 	c->lock_uprobes = o->locks == LOCKS_UPROBE;
 	c->debug = o->debug;
 	c->py_stacks_all = o->stacks == STACKS_ALL && !o->no_python;
+	c->stacks_mode = o->stacks == STACKS_OFF ? FSTACKS_OFF
+			 : o->stacks == STACKS_ALL ? FSTACKS_ALL
+						   : FSTACKS_HAZARDS;
+	c->stack_pages = FORK_STACK_PAGES;
+	c->stack_threads = FT_STACK_THREADS;
 }
 
 static void report_lost(struct output *out, enum lost_what what, uint64_t now, uint64_t *reported)

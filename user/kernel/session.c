@@ -80,6 +80,13 @@ struct session *session__open(const struct session_config *cfg, ring_buffer_samp
 	s->proc->rodata->trace_all = cfg->trace_all;
 	s->proc->rodata->lock_uprobes = cfg->lock_uprobes;
 	s->proc->rodata->py_stacks_all = cfg->py_stacks_all;
+	s->proc->rodata->stacks_mode = cfg->stacks_mode;
+	s->proc->rodata->stack_pages = cfg->stack_pages;
+	s->proc->rodata->stack_threads = cfg->stack_threads;
+	/* one stack-copy slot per CPU; one is enough when nothing is copied */
+	if (cfg->stacks_mode && libbpf_num_possible_cpus() > 0)
+		bpf_map__set_max_entries(s->proc->maps.fork_stack_buf,
+					 libbpf_num_possible_cpus());
 	step = "load";
 	err = -proc_bpf__load(s->proc);
 	if (err)

@@ -18,6 +18,9 @@ struct session_config {
 	bool lock_uprobes;  /* --locks=uprobe: the lock programs too */
 	bool debug;	    /* libbpf's own log on stderr */
 	bool py_stacks_all; /* --stacks=all: every Python fork copies its frames */
+	/* native stacks at forks (enum fork_stacks_mode): the other threads'
+	 * registers (at most stack_threads) and stack_pages of the forker's */
+	unsigned stacks_mode, stack_pages, stack_threads;
 };
 
 /* Loads and attaches the programs. NULL after one line on stderr. */

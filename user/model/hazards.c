@@ -222,7 +222,7 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 	/* the child blocked: the fork's held-back warnings are due now */
 	if (p->pending)
 		pending_resolve(m, p->pending, SEV_WARNING);
-	stack = mpy_thread_stack(m, p, t->tid);
+	stack = mst_thread_stack(m, p, t->tid, mpy_thread_stack(m, p, t->tid));
 	deadlock_event(&ev, &s, f);
 	if (!holder_name[0])
 		memcpy(holder_name, f->holder_name, EV_NAME_LEN);

@@ -214,33 +214,35 @@ int module_frames(struct module *m, uint64_t vaddr, struct module_frame *out, in
 	}
 	cu = dwfl_module_addrdie(m->dmod, vaddr, &bias);
 	nscopes = cu ? dwarf_getscopes(cu, vaddr - bias, &scopes) : 0;
-	/* scopes run innermost first: each inlined call makes the frame it
-	 * sits in one more, at the call's site */
-	for (int i = 0; i < nscopes && n < max; i++) {
+	/* scopes run innermost first, out to the function: each inlined call
+	 * is one more frame, its caller's at the call's site */
+	for (int i = 0; i < nscopes && n + 1 < max; i++) {
 		int tag = dwarf_tag(&scopes[i]);
 
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-			continue;
-		if (tag == DW_TAG_subprogram) {
-			/* the symbol table names the function itself best (C++: mangled) */
-			out[n].func = sym ? sym : die_name(&scopes[i]);
-			n++;
+		if (tag == DW_TAG_subprogram)
 			break;
-		}
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
 		out[n].func = die_name(&scopes[i]);
-		if (n + 1 < max) {
-			out[n + 1] = (struct module_frame){ .func = NULL };
-			call_site(cu, &scopes[i], &out[n + 1].file, &out[n + 1].line);
-		}
+		out[n + 1] = (struct module_frame){ .func = NULL };
+		call_site(cu, &scopes[i], &out[n + 1].file, &out[n + 1].line);
 		n++;
 	}
-	free(scopes);
-	if (!n) {
-		/* no scope: the line table (or the symbol) alone */
-		out[0].func = sym;
-		n = out[0].func || out[0].file ? 1 : 0;
-	} else if (!out[n - 1].func) {
-		out[n - 1].func = sym;
+	/* the function itself: the symbol table names it best (C++: mangled);
+	 * else a debug file's own table (a linear scan, but cached per address) */
+	out[n].func = sym;
+	if (!sym) {
+		GElf_Off soff;
+		GElf_Sym esym;
+
+		out[n].func = dwfl_module_addrinfo(m->dmod, vaddr, &soff, &esym, NULL, NULL, NULL);
 	}
+	for (int i = 0; i < nscopes && !out[n].func; i++)
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
+			out[n].func = die_name(&scopes[i]);
+	free(scopes);
+	n++;
+	if (n == 1 && !out[0].func && !out[0].file)
+		return 0;
 	return n;
 }

@@ -316,6 +316,11 @@ static struct stack *symbolize(struct stacks *s, const struct code_maps *cm, con
 	if (!st)
 		return NULL;
 	for (int i = 0; i < n; i++) {
+		/* code runs from executable mappings only: a pc outside them is where
+		 * the unwind lost its way (a stack too short, a frame without CFI),
+		 * and what follows it is no better */
+		if (!code_maps_find(cm, act && act[i] ? pcs[i] : pcs[i] - 1))
+			break;
 		if (push_pc(s, cm, pcs[i], act ? act[i] : false, st)) {
 			stack_free(st);
 			return NULL;

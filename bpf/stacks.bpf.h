@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Native stacks at a fork (--stacks), for proc.bpf.c's fork tracepoint:
+ * the saved user registers of every other thread of the parent (an
+ * open-coded task iterator and bpf_task_pt_regs; their stacks are in the
+ * child's memory, frozen at the fork), and the forking thread's registers
+ * with a copy of its stack (the child goes on to reuse that memory).
+ * bpf_get_stack is not used: without frame pointers it returns wrong
+ * frames, not only too few.
+ */
+#ifndef STACKS_BPF_H
+#define STACKS_BPF_H
+
+#include "common.bpf.h"
+
+/* Set by user space between open and load. */
+const volatile __u32 stacks_mode = FSTACKS_OFF;
+const volatile __u32 stack_pages = 4;	       /* the forking thread's copy, in pages */
+const volatile __u32 stack_threads = FT_STACK_THREADS; /* threads' registers per fork */
+
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
+			     unsigned int flags) __weak __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
+
+/* Records too big for the BPF stack are built here, one per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rec_fork_regs);
+} fork_regs_buf SEC(".maps");
+
+/* an array of one slot per CPU (max_entries set by user space): a percpu
+ * value cannot hold 32 KiB and a header */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rec_fork_stack);
+} fork_stack_buf SEC(".maps");
+
+static __always_inline void regs_of(__u64 *d, struct task_struct *task)
+{
+	struct pt_regs *p = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct pt_regs r;
+
+	if (bpf_probe_read_kernel(&r, sizeof(r), p)) {
+		__builtin_memset(d, 0, FT_NREGS * sizeof(__u64));
+		return;
+	}
+	d[0] = r.ax;
+	d[1] = r.dx;
+	d[2] = r.cx;
+	d[3] = r.bx;
+	d[4] = r.si;
+	d[5] = r.di;
+	d[6] = r.bp;
+	d[7] = r.sp;
+	d[8] = r.r8;
+	d[9] = r.r9;
+	d[10] = r.r10;
+	d[11] = r.r11;
+	d[12] = r.r12;
+	d[13] = r.r13;
+	d[14] = r.r14;
+	d[15] = r.r15;
+	d[16] = r.ip;
+}
+
+/* The other threads' registers: the child was born without them. */
+static __always_inline void stacks_send_threads(struct task_struct *parent, __u32 child_tgid)
+{
+	struct rec_fork_regs *r;
+	struct bpf_iter_task it;
+	struct task_struct *t;
+	__u32 zero = 0, n = 0, omitted = 0;
+	__u32 self = BPF_CORE_READ(parent, pid);
+
+	r = bpf_map_lookup_elem(&fork_regs_buf, &zero);
+	if (!r)
+		return;
+	bpf_iter_task_new(&it, parent, BPF_TASK_ITER_PROC_THREADS);
+	while ((t = bpf_iter_task_next(&it))) {
+		if ((__u32)t->pid == self)
+			continue;
+		if (n >= FT_STACK_THREADS || n >= stack_threads) {
+			omitted++;
+			continue;
+		}
+		r->t[n].tid = t->pid;
+		r->t[n].flags = t->on_cpu ? TREGS_RUNNING : 0;
+		regs_of(r->t[n].regs, t);
+		n++;
+	}
+	bpf_iter_task_destroy(&it);
+	fill_hdr(&r->h, REC_FORK_REGS, parent);
+	r->child_pid = child_tgid;
+	r->count = n;
+	r->omitted = omitted;
+	r->pad = 0;
+	if (n > FT_STACK_THREADS)
+		return;
+	if (bpf_ringbuf_output(&events, r,
+			       sizeof(*r) - (FT_STACK_THREADS - n) * sizeof(r->t[0]), 0))
+		count_ringbuf_full();
+}
+
+/* The forking thread: registers and whole pages from its sp's page up,
+ * until the copy is full or the stack ends (an unmapped page). */
+static __always_inline void stacks_send_forker(struct task_struct *parent, __u32 child_tgid)
+{
+	__u32 key = bpf_get_smp_processor_id(), len = 0;
+	struct rec_fork_stack *r = bpf_map_lookup_elem(&fork_stack_buf, &key);
+	__u64 base;
+
+	if (!r)
+		return;
+	regs_of(r->regs, parent);
+	base = r->regs[7] & ~(__u64)(FT_STACK_PAGE - 1);
+	for (__u32 i = 0; i < FT_STACK_PAGES_MAX; i++) {
+		if (i >= stack_pages)
+			break;
+		if (bpf_probe_read_user(&r->data[i * FT_STACK_PAGE], FT_STACK_PAGE,
+					(void *)(base + i * FT_STACK_PAGE)))
+			break;
+		len += FT_STACK_PAGE;
+	}
+	fill_hdr(&r->h, REC_FORK_STACK, parent);
+	r->child_pid = child_tgid;
+	r->len = len;
+	r->start = base;
+	if (len > sizeof(r->data))
+		return;
+	if (bpf_ringbuf_output(&events, r, sizeof(*r) - sizeof(r->data) + len, 0))
+		count_ringbuf_full();
+}
+
+/* At a fork of a traced process, before its REC_FORK. */
+static __always_inline void stacks_at_fork(struct task_struct *parent, __u32 child_tgid,
+					   bool from_main, __u32 nthreads)
+{
+	if (stacks_mode == FSTACKS_OFF)
+		return;
+	if (stacks_mode == FSTACKS_HAZARDS && from_main && nthreads <= 1)
+		return;
+	if (nthreads > 1)
+		stacks_send_threads(parent, child_tgid);
+	/* the forker's stack is a hazard's only when it is not the main thread
+	 * (fork_in_thread); the fork event (info) carries it with --stacks=all */
+	if (stacks_mode == FSTACKS_ALL || !from_main)
+		stacks_send_forker(parent, child_tgid);
+}
+
+#endif /* STACKS_BPF_H */
