@@ -12,6 +12,7 @@
 #define STACKS_BPF_H
 
 #include "common.bpf.h"
+#include "regs.bpf.h"
 
 /* Set by user space between open and load. */
 const volatile __u32 stacks_mode = FSTACKS_OFF;
@@ -39,34 +40,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct rec_fork_stack);
 } fork_stack_buf SEC(".maps");
-
-static __always_inline void regs_of(__u64 *d, struct task_struct *task)
-{
-	struct pt_regs *p = (struct pt_regs *)bpf_task_pt_regs(task);
-	struct pt_regs r;
-
-	if (bpf_probe_read_kernel(&r, sizeof(r), p)) {
-		__builtin_memset(d, 0, FT_NREGS * sizeof(__u64));
-		return;
-	}
-	d[0] = r.ax;
-	d[1] = r.dx;
-	d[2] = r.cx;
-	d[3] = r.bx;
-	d[4] = r.si;
-	d[5] = r.di;
-	d[6] = r.bp;
-	d[7] = r.sp;
-	d[8] = r.r8;
-	d[9] = r.r9;
-	d[10] = r.r10;
-	d[11] = r.r11;
-	d[12] = r.r12;
-	d[13] = r.r13;
-	d[14] = r.r14;
-	d[15] = r.r15;
-	d[16] = r.ip;
-}
 
 /* The other threads' registers: the child was born without them. */
 static __always_inline void stacks_send_threads(struct task_struct *parent, __u32 child_tgid)

@@ -75,6 +75,13 @@ static void tell_py_layout(void *ctx, int pid, const struct py_bpf_layout *l)
 	}
 }
 
+/* A blocked thread's registers, for its stack (the session, once open). */
+static int thread_regs(void *ctx, int pid, int tid, uint64_t *regs)
+{
+	(void)pid;
+	return session__thread_regs(*(struct session **)ctx, tid, regs);
+}
+
 static void model_config_from(const struct options *o, struct model_config *c)
 {
 	c->trace_all = o->target == TARGET_ALL;
@@ -87,6 +94,7 @@ static void model_config_from(const struct options *o, struct model_config *c)
 	c->stacks = o->stacks != STACKS_OFF;
 	c->stacks_all = o->stacks == STACKS_ALL;
 	c->py_layout = tell_py_layout;
+	c->thread_regs = thread_regs;
 }
 
 static void session_config_from(const struct options *o, struct session_config *c)

@@ -12,11 +12,13 @@
 #include "forktrace.h"
 #include "proc.skel.h"
 #include "kernel/session.h"
+#include "kernel/task_regs.h"
 #include "kernel/uprobes.h"
 
 struct session {
 	struct proc_bpf *proc;
 	struct uprobes *uprobes; /* --locks=uprobe only */
+	struct task_regs *regs;	 /* --stacks: blocked threads' registers */
 	struct ring_buffer *rb;
 };
 
@@ -97,6 +99,12 @@ struct session *session__open(const struct session_config *cfg, ring_buffer_samp
 		goto fail;
 	if (cfg->lock_uprobes && open_uprobes(s))
 		goto fail_quiet;
+	/* without it, blocked threads unwind from /proc's sp and pc alone */
+	if (cfg->stacks_mode) {
+		char why[256];
+
+		s->regs = task_regs__open(why, sizeof(why));
+	}
 	step = "set up the ring buffer of";
 	s->rb = ring_buffer__new(bpf_map__fd(s->proc->maps.events), on_record, ctx, NULL);
 	if (!s->rb) {
@@ -180,6 +188,7 @@ void session__close(struct session *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	task_regs__free(s->regs);
 	uprobes__free(s->uprobes);
 	proc_bpf__destroy(s->proc);
 	free(s);
@@ -188,4 +197,9 @@ void session__close(struct session *s)
 struct uprobes *session__uprobes(struct session *s)
 {
 	return s->uprobes;
+}
+
+int session__thread_regs(struct session *s, int tid, uint64_t *regs)
+{
+	return s && s->regs && task_regs__read(s->regs, tid, regs) == 0 ? 0 : -1;
 }

@@ -51,6 +51,9 @@ struct session_drops {
 void session__drops(const struct session *s, struct session_drops *d);
 /* The lock probes (--locks=uprobe), NULL in every other mode. */
 struct uprobes *session__uprobes(struct session *s);
+/* --stacks: the saved user registers of blocked thread tid (FT_NREGS, DWARF
+ * order): 0, or -1 (on a CPU, gone, or not readable here). */
+int session__thread_regs(struct session *s, int tid, uint64_t *regs);
 /* Detaches everything; NULL-safe. */
 void session__close(struct session *s);
 

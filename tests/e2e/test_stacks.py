@@ -1,0 +1,208 @@
+"""Native stacks of hazards (SPEC.md "Stacks"): what each orphaned thread was
+doing at the fork, where the holder of a held lock took it, where the forked
+child is stuck, and the function that called fork; compared with eu-stack,
+which reads the same threads with ptrace, where it applies.
+
+Trigger: tests/progs/stack_hazards.c, built here in several ways (-O2 without
+frame pointers, with them, stripped): each hazard happens in a function of
+its own name. Its child hangs on the held mutex forever, so each test waits
+for child_deadlock, compares, then kills the trigger's process group.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+import harness
+from harness import Skip, expect, expect_eq, fail, start_forktrace, timeout
+
+SRC = os.path.join(harness.PROGS_SRC, "stack_hazards.c")
+FLAGS = {
+    "nofp": ["-O2", "-g", "-fomit-frame-pointer"],
+    "fp": ["-O2", "-g", "-fno-omit-frame-pointer"],
+    "stripped": ["-O2", "-g", "-fomit-frame-pointer"],
+}
+EU_FRAME = re.compile(r"^#\d+\s+0x[0-9a-f]+\s+(?:(\S+)\s+)?-\s+(\S+)$")
+EU_LINE = re.compile(r"^\s+(.+?):(\d+)(?::\d+)?$")
+
+
+def build(variant):
+    """stack_hazards built as `variant` into build/progs/ (once per source change)."""
+    out = os.path.join(harness.PROGS_BIN, f"stack_hazards_{variant}")
+    deps = [SRC, os.path.join(harness.PROGS_SRC, "ftlib.c")]
+    if os.path.exists(out) and os.path.getmtime(out) >= max(map(os.path.getmtime, deps)):
+        return out
+    os.makedirs(harness.PROGS_BIN, exist_ok=True)
+    tmp = f"{out}.tmp{os.getpid()}"
+    c = subprocess.run(["cc", *FLAGS[variant], "-pthread", "-Wall", "-o", tmp, SRC],
+                       capture_output=True, text=True, timeout=60)
+    if c.returncode != 0:
+        fail(f"cannot compile {SRC} ({variant}):\n{c.stderr}")
+    if variant == "stripped":
+        subprocess.run(["strip", "--strip-all", tmp], check=True, timeout=60)
+    os.replace(tmp, out)
+    return out
+
+
+def funcs(stack, module=None):
+    """The function names of a stack's frames (of one module only, if given)."""
+    return [f.get("func") for f in stack if module is None or f.get("module") == module]
+
+
+def frame_of(stack, func):
+    found = [f for f in stack if f.get("func") == func]
+    expect(found, f"no frame of {func} in {funcs(stack)}")
+    return found[0]
+
+
+def expect_line(stack, func, source="stack_hazards.c"):
+    f = frame_of(stack, func)
+    expect(f.get("file", "").endswith(source) and f.get("line", 0) > 0,
+           f"{func}: no file:line in {source}: {f}")
+    return f
+
+
+def eu_stack(pid):
+    """{tid: [(func, module, file, line)]} from eu-stack -p PID (inlined frames too)."""
+    if not shutil.which("eu-stack"):
+        raise Skip("eu-stack is not installed (Debian: elfutils)")
+    c = subprocess.run(["eu-stack", "-i", "-m", "-s", "-p", str(pid)], capture_output=True,
+                       text=True, timeout=30)
+    threads, tid = {}, None
+    for line in c.stdout.splitlines():
+        m = re.match(r"^TID (\d+):", line)
+        if m:
+            tid = int(m.group(1))
+            threads[tid] = []
+            continue
+        m = EU_FRAME.match(line)
+        if m and tid is not None:
+            threads[tid].append([m.group(1), os.path.basename(m.group(2)), None, 0])
+            continue
+        m = EU_LINE.match(line)
+        if m and tid is not None and threads[tid]:
+            threads[tid][-1][2:] = [m.group(1), int(m.group(2))]
+    if not threads:
+        fail(f"eu-stack -p {pid} read nothing:\n{c.stdout}{c.stderr}")
+    return threads
+
+
+def expect_like_eu_stack(what, ours, theirs, module):
+    """The frames of `module` (the trigger itself): the same functions at the
+    same lines, in the same order, as eu-stack found."""
+    mine = [(f.get("func"), f.get("line", 0)) for f in ours if f.get("module") == module]
+    eu = [(func, line) for func, mod, _, line in theirs if mod == module]
+    expect_eq(f"{what}: the trigger's frames (function, line), ours vs eu-stack", mine, eu)
+
+
+def run_hang(variant, *args, options=("--json",)):
+    """forktrace OPTIONS -- stack_hazards_VARIANT ARGS, up to the child's deadlock.
+    Returns (ft, binary name, the child's child_deadlock)."""
+    exe = build(variant)
+    ft = start_forktrace([*options, "--", exe, *args])
+    ft.report.wait("child_pid", alive=ft.proc)
+    ft.report.wait("pgid", alive=ft.proc)
+    dl = ft.wait_for("child_deadlock", pid=ft.report.int("child_pid"), timeout=10)
+    return ft, os.path.basename(exe), dl
+
+
+def finish(ft):
+    harness.kill_group(ft.report.int("pgid"))
+    r = ft.finish(timeout=10)
+    r.expect_rc(128 + signal.SIGKILL)
+    return r
+
+
+def check_all_hazards(variant, compare=True):
+    ft, exe, dl = run_hang(variant)
+    rep = ft.report
+    pid, child = rep.int("pid"), rep.int("child_pid")
+    try:
+        # the parent's threads and the child are still where they were at the fork
+        theirs = eu_stack(pid) if compare else None
+        theirs_child = eu_stack(child) if compare else None
+    finally:
+        r = finish(ft)
+    orphans = {t["tid"]: t for t in r.one("orphaned_threads", pid=pid)["threads"]}
+    waiter, locker = orphans[rep.int("waiter_tid")], orphans[rep.int("locker_tid")]
+    expect_line(waiter["stack"], "worker_waits_here")
+    expect_line(locker["stack"], "take_the_lock")
+    held = r.one("held_lock", pid=pid, holder_tid=rep.int("locker_tid"))
+    expect_line(held["holder_stack"], "take_the_lock")
+    expect_line(held["holder_stack"], "locker_main")
+    dl = r.one("child_deadlock", pid=child)
+    expect_line(dl["stack"], "child_blocks_here")
+    expect_line(dl["stack"], "fork_caller")
+    if compare:
+        expect_like_eu_stack("waiter", waiter["stack"], theirs[rep.int("waiter_tid")], exe)
+        expect_like_eu_stack("locker", locker["stack"], theirs[rep.int("locker_tid")], exe)
+        expect_like_eu_stack("child", dl["stack"], theirs_child[child], exe)
+    return r
+
+
+@timeout(60)
+def test_stacks_without_frame_pointers():
+    """-O2 -fomit-frame-pointer: the orphans' stacks at the fork name worker_waits_here and
+    take_the_lock with file:line, the held lock's holder_stack names take_the_lock, the
+    child's deadlock names child_blocks_here, each as eu-stack reads the same thread"""
+    check_all_hazards("nofp")
+
+
+@timeout(60)
+def test_stacks_with_frame_pointers():
+    """The same built with frame pointers"""
+    check_all_hazards("fp")
+
+
+@timeout(60)
+def test_stacks_fork_in_thread_names_the_fork_caller():
+    """A fork from a thread: fork_in_thread's stack is the forking thread's at the fork,
+    from the fork through fork_caller and forker_main to the thread's start"""
+    ft, exe, _ = run_hang("nofp", "--from-thread")
+    r = finish(ft)
+    fit = r.one("fork_in_thread", pid=r.report.int("pid"))
+    names = funcs(fit["stack"])
+    expect_line(fit["stack"], "fork_caller")
+    expect_line(fit["stack"], "forker_main")
+    expect(names.index("fork_caller") < names.index("forker_main"),
+           f"fork_caller is not inside forker_main: {names}")
+    expect("start_thread" in names, f"the forking thread's stack stops short: {names}")
+
+
+@timeout(60)
+def test_stacks_all_fork_event_names_the_fork_caller():
+    """--stacks=all: the fork event carries the forking thread's stack"""
+    ft, exe, _ = run_hang("nofp", options=("--json", "--stacks=all"))
+    r = finish(ft)
+    fork = r.one("fork", pid=r.report.int("pid"), child_pid=r.report.int("child_pid"))
+    expect_line(fork["stack"], "fork_caller")
+    expect_line(fork["stack"], "main")
+
+
+@timeout(60)
+def test_stacks_stripped_binary_module_offset():
+    """A stripped binary: its frames are module+offset (never a made-up name), the
+    libc frames around them are named, and the stacks reach the thread's start"""
+    ft, exe, _ = run_hang("stripped")
+    r = finish(ft)
+    pid = r.report.int("pid")
+    waiter = next(t for t in r.one("orphaned_threads", pid=pid)["threads"]
+                  if t["tid"] == r.report.int("waiter_tid"))
+    mine = [f for f in waiter["stack"] if f.get("module") == exe]
+    expect(mine, f"no frame of {exe} in {waiter['stack']}")
+    for f in mine:
+        expect("func" not in f and re.fullmatch(r"0x[0-9a-f]+", f.get("offset", "")),
+               f"a stripped frame with a name or without an offset: {f}")
+    expect("start_thread" in funcs(waiter["stack"]), f"stops short: {funcs(waiter['stack'])}")
+
+
+@timeout(60)
+def test_stacks_off_copies_nothing():
+    """--stacks=off: no event carries a stack"""
+    ft, exe, _ = run_hang("nofp", options=("--json", "--stacks=off"))
+    r = finish(ft)
+    for e in r.events:
+        threads = e.get("threads") if isinstance(e.get("threads"), list) else []
+        expect("stack" not in e and "holder_stack" not in e and
+               not any("stack" in t for t in threads), f"a stack under --stacks=off: {e}")
