@@ -123,6 +123,7 @@ struct held_lock_val {
 	__u64 acquired_ts; /* bpf_ktime_get_ns() when it was acquired */
 	__u32 count;	   /* recursive mutexes, read-locks: holds */
 	__u32 pad;
+	__u64 caller; /* --stacks: where it was taken (the return address at the call) */
 };
 
 struct rec_held_lock {
@@ -133,6 +134,7 @@ struct rec_held_lock {
 	__u64 acquired_ts;
 	__u32 type; /* enum held_type */
 	__u32 pad;
+	__u64 caller; /* where it was taken; 0: not known */
 };
 
 /*

@@ -45,6 +45,7 @@ static long emit_held(struct bpf_map *map, struct held_lock_key *key, struct hel
 	r->acquired_ts = val->acquired_ts;
 	r->type = val->type;
 	r->pad = 0;
+	r->caller = val->caller;
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }

@@ -23,6 +23,8 @@ extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
 			     unsigned int flags) __weak __ksym;
 extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
 extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
+extern struct task_struct *bpf_task_from_pid(s32 pid) __weak __ksym;
+extern void bpf_task_release(struct task_struct *p) __weak __ksym;
 
 /* Records too big for the BPF stack are built here, one per CPU. */
 struct {
@@ -46,14 +48,17 @@ static __always_inline void stacks_send_threads(struct task_struct *parent, __u3
 {
 	struct rec_fork_regs *r;
 	struct bpf_iter_task it;
-	struct task_struct *t;
+	struct task_struct *t, *leader;
 	__u32 zero = 0, n = 0, omitted = 0;
 	__u32 self = BPF_CORE_READ(parent, pid);
 
 	r = bpf_map_lookup_elem(&fork_regs_buf, &zero);
 	if (!r)
 		return;
-	bpf_iter_task_new(&it, parent, BPF_TASK_ITER_PROC_THREADS);
+	/* from the leader: the iterator walks the thread list onwards from the
+	 * task it is given, so a forking worker would miss those before it */
+	leader = bpf_task_from_pid(BPF_CORE_READ(parent, tgid));
+	bpf_iter_task_new(&it, leader ? leader : parent, BPF_TASK_ITER_PROC_THREADS);
 	while ((t = bpf_iter_task_next(&it))) {
 		if ((__u32)t->pid == self)
 			continue;
@@ -67,6 +72,8 @@ static __always_inline void stacks_send_threads(struct task_struct *parent, __u3
 		n++;
 	}
 	bpf_iter_task_destroy(&it);
+	if (leader)
+		bpf_task_release(leader);
 	fill_hdr(&r->h, REC_FORK_REGS, parent);
 	r->child_pid = child_tgid;
 	r->count = n;

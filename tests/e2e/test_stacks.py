@@ -206,3 +206,83 @@ def test_stacks_off_copies_nothing():
         threads = e.get("threads") if isinstance(e.get("threads"), list) else []
         expect("stack" not in e and "holder_stack" not in e and
                not any("stack" in t for t in threads), f"a stack under --stacks=off: {e}")
+
+
+@timeout(60)
+def test_stacks_diagnose_names_where_the_child_is_stuck():
+    """diagnose of a hung child that nothing traced: its child_deadlock's stack, read from
+    the kernel's saved registers and its memory, names child_blocks_here and fork_caller
+    as eu-stack does (a frame-pointer build: /proc's sp and pc alone would stop early)"""
+    exe = build("fp")
+    t = harness.Target([exe])
+    try:
+        t.wait_report("child_pid")
+        child = t.report.int("child_pid")
+        r = harness.run_forktrace(["diagnose", "--json", str(child)], timeout=20)
+        theirs = eu_stack(child)
+    finally:
+        harness.kill_group(t.report.int("pgid"))
+    r.expect_rc(3)
+    dl = r.one("child_deadlock", pid=child)
+    expect_line(dl["stack"], "child_blocks_here")
+    expect_line(dl["stack"], "fork_caller")
+    expect_like_eu_stack("child", dl["stack"], theirs[child], os.path.basename(exe))
+
+
+@timeout(60)
+def test_stacks_cpp_names_demangled():
+    """C++: each orphan's stack names ft::Waiter::waits_here(int) (demangled) at its line
+    in stack_cpp.cpp, inside ft::Waiter::run(int) and the std::thread machinery"""
+    r = harness.trace("stack_cpp")
+    r.expect_rc(0)
+    orphans = r.one("orphaned_threads", pid=r.report.int("pid"))["threads"]
+    expect_eq("orphans", len(orphans), 2)
+    for t in orphans:
+        stack = t.get("stack", [])
+        expect_line(stack, "ft::Waiter::waits_here(int)", "stack_cpp.cpp")
+        expect_line(stack, "ft::Waiter::run(int)", "stack_cpp.cpp")
+        expect(any("std::thread" in (f.get("func") or "") for f in stack),
+               f"{t['comm']}: no std::thread frame: {funcs(stack)}")
+        expect("start_thread" in funcs(stack), f"{t['comm']}: stops short: {funcs(stack)}")
+
+
+@timeout(60)
+def test_stacks_python_orphan_native_and_python_interleaved():
+    """A Python orphan (the main thread, in os.read at module level while a daemon thread
+    forks): native frames from libc's read, then its Python frame in place of the
+    interpreter's loop, then the interpreter's own native frames out to main"""
+    r = harness.trace("py_fork_named_daemon")
+    r.expect_rc(0)
+    pid = r.report.int("pid")
+    main = next(t for t in r.one("orphaned_threads", pid=pid)["threads"] if t["tid"] == pid)
+    langs = [f["lang"] for f in main.get("stack", [])]
+    expect("python" in langs and langs[0] == "c", f"not native then Python: {main}")
+    first_py = langs.index("python")
+    py = main["stack"][first_py]
+    expect(py.get("file", "").endswith("py_fork_named_daemon.py") and py.get("line", 0) > 0,
+           f"the main thread's Python frame: {py}")
+    expect("c" in langs[first_py:], f"no native frame outside the Python ones: {funcs(main['stack'])}")
+    expect("_PyEval_EvalFrameDefault" not in funcs(main["stack"]),
+           f"the interpreter's loop is still there: {funcs(main['stack'])}")
+
+
+def marked_line(marker):
+    """The line of stack_hazards.c that carries the comment /* MARKER */."""
+    with open(SRC) as f:
+        hits = [i + 1 for i, text in enumerate(f) if f"/* {marker} */" in text]
+    expect_eq(f"lines marked {marker}", len(hits), 1)
+    return hits[0]
+
+
+@timeout(60)
+def test_stacks_uprobe_mode_names_where_the_lock_was_taken():
+    """--locks=uprobe: the held lock's holder_stack starts where the holder took it (the
+    pthread_mutex_lock call's line in take_the_lock), then its callers at the fork"""
+    ft, exe, _ = run_hang("nofp", options=("--json", "--locks=uprobe"))
+    r = finish(ft)
+    held = r.one("held_lock", pid=r.report.int("pid"), holder_tid=r.report.int("locker_tid"))
+    expect_eq("held_lock.found_by", held["found_by"], "uprobe")
+    top = held["holder_stack"][0]
+    expect_eq("holder_stack[0] (where the lock was taken)",
+              (top.get("func"), top.get("line")), ("take_the_lock", marked_line("ft:taken")))
+    expect_line(held["holder_stack"], "locker_main")

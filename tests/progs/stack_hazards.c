@@ -7,19 +7,22 @@
  *   stack_hazards [--from-thread]
  *
  * A worker "ft-waiter" sleeps in worker_waits_here(); a worker "ft-locker"
- * holds a mutex taken in take_the_lock() and sleeps there; then
- * fork_caller() forks (from the main thread, or from a thread "ft-forker"
- * with --from-thread) and the child blocks in child_blocks_here() on the
- * held mutex forever. Reports pid, pgid (its own group), waiter_tid,
- * locker_tid, forker_tid, child_pid to $FT_REPORT. The parent then waits forever: tests kill it.
+ * holds a mutex taken in take_the_lock() and sleeps there; once both are
+ * seen in their read (/proc), fork_caller() forks (from the main thread, or
+ * from a thread "ft-forker" with --from-thread) and the child blocks in
+ * child_blocks_here() on the held mutex forever. Reports pid, pgid (its own
+ * group), waiter_tid, locker_tid, forker_tid, child_pid to $FT_REPORT. The
+ * parent then waits forever: tests kill it.
  */
 #include "ftlib.c"
+#include <fcntl.h>
 #include <stdbool.h>
 
 static pthread_mutex_t the_lock = PTHREAD_MUTEX_INITIALIZER;
-static int never[2];	/* nobody writes: readers sleep */
-static int ready[2];	/* workers tell main they are in place */
+static int never[2]; /* nobody writes: readers sleep */
+static int ready[2]; /* workers tell main they are in place */
 static volatile int sink;
+static volatile int waiter_tid, locker_tid;
 
 #define KEEP_FRAME() __asm__ volatile("" ::: "memory") /* no tail call: the frame stays */
 
@@ -35,7 +38,8 @@ static void *waiter_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "ft-waiter");
-	report("waiter_tid=%d", ft_tid());
+	waiter_tid = ft_tid();
+	report("waiter_tid=%d", waiter_tid);
 	if (write(ready[1], "w", 1) != 1)
 		die("write");
 	worker_waits_here();
@@ -46,7 +50,7 @@ static __attribute__((noinline)) void take_the_lock(void)
 {
 	char c;
 
-	pthread_mutex_lock(&the_lock);
+	pthread_mutex_lock(&the_lock); /* ft:taken */
 	if (write(ready[1], "l", 1) != 1)
 		die("write");
 	sink = (int)read(never[0], &c, 1);
@@ -57,9 +61,25 @@ static void *locker_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "ft-locker");
-	report("locker_tid=%d", ft_tid());
+	locker_tid = ft_tid();
+	report("locker_tid=%d", locker_tid);
 	take_the_lock();
 	return NULL;
+}
+
+/* Is thread tid blocked in read(2) right now? */
+static bool in_read(int tid)
+{
+	char path[64], buf[64] = "";
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 2 && strncmp(buf, "0 ", 2) == 0;
 }
 
 static __attribute__((noinline)) void child_blocks_here(void)
@@ -102,16 +122,21 @@ int main(int argc, char **argv)
 
 	if (pipe(never) || pipe(ready))
 		die("pipe");
-	/* a group of its own: the test kills it all, the hung child too */
-	if (setpgid(0, 0))
+	/* a group of its own: the test kills it all, the hung child too (a
+	 * session leader has one already) */
+	if (getpgid(0) != getpid() && setpgid(0, 0))
 		die("setpgid");
 	report("pid=%d", getpid());
 	report("pgid=%d", getpgid(0));
-	if (pthread_create(&w, NULL, waiter_main, NULL) || pthread_create(&l, NULL, locker_main, NULL))
+	if (pthread_create(&w, NULL, waiter_main, NULL) ||
+	    pthread_create(&l, NULL, locker_main, NULL))
 		die("pthread_create");
 	for (int i = 0; i < 2; i++)
 		if (read(ready[0], &c, 1) != 1)
 			die("read");
+	/* both in their last wait, so their stacks at the fork are where they stay */
+	while (!in_read(waiter_tid) || !in_read(locker_tid))
+		usleep(1000);
 	if (from_thread) {
 		if (pthread_create(&f, NULL, forker_main, NULL))
 			die("pthread_create");

@@ -46,13 +46,13 @@ static const char *load_hint(int err)
 }
 
 /* The lock probes share the lifecycle programs' maps and ring buffer. */
-static int open_uprobes(struct session *s)
+static int open_uprobes(struct session *s, bool callers)
 {
 	char err[512];
 
 	s->uprobes = uprobes__open(bpf_map__fd(s->proc->maps.traced),
 				   bpf_map__fd(s->proc->maps.held_locks),
-				   bpf_map__fd(s->proc->maps.events), err, sizeof(err));
+				   bpf_map__fd(s->proc->maps.events), callers, err, sizeof(err));
 	if (!s->uprobes) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
@@ -97,7 +97,7 @@ struct session *session__open(const struct session_config *cfg, ring_buffer_samp
 	err = -proc_bpf__attach(s->proc);
 	if (err)
 		goto fail;
-	if (cfg->lock_uprobes && open_uprobes(s))
+	if (cfg->lock_uprobes && open_uprobes(s, cfg->stacks_mode != FSTACKS_OFF))
 		goto fail_quiet;
 	/* without it, blocked threads unwind from /proc's sp and pc alone */
 	if (cfg->stacks_mode) {

@@ -250,9 +250,9 @@ void model__fork(struct model *m, const struct rec_fork *r)
 			m->incoming[i].fork_ts = r->h.ts;
 		held = pending_add_held(m, parent, child, pd, m->incoming, m->nincoming);
 	}
-	m->nincoming = 0;
 	if (pd)
-		mst_held(m, pd);
+		mst_held(m, parent, pd, m->incoming, m->nincoming);
+	m->nincoming = 0;
 
 	model_event_init(m, &ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
 	ev.fork.tid = r->h.tid;
@@ -312,6 +312,7 @@ void model__held_lock(struct model *m, const struct rec_held_lock *r)
 	l->fork_ts = r->h.ts;
 	l->held_ns = r->h.ts > r->acquired_ts ? (int64_t)(r->h.ts - r->acquired_ts) : 0;
 	l->by_uprobe = true;
+	l->caller = r->caller;
 }
 
 void model__py_stack(struct model *m, const struct rec_py_stack *r)

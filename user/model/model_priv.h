@@ -74,6 +74,7 @@ struct found_lock {
 	uint64_t fork_ts;
 	int64_t held_ns; /* < 0: not known */
 	bool by_uprobe;
+	uint64_t caller; /* uprobe mode, --stacks: where it was taken; 0: not known */
 };
 
 struct model {
@@ -99,6 +100,7 @@ struct model {
 	struct stacks *stacks;
 	struct native_incoming *native_in;
 	int native_next;
+	struct last_stack *last_stacks; /* a thread's stack at its last fork */
 	bool py_refresh_due; /* some process has names to refresh or a python to look for */
 	uint64_t py_due_at;  /* the earliest of those times (0: none) */
 };
@@ -174,8 +176,10 @@ void mst_free(struct model *m);
  * (the caller frees), or NULL. */
 struct stack *mst_fork(struct model *m, struct proc *parent, const struct rec_fork *r,
 		       struct pending *pd);
-/* The held locks of pd get their holders' stacks at the fork. */
-void mst_held(struct model *m, struct pending *pd);
+/* The held locks of pd get their holders' stacks at the fork; those the
+ * uprobes saw taken (locks, n: where each was) start where that was. */
+void mst_held(struct model *m, struct proc *parent, struct pending *pd,
+	      const struct found_lock *locks, int n);
 /* The fork's record came: its native stacks are forgotten. */
 void mst_fork_done(struct model *m, const struct rec_fork *r);
 /* Thread tid of p now: its native stack with py's frames interleaved.

@@ -15,6 +15,14 @@
 #include "stacks/interleave.h"
 #include "stacks/stacks.h"
 
+/* The last stack of each thread seen at a fork, by its registers then. */
+#define LAST_SLOTS 512
+struct last_stack {
+	int pid, tid; /* 0: free */
+	uint64_t regs[FT_NREGS];
+	struct stack *stack;
+};
+
 struct native_incoming {
 	int pid, tid, child_pid; /* the fork; child_pid 0: a free slot */
 	int n, omitted;
@@ -30,6 +38,7 @@ void mst_init(struct model *m)
 		return;
 	m->stacks = stacks__new(NULL);
 	m->native_in = calloc(NATIVE_INCOMING, sizeof(*m->native_in));
+	m->last_stacks = calloc(LAST_SLOTS, sizeof(*m->last_stacks));
 }
 
 static void slot_clear(struct native_incoming *in)
@@ -45,6 +54,9 @@ void mst_free(struct model *m)
 	for (int i = 0; m->native_in && i < NATIVE_INCOMING; i++)
 		slot_clear(&m->native_in[i]);
 	free(m->native_in);
+	for (int i = 0; m->last_stacks && i < LAST_SLOTS; i++)
+		stack_free(m->last_stacks[i].stack);
+	free(m->last_stacks);
 	stacks__free(m->stacks);
 }
 
@@ -71,6 +83,53 @@ static struct native_incoming *slot_of(struct model *m, const struct rec_hdr *h,
 	return in;
 }
 
+/*
+ * The child is gone already (it exited or exec'd at once), but a thread
+ * whose registers are still exactly those of the fork has not run since:
+ * its stack in the parent is the one it had at the fork.
+ */
+static bool still_there(struct model *m, int pid, int tid, const uint64_t *regs)
+{
+	uint64_t now[FT_NREGS];
+
+	return m->cfg.thread_regs && m->cfg.thread_regs(m->cfg.hook_ctx, pid, tid, now) == 0 &&
+	       !memcmp(now, regs, sizeof(now));
+}
+
+/*
+ * A thread whose every register is what it was at the last fork is in the
+ * same wait it was in then, called the same way: its stack is the same (an
+ * idle pool's workers at each fork of a storm) and is not unwound again.
+ */
+static struct last_stack *last_of(struct model *m, int pid, int tid)
+{
+	unsigned h = ((unsigned)pid * 2654435761u) ^ ((unsigned)tid * 40503u);
+
+	return m->last_stacks ? &m->last_stacks[h % LAST_SLOTS] : NULL;
+}
+
+static struct stack *unwind_orphan(struct model *m, const struct rec_fork_regs *r, int tid,
+				   const uint64_t *regs)
+{
+	struct last_stack *l = last_of(m, r->h.pid, tid);
+	struct stack *s;
+
+	if (l && l->stack && l->pid == (int)r->h.pid && l->tid == tid &&
+	    !memcmp(l->regs, regs, sizeof(l->regs)))
+		return stack_dup(l->stack);
+	s = stacks__unwind_proc(m->stacks, r->h.pid, r->child_pid, regs);
+	if (!s && still_there(m, r->h.pid, tid, regs))
+		s = stacks__unwind_proc(m->stacks, r->h.pid, r->h.pid, regs);
+	if (s && l) {
+		stack_free(l->stack);
+		l->stack = stack_dup(s);
+		l->pid = r->h.pid;
+		l->tid = tid;
+		memcpy(l->regs, regs, sizeof(l->regs));
+	}
+	return s;
+}
+
 void model__fork_regs(struct model *m, const struct rec_fork_regs *r)
 {
 	struct native_incoming *in = slot_of(m, &r->h, r->child_pid, true);
@@ -88,9 +147,9 @@ void model__fork_regs(struct model *m, const struct rec_fork_regs *r)
 		in->tids[i] = t->tid;
 		in->running[i] = t->flags & TREGS_RUNNING;
 		/* a thread on a CPU left no registers: its saved ones are stale */
-		if (!in->running[i])
-			in->stacks[i] =
-				stacks__unwind_proc(m->stacks, r->h.pid, r->child_pid, regs);
+		if (in->running[i])
+			continue;
+		in->stacks[i] = unwind_orphan(m, r, t->tid, regs);
 	}
 	in->n = n;
 }
@@ -175,19 +234,64 @@ struct stack *mst_fork(struct model *m, struct proc *parent, const struct rec_fo
 	return fork_stack;
 }
 
-void mst_held(struct model *m, struct pending *pd)
+/*
+ * Where a lock was taken (site: its call's frames) in the holder's stack at
+ * the fork (now): while the holder is still in the function that took it,
+ * that function's callers are the ones at the fork; else the site alone
+ * (what the holder does now is in orphaned_threads).
+ */
+static struct stack *from_site(const struct stack *site, const struct stack *now)
+{
+	const struct frame *fn = site->count ? &site->frames[site->count - 1] : NULL;
+	struct stack *s = stack_dup(site);
+
+	if (!s || !fn || !fn->func || !now)
+		return s;
+	for (int i = 0; i < now->count; i++) {
+		const struct frame *f = &now->frames[i];
+
+		if (!f->func || strcmp(f->func, fn->func) || !f->module || !fn->module ||
+		    strcmp(f->module, fn->module))
+			continue;
+		for (int j = i + 1; j < now->count; j++)
+			if (stack_push(s, &now->frames[j]))
+				break;
+		s->omitted += now->omitted;
+		break;
+	}
+	return s;
+}
+
+void mst_held(struct model *m, struct proc *parent, struct pending *pd,
+	      const struct found_lock *locks, int n)
 {
 	const struct thread_list *tl = pd->has_orphaned ? &pd->orphaned.orphaned.threads : NULL;
 
-	(void)m;
-	for (int i = 0; tl && i < pd->nheld; i++) {
+	for (int i = 0; i < pd->nheld; i++) {
 		struct event *ev = &pd->held[i];
+		const struct stack *now = NULL;
+		uint64_t caller = 0;
+		struct stack *site;
 
 		if (ev->held_lock.holder_stack)
 			continue;
-		for (int j = 0; j < tl->count; j++)
+		for (int j = 0; tl && j < tl->count; j++)
 			if (tl->t[j].tid == ev->held_lock.holder_tid)
-				ev->held_lock.holder_stack = tl->t[j].stack;
+				now = tl->t[j].stack;
+		for (int j = 0; j < n; j++)
+			if (locks[j].addr == ev->held_lock.lock &&
+			    locks[j].owner_tid == ev->held_lock.holder_tid)
+				caller = locks[j].caller;
+		if (!caller || !m->stacks) {
+			ev->held_lock.holder_stack = now;
+			continue;
+		}
+		site = stacks__symbolize(m->stacks, parent->pid, &caller, 1);
+		if (site && site->count)
+			ev->held_lock.holder_stack = keep(pd, from_site(site, now));
+		else
+			ev->held_lock.holder_stack = now;
+		stack_free(site);
 	}
 }
 

@@ -214,6 +214,19 @@ int module_frames(struct module *m, uint64_t vaddr, struct module_frame *out, in
 	}
 	cu = dwfl_module_addrdie(m->dmod, vaddr, &bias);
 	nscopes = cu ? dwarf_getscopes(cu, vaddr - bias, &scopes) : 0;
+	/* past an inlined call, getscopes goes on with the inlined function's
+	 * own (abstract) context: the concrete nesting of the innermost scope
+	 * is what names each caller */
+	if (nscopes > 0) {
+		Dwarf_Die inner = scopes[0], *chain = NULL;
+		int nchain = dwarf_getscopes_die(&inner, &chain);
+
+		free(scopes);
+		scopes = nchain > 0 ? chain : NULL;
+		nscopes = nchain > 0 ? nchain : 0;
+		if (nchain <= 0)
+			free(chain);
+	}
 	/* scopes run innermost first, out to the function: each inlined call
 	 * is one more frame, its caller's at the call's site */
 	for (int i = 0; i < nscopes && n + 1 < max; i++) {

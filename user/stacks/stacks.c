@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "proc/mapfile.h"
 #include "proc/maps.h"
 #include "stacks/stacks_priv.h"
 
 #define DEFAULT_CACHE_ADDRESSES 16384
+#define MAPS_TTL_NS 100000000ull /* 100 ms */
 #define DELETED_LEN (sizeof(PROC_MAP_DELETED) - 1)
 
 /* libstdc++'s demangler: C++ frames read as the programmer wrote them */
@@ -53,6 +55,7 @@ void stacks__free(struct stacks *s)
 	if (!s)
 		return;
 	stacks_spaces_free(s);
+	code_maps_free(&s->maps);
 	addrs_flush(s);
 	free(s->addrs);
 	for (int i = 0; i < s->nmods; i++)
@@ -341,24 +344,46 @@ struct stack *stacks__symbolize(struct stacks *s, int pid, const uint64_t *pcs, 
 	return st;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* code_pid's executable mappings, cached briefly; NULL when unreadable. */
+static const struct code_maps *maps_of(struct stacks *s, int code_pid, uint64_t pc)
+{
+	uint64_t now = mono_ns();
+
+	if (s->maps.n && s->maps.pid == code_pid && now - s->maps_at < MAPS_TTL_NS &&
+	    code_maps_find(&s->maps, pc))
+		return &s->maps;
+	code_maps_free(&s->maps);
+	if (code_maps_read(code_pid, &s->maps))
+		return NULL;
+	s->maps_at = now;
+	return &s->maps;
+}
+
 struct stack *stacks__unwind(struct stacks *s, int code_pid, const uint64_t regs[STACKS_NREGS],
 			     stacks_read_fn read, void *ctx)
 {
 	uint64_t pcs[STACK_MAX_FRAMES + 1];
 	bool act[STACK_MAX_FRAMES + 1];
+	const struct code_maps *cm = maps_of(s, code_pid, regs[STACKS_REG_PC]);
 	struct stack *st = NULL;
-	struct code_maps cm;
 	int n;
 
-	if (code_maps_read(code_pid, &cm))
+	if (!cm)
 		return NULL;
-	n = stacks_walk(s, &cm, regs, read, ctx, pcs, act, s->cfg.max_frames + 1);
+	n = stacks_walk(s, cm, regs, read, ctx, pcs, act, s->cfg.max_frames + 1);
 	if (n > 0) {
-		st = symbolize(s, &cm, pcs, act, n > s->cfg.max_frames ? s->cfg.max_frames : n);
+		st = symbolize(s, cm, pcs, act, n > s->cfg.max_frames ? s->cfg.max_frames : n);
 		if (st && n > s->cfg.max_frames)
 			st->omitted++;
 	}
-	code_maps_free(&cm);
 	return st;
 }
 
@@ -374,23 +399,47 @@ ssize_t stacks_read_copy(void *ctx, uint64_t addr, void *buf, size_t len)
 	return (ssize_t)len;
 }
 
+/* /proc/PID/mem: an address not mapped fails (EIO); a process whose memory
+ * is gone reads nothing at all, and the walk cannot be trusted then. */
+struct mem_ctx {
+	int fd;
+	bool gone;
+};
+
 static ssize_t read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	return pread(*(int *)ctx, buf, len, (off_t)addr);
+	struct mem_ctx *c = ctx;
+	ssize_t n = pread(c->fd, buf, len, (off_t)addr);
+
+	if (n == 0 && len)
+		c->gone = true;
+	return n;
 }
 
 struct stack *stacks__unwind_proc(struct stacks *s, int code_pid, int mem_pid,
 				  const uint64_t regs[STACKS_NREGS])
 {
-	char path[64];
+	struct mem_ctx c = { .fd = -1 };
 	struct stack *st;
-	int fd;
+	char path[64];
+	uint64_t word;
 
 	snprintf(path, sizeof(path), "/proc/%d/mem", mem_pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	c.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c.fd < 0)
 		return NULL;
-	st = stacks__unwind(s, code_pid, regs, read_mem, &fd);
-	close(fd);
+	/* a process gone (or a zombie) reads nothing: say nothing rather than
+	 * a stack of one frame */
+	if (read_mem(&c, regs[STACKS_REG_SP], &word, sizeof(word)) != sizeof(word)) {
+		close(c.fd);
+		return NULL;
+	}
+	st = stacks__unwind(s, code_pid, regs, read_mem, &c);
+	close(c.fd);
+	if (c.gone) {
+		/* it went away during the walk: the frames may stop short */
+		stack_free(st);
+		return NULL;
+	}
 	return st;
 }

@@ -53,7 +53,8 @@ struct stack *stacks__unwind(struct stacks *s, int code_pid, const uint64_t regs
 
 /* The same, reading the memory of mem_pid with pread on /proc/PID/mem
  * (a forked child's memory is its parent's at the fork, frozen where no
- * thread of the child runs). */
+ * thread of the child runs). NULL too when the process is gone, or went
+ * away during the walk (its frames could stop short). */
 struct stack *stacks__unwind_proc(struct stacks *s, int code_pid, int mem_pid,
 				  const uint64_t regs[STACKS_NREGS]);
 

@@ -50,6 +50,10 @@ struct stacks {
 	int nmods;
 	struct space *spaces[STACKS_SPACES_MAX];
 	uint64_t tick;
+	/* the last process's code, read again after MAPS_TTL_NS or when a pc is
+	 * in none of it: a fork storm's every orphan is unwound in one layout */
+	struct code_maps maps;
+	uint64_t maps_at;
 	struct addr_entry *addrs; /* open addressing, cap a power of two */
 	uint32_t addr_cap, naddrs;
 	struct stacks_stats st;
