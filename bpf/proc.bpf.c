@@ -205,8 +205,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 			bpf_map_update_elem(&py_layouts, &child_tgid, pyl, BPF_ANY);
 	}
 
-	stacks_at_fork(parent, child_tgid, (__u32)BPF_CORE_READ(parent, pid) == tgid,
-		       BPF_CORE_READ(parent, signal, nr_threads));
+	__u64 wakeup = stacks_at_fork(parent, child_tgid, (__u32)BPF_CORE_READ(parent, pid) == tgid,
+				      BPF_CORE_READ(parent, signal, nr_threads));
 
 	struct rec_fork *r = reserve(sizeof(*r));
 
@@ -219,7 +219,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		r->h.flags |= FORK_SHARES_VM;
 	if ((__u32)BPF_CORE_READ(parent, pid) == tgid)
 		r->h.flags |= FORK_FROM_MAIN;
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, wakeup);
 	return 0;
 }
 

@@ -82,7 +82,8 @@ static __always_inline void stacks_send_threads(struct task_struct *parent, __u3
 	if (n > FT_STACK_THREADS)
 		return;
 	if (bpf_ringbuf_output(&events, r,
-			       sizeof(*r) - (FT_STACK_THREADS - n) * sizeof(r->t[0]), 0))
+			       sizeof(*r) - (FT_STACK_THREADS - n) * sizeof(r->t[0]),
+			       BPF_RB_NO_WAKEUP))
 		count_ringbuf_full();
 }
 
@@ -112,24 +113,30 @@ static __always_inline void stacks_send_forker(struct task_struct *parent, __u32
 	r->start = base;
 	if (len > sizeof(r->data))
 		return;
-	if (bpf_ringbuf_output(&events, r, sizeof(*r) - sizeof(r->data) + len, 0))
+	if (bpf_ringbuf_output(&events, r, sizeof(*r) - sizeof(r->data) + len, BPF_RB_NO_WAKEUP))
 		count_ringbuf_full();
 }
 
-/* At a fork of a traced process, before its REC_FORK. */
-static __always_inline void stacks_at_fork(struct task_struct *parent, __u32 child_tgid,
-					   bool from_main, __u32 nthreads)
+/*
+ * At a fork of a traced process, before its REC_FORK. The records wake
+ * nobody: the REC_FORK right after them must then wake the reader itself
+ * (the ring buffer wakes it only when it had read everything before a
+ * record): returns the flags for REC_FORK's submit.
+ */
+static __always_inline __u64 stacks_at_fork(struct task_struct *parent, __u32 child_tgid,
+					    bool from_main, __u32 nthreads)
 {
 	if (stacks_mode == FSTACKS_OFF)
-		return;
+		return 0;
 	if (stacks_mode == FSTACKS_HAZARDS && from_main && nthreads <= 1)
-		return;
+		return 0;
 	if (nthreads > 1)
 		stacks_send_threads(parent, child_tgid);
 	/* the forker's stack is a hazard's only when it is not the main thread
 	 * (fork_in_thread); the fork event (info) carries it with --stacks=all */
 	if (stacks_mode == FSTACKS_ALL || !from_main)
 		stacks_send_forker(parent, child_tgid);
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 #endif /* STACKS_BPF_H */

@@ -1,12 +1,13 @@
 /*
  * Native stacks in the model (--stacks): the kernel side sends, just before
  * a fork's REC_FORK, the registers of the parent's other threads and the
- * forking thread's registers with a copy of its stack. They are unwound at
- * once, while the child's memory is still the parent's at the fork, and
- * wait here for their REC_FORK; then they join the fork's events, with the
- * Python frames in place of the interpreter's loop where Python support
- * read them. A forked child's blocked thread is unwound from the registers
- * the session reads for it (or /proc's sp and pc) over its memory.
+ * forking thread's registers with a copy of its stack. They wait here for
+ * their REC_FORK, and are unwound then, after Python support has read the
+ * live parent (which moves on; the child's memory, where the orphans'
+ * stacks are, is frozen until it exits or exec's), and join the fork's
+ * events with the Python frames in place of the interpreter's loop. A
+ * forked child's blocked thread is unwound from the registers the session
+ * reads for it (or /proc's sp and pc) over its memory.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,11 @@ struct last_stack {
 
 struct native_incoming {
 	int pid, tid, child_pid; /* the fork; child_pid 0: a free slot */
-	int n, omitted;
-	int tids[FT_STACK_THREADS];
-	struct stack *stacks[FT_STACK_THREADS]; /* NULL: not unwound */
-	bool running[FT_STACK_THREADS];
+	bool has_regs;
+	struct rec_fork_regs regs;   /* count checked by the dispatcher */
+	struct rec_fork_stack *copy; /* as received; len cut to what came */
+	bool unwound;
+	struct stack *stacks[FT_STACK_THREADS]; /* of regs.t[i]; NULL: none */
 	struct stack *forker;
 };
 
@@ -43,9 +45,10 @@ void mst_init(struct model *m)
 
 static void slot_clear(struct native_incoming *in)
 {
-	for (int i = 0; i < in->n; i++)
+	for (int i = 0; i < FT_STACK_THREADS; i++)
 		stack_free(in->stacks[i]);
 	stack_free(in->forker);
+	free(in->copy);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -133,44 +136,59 @@ static struct stack *unwind_orphan(struct model *m, const struct rec_fork_regs *
 void model__fork_regs(struct model *m, const struct rec_fork_regs *r)
 {
 	struct native_incoming *in = slot_of(m, &r->h, r->child_pid, true);
-	int n = r->count < FT_STACK_THREADS ? (int)r->count : FT_STACK_THREADS;
 
 	if (!in || !m->stacks)
 		return;
-	in->omitted = r->omitted;
-	for (int i = 0; i < n; i++) {
-		const struct thread_regs *t = &r->t[i];
-		uint64_t regs[FT_NREGS];
-
-		for (int k = 0; k < FT_NREGS; k++)
-			regs[k] = t->regs[k];
-		in->tids[i] = t->tid;
-		in->running[i] = t->flags & TREGS_RUNNING;
-		/* a thread on a CPU left no registers: its saved ones are stale */
-		if (in->running[i])
-			continue;
-		in->stacks[i] = unwind_orphan(m, r, t->tid, regs);
-	}
-	in->n = n;
+	in->regs = *r;
+	if (in->regs.count > FT_STACK_THREADS)
+		in->regs.count = FT_STACK_THREADS;
+	in->has_regs = true;
 }
 
 void model__fork_stack(struct model *m, const struct rec_fork_stack *r, size_t size)
 {
 	struct native_incoming *in = slot_of(m, &r->h, r->child_pid, true);
-	size_t len = r->len;
-	struct stacks_copy copy = { .start = r->start, .data = r->data };
-	uint64_t regs[FT_NREGS];
+	size_t head = offsetof(struct rec_fork_stack, data);
 
 	if (!in || !m->stacks)
 		return;
-	for (int k = 0; k < FT_NREGS; k++)
-		regs[k] = r->regs[k];
+	free(in->copy);
+	in->copy = malloc(size);
+	if (!in->copy)
+		return;
+	memcpy(in->copy, r, size);
 	/* what arrived is what can be read, whatever the record says */
-	if (len > size - offsetof(struct rec_fork_stack, data))
-		len = size - offsetof(struct rec_fork_stack, data);
-	copy.len = len;
-	stack_free(in->forker);
-	in->forker = stacks__unwind(m->stacks, r->h.pid, regs, stacks_read_copy, &copy);
+	if (in->copy->len > size - head)
+		in->copy->len = size - head;
+}
+
+/* The fork's stacks, unwound once its REC_FORK came. */
+static void unwind_slot(struct model *m, struct native_incoming *in)
+{
+	uint64_t regs[FT_NREGS];
+
+	if (in->unwound)
+		return;
+	in->unwound = true;
+	for (int i = 0; in->has_regs && i < (int)in->regs.count; i++) {
+		const struct thread_regs *t = &in->regs.t[i];
+
+		/* a thread on a CPU left no registers: its saved ones are stale */
+		if (t->flags & TREGS_RUNNING)
+			continue;
+		for (int k = 0; k < FT_NREGS; k++)
+			regs[k] = t->regs[k];
+		in->stacks[i] = unwind_orphan(m, &in->regs, t->tid, regs);
+	}
+	if (in->copy) {
+		struct stacks_copy copy = { .start = in->copy->start,
+					    .data = in->copy->data,
+					    .len = in->copy->len };
+
+		for (int k = 0; k < FT_NREGS; k++)
+			regs[k] = in->copy->regs[k];
+		in->forker = stacks__unwind(m->stacks, in->pid, regs, stacks_read_copy, &copy);
+	}
 }
 
 /* The pending events own the stack from now on. */
@@ -207,14 +225,14 @@ struct stack *mst_fork(struct model *m, struct proc *parent, const struct rec_fo
 	struct thread_list *tl = pd && pd->has_orphaned ? &pd->orphaned.orphaned.threads : NULL;
 	struct stack *fork_stack = NULL, *py;
 
-	(void)parent;
 	if (!in)
 		return m->cfg.stacks_all ? mpy_forker_stack(m, parent, r) : NULL;
+	unwind_slot(m, in);
 	for (int i = 0; tl && i < tl->count; i++) {
-		for (int j = 0; j < in->n; j++) {
-			if (in->tids[j] != tl->t[i].tid)
+		for (int j = 0; in->has_regs && j < (int)in->regs.count; j++) {
+			if ((int)in->regs.t[j].tid != tl->t[i].tid)
 				continue;
-			if (in->running[j])
+			if (in->regs.t[j].flags & TREGS_RUNNING)
 				tl->t[i].stack = keep(pd, running_stack(tl->t[i].stack));
 			else if (in->stacks[j])
 				tl->t[i].stack =
