@@ -286,3 +286,28 @@ def test_stacks_uprobe_mode_names_where_the_lock_was_taken():
     expect_eq("holder_stack[0] (where the lock was taken)",
               (top.get("func"), top.get("line")), ("take_the_lock", marked_line("ft:taken")))
     expect_line(held["holder_stack"], "locker_main")
+
+
+@timeout(60)
+def test_stacks_binary_only_in_another_mount_namespace():
+    """A binary that exists only inside the traced process's mount namespace (a tmpfs mounted
+    in an unshare -m): its frames are still named with file:line, read through /proc/PID/root,
+    never from the host's file system, where that path does not exist"""
+    if not shutil.which("unshare"):
+        raise Skip("unshare is not installed (util-linux)")
+    exe = build("nofp")
+    inside = os.path.join(harness.workdir(), "private")
+    os.makedirs(inside, exist_ok=True)
+    target = os.path.join(inside, "stack_hazards_ns")
+    script = f'mount -t tmpfs ft-private "{inside}" && cp "{exe}" "{target}" && exec "{target}"'
+    ft = start_forktrace(["--json", "--", "unshare", "-m", "--propagation", "private",
+                          "sh", "-c", script])
+    ft.report.wait("child_pid", alive=ft.proc)
+    ft.report.wait("pgid", alive=ft.proc)
+    ft.wait_for("child_deadlock", pid=ft.report.int("child_pid"), timeout=10)
+    expect(not os.path.exists(target), f"{target} is visible outside the namespace")
+    r = finish(ft)
+    waiter = next(t for t in r.one("orphaned_threads", pid=r.report.int("pid"))["threads"]
+                  if t["tid"] == r.report.int("waiter_tid"))
+    f = expect_line(waiter["stack"], "worker_waits_here")
+    expect_eq("the frame's module", f.get("module"), "stack_hazards_ns")
