@@ -8,6 +8,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include "stacks/stacks.h"
+#include "stacks/interleave.h"
 #include "stacks/symtab.h"
 #include "unit.h"
 
@@ -130,4 +131,62 @@ TEST(stack_ends_at_an_address_outside_code)
 	CHECK(st->frames[0].module && st->frames[0].has_offset);
 	stack_free(st);
 	stacks__free(s);
+}
+
+/* A stack of frames named by one letter each: upper case native (E is the
+ * interpreter's loop), lower case Python. */
+static struct stack *letters(const char *s)
+{
+	struct stack *st = stack_new();
+
+	for (; st && *s; s++) {
+		char name[2] = { *s, 0 };
+		struct frame f = { .lang = *s >= 'a' ? FRAME_PYTHON : FRAME_C,
+				   .func = *s == 'E' ? "_PyEval_EvalFrameDefault" : name };
+
+		if (stack_push(st, &f)) {
+			stack_free(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+static const char *spelled(const struct stack *st, char *buf)
+{
+	int i = 0;
+
+	for (; st && i < st->count; i++)
+		buf[i] = !strcmp(st->frames[i].func, "_PyEval_EvalFrameDefault") ?
+				 'E' :
+				 st->frames[i].func[0];
+	buf[i] = 0;
+	return buf;
+}
+
+static bool interleaves_to(const char *native, const char *py, const char *want)
+{
+	struct stack *n = letters(native), *p = letters(py), *got = stacks_interleave(n, p);
+	char buf[STACK_MAX_FRAMES + 1];
+	bool ok = got && !strcmp(spelled(got, buf), want);
+
+	stack_free(n);
+	stack_free(p);
+	stack_free(got);
+	return ok;
+}
+
+TEST(interleave_python_frames_take_the_loops_place)
+{
+	/* one loop per Python frame (3.6-3.10): one to one from the innermost */
+	CHECK(interleaves_to("ABEFEGH", "xy", "ABxFyGH"));
+	/* fewer loops (3.11+): each inner one takes one, the outermost the rest */
+	CHECK(interleaves_to("AEBEC", "wxyz", "AwBxyzC"));
+	/* more loops than Python frames: the outer ones stay native */
+	CHECK(interleaves_to("AEBEC", "x", "AxBEC"));
+	/* no loop reached (a stack cut short): the Python frames follow */
+	CHECK(interleaves_to("AB", "xy", "ABxy"));
+	/* either alone is itself */
+	CHECK(interleaves_to("AEB", "", "AEB"));
+	CHECK(interleaves_to("", "xy", "xy"));
 }
