@@ -311,3 +311,21 @@ def test_stacks_binary_only_in_another_mount_namespace():
                   if t["tid"] == r.report.int("waiter_tid"))
     f = expect_line(waiter["stack"], "worker_waits_here")
     expect_eq("the frame's module", f.get("module"), "stack_hazards_ns")
+
+
+@timeout(120)
+def test_stacks_all_fork_storm_loses_nothing_uncounted():
+    """--stacks=all on a storm of 500 forks from a 4-thread parent: every fork event carries
+    the forking thread's stack, or its loss is counted in lost_events"""
+    r = harness.trace("stack_storm", "500", options=("--json", "--stacks=all"), timeout=100)
+    r.expect_rc(0)
+    pid, forks = r.report.int("pid"), r.report.int("forks")
+    lost = sum(e["count"] for e in r.events if e["event"] == "lost_events")
+    with_stack = [e for e in r.where("fork", pid=pid) if "main" in funcs(e.get("stack", []))]
+    expect(len(with_stack) + lost >= forks,
+           f"{forks} forks: {len(with_stack)} fork events with the forker's stack, "
+           f"{lost} lost counted")
+    orphans = r.where("orphaned_threads", pid=pid)
+    stacked = sum(1 for e in orphans for t in e["threads"] if t.get("stack"))
+    expect(stacked + lost * 4 >= 4 * forks,
+           f"{stacked} of {4 * forks} orphans with a stack, {lost} lost counted")

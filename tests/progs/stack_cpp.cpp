@@ -43,21 +43,6 @@ class Waiter {
 };
 } // namespace ft
 
-/* Is thread tid blocked in read(2) right now? */
-static bool in_read(int tid)
-{
-	char path[64], buf[64] = "";
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = (int)read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 2 && strncmp(buf, "0 ", 2) == 0;
-}
-
 int main()
 {
 	int never[2];
@@ -72,7 +57,7 @@ int main()
 		threads.emplace_back([w = waiters.back(), i] { w->run(i); });
 	}
 	for (auto *w : waiters)
-		while (!w->tid_ || !in_read(w->tid_))
+		while (!w->tid_ || !ft_in_syscall(w->tid_, SYS_read))
 			usleep(1000);
 	pid_t child = fork();
 	if (child < 0)

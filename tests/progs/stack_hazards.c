@@ -67,21 +67,6 @@ static void *locker_main(void *arg)
 	return NULL;
 }
 
-/* Is thread tid blocked in read(2) right now? */
-static bool in_read(int tid)
-{
-	char path[64], buf[64] = "";
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = (int)read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 2 && strncmp(buf, "0 ", 2) == 0;
-}
-
 static __attribute__((noinline)) void child_blocks_here(void)
 {
 	pthread_mutex_lock(&the_lock);
@@ -135,7 +120,7 @@ int main(int argc, char **argv)
 		if (read(ready[0], &c, 1) != 1)
 			die("read");
 	/* both in their last wait, so their stacks at the fork are where they stay */
-	while (!in_read(waiter_tid) || !in_read(locker_tid))
+	while (!ft_in_syscall(waiter_tid, SYS_read) || !ft_in_syscall(locker_tid, SYS_read))
 		usleep(1000);
 	if (from_thread) {
 		if (pthread_create(&f, NULL, forker_main, NULL))
