@@ -134,6 +134,7 @@ def check_all_hazards(variant, compare=True):
     dl = r.one("child_deadlock", pid=child)
     expect_line(dl["stack"], "child_blocks_here")
     expect_line(dl["stack"], "fork_caller")
+    expect_line(dl.get("holder_stack", []), "take_the_lock")
     if compare:
         expect_like_eu_stack("waiter", waiter["stack"], theirs[rep.int("waiter_tid")], exe)
         expect_like_eu_stack("locker", locker["stack"], theirs[rep.int("locker_tid")], exe)

@@ -229,6 +229,7 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 	memcpy(ev.deadlock.holder_name, holder_name, EV_NAME_LEN);
 	memcpy(ev.deadlock.lock_object, f->lock_object, EV_OBJECT_LEN);
 	ev.deadlock.stack = stack;
+	ev.deadlock.holder_stack = mst_holder_stack(m, p, f->holder_tid);
 	model_emit(m, &ev);
 	stack_free(stack);
 }

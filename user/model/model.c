@@ -251,7 +251,7 @@ void model__fork(struct model *m, const struct rec_fork *r)
 		held = pending_add_held(m, parent, child, pd, m->incoming, m->nincoming);
 	}
 	if (pd)
-		mst_held(m, parent, pd, m->incoming, m->nincoming);
+		mst_held(m, parent, child, pd, m->incoming, m->nincoming);
 	m->nincoming = 0;
 
 	model_event_init(m, &ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);

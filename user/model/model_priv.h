@@ -100,7 +100,9 @@ struct model {
 	struct stacks *stacks;
 	struct native_incoming *native_in;
 	int native_next;
-	struct last_stack *last_stacks; /* a thread's stack at its last fork */
+	struct last_stack *last_stacks;	    /* a thread's stack at its last fork */
+	struct holder_stack *holder_stacks; /* held locks' holders at their fork */
+	int holder_next;
 	bool py_refresh_due; /* some process has names to refresh or a python to look for */
 	uint64_t py_due_at;  /* the earliest of those times (0: none) */
 };
@@ -176,12 +178,16 @@ void mst_free(struct model *m);
  * (the caller frees), or NULL. */
 struct stack *mst_fork(struct model *m, struct proc *parent, const struct rec_fork *r,
 		       struct pending *pd);
-/* The held locks of pd get their holders' stacks at the fork; those the
- * uprobes saw taken (locks, n: where each was) start where that was. */
-void mst_held(struct model *m, struct proc *parent, struct pending *pd,
+/* The held locks of pd get their holders' stacks at the fork (kept for
+ * child's deadlock); those the uprobes saw taken (locks, n: where each
+ * was) start where that was. */
+void mst_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
 	      const struct found_lock *locks, int n);
 /* The fork's record came: its native stacks are forgotten. */
 void mst_fork_done(struct model *m, const struct rec_fork *r);
+/* The stack at child's fork of holder_tid, a thread that held a lock the
+ * child was born with (owned here), or NULL. */
+const struct stack *mst_holder_stack(struct model *m, const struct proc *child, int holder_tid);
 /* Thread tid of p now: its native stack with py's frames interleaved.
  * Takes py (may be NULL); returns a stack the caller frees, or NULL. */
 struct stack *mst_thread_stack(struct model *m, struct proc *p, int tid, struct stack *py);

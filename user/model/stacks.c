@@ -24,6 +24,14 @@ struct last_stack {
 	struct stack *stack;
 };
 
+/* The holders' stacks at a fork, kept for the child's deadlock (a ring). */
+#define HOLDER_SLOTS 64
+struct holder_stack {
+	int child_pid, holder_tid; /* 0: free */
+	uint64_t fork_ts;
+	struct stack *stack;
+};
+
 struct native_incoming {
 	int pid, tid, child_pid; /* the fork; child_pid 0: a free slot */
 	bool has_regs;
@@ -41,6 +49,7 @@ void mst_init(struct model *m)
 	m->stacks = stacks__new(NULL);
 	m->native_in = calloc(NATIVE_INCOMING, sizeof(*m->native_in));
 	m->last_stacks = calloc(LAST_SLOTS, sizeof(*m->last_stacks));
+	m->holder_stacks = calloc(HOLDER_SLOTS, sizeof(*m->holder_stacks));
 }
 
 static void slot_clear(struct native_incoming *in)
@@ -60,6 +69,9 @@ void mst_free(struct model *m)
 	for (int i = 0; m->last_stacks && i < LAST_SLOTS; i++)
 		stack_free(m->last_stacks[i].stack);
 	free(m->last_stacks);
+	for (int i = 0; m->holder_stacks && i < HOLDER_SLOTS; i++)
+		stack_free(m->holder_stacks[i].stack);
+	free(m->holder_stacks);
 	stacks__free(m->stacks);
 }
 
@@ -280,7 +292,34 @@ static struct stack *from_site(const struct stack *site, const struct stack *now
 	return s;
 }
 
-void mst_held(struct model *m, struct proc *parent, struct pending *pd,
+/* A held lock's holder stack, kept for the deadlock its child may meet. */
+static void remember_holder(struct model *m, const struct proc *child, const struct event *ev)
+{
+	struct holder_stack *h;
+
+	if (!m->holder_stacks || !ev->held_lock.holder_stack || ev->held_lock.holder_is_forker)
+		return;
+	h = &m->holder_stacks[m->holder_next++ % HOLDER_SLOTS];
+	stack_free(h->stack);
+	h->stack = stack_dup(ev->held_lock.holder_stack);
+	h->child_pid = child->pid;
+	h->holder_tid = ev->held_lock.holder_tid;
+	h->fork_ts = child->fork_ts;
+}
+
+const struct stack *mst_holder_stack(struct model *m, const struct proc *child, int holder_tid)
+{
+	for (int i = 0; m->holder_stacks && holder_tid > 0 && i < HOLDER_SLOTS; i++) {
+		const struct holder_stack *h = &m->holder_stacks[i];
+
+		if (h->stack && h->child_pid == child->pid && h->holder_tid == holder_tid &&
+		    h->fork_ts == child->fork_ts)
+			return h->stack;
+	}
+	return NULL;
+}
+
+void mst_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
 	      const struct found_lock *locks, int n)
 {
 	const struct thread_list *tl = pd->has_orphaned ? &pd->orphaned.orphaned.threads : NULL;
@@ -311,6 +350,8 @@ void mst_held(struct model *m, struct proc *parent, struct pending *pd,
 			ev->held_lock.holder_stack = now;
 		stack_free(site);
 	}
+	for (int i = 0; i < pd->nheld; i++)
+		remember_holder(m, child, &pd->held[i]);
 }
 
 void mst_fork_done(struct model *m, const struct rec_fork *r)
