@@ -60,6 +60,27 @@ static int open_uprobes(struct session *s, bool callers)
 	return 0;
 }
 
+/* Opens and loads the lifecycle programs: 0, or an errno with *step said. */
+static int load_proc(struct session *s, const struct session_config *cfg, unsigned stacks_mode,
+		     const char **step)
+{
+	*step = "open";
+	s->proc = proc_bpf__open();
+	if (!s->proc)
+		return errno ? errno : ENOMEM;
+	s->proc->rodata->trace_all = cfg->trace_all;
+	s->proc->rodata->lock_uprobes = cfg->lock_uprobes;
+	s->proc->rodata->py_stacks_all = cfg->py_stacks_all;
+	s->proc->rodata->stacks_mode = stacks_mode;
+	s->proc->rodata->stack_pages = cfg->stack_pages;
+	s->proc->rodata->stack_threads = cfg->stack_threads;
+	/* one stack-copy slot per CPU; one is enough when nothing is copied */
+	if (stacks_mode && libbpf_num_possible_cpus() > 0)
+		bpf_map__set_max_entries(s->proc->maps.fork_stack_buf, libbpf_num_possible_cpus());
+	*step = "load";
+	return -proc_bpf__load(s->proc);
+}
+
 struct session *session__open(const struct session_config *cfg, ring_buffer_sample_fn on_record,
 			      void *ctx)
 {
@@ -74,23 +95,17 @@ struct session *session__open(const struct session_config *cfg, ring_buffer_samp
 	debug_log = cfg->debug;
 	libbpf_set_print(libbpf_log);
 
-	s->proc = proc_bpf__open();
-	if (!s->proc) {
-		err = errno;
-		goto fail;
+	err = load_proc(s, cfg, cfg->stacks_mode, &step);
+	/* the native-stack code needs a newer kernel than the rest (task
+	 * iterator kfuncs): without it, trace without native stacks */
+	if (err && err != EPERM && err != EACCES && cfg->stacks_mode) {
+		proc_bpf__destroy(s->proc);
+		s->proc = NULL;
+		if (!(err = load_proc(s, cfg, FSTACKS_OFF, &step)))
+			fprintf(stderr,
+				"forktrace: this kernel cannot run the native-stack programs —"
+				" tracing without native stacks (--debug shows why)\n");
 	}
-	s->proc->rodata->trace_all = cfg->trace_all;
-	s->proc->rodata->lock_uprobes = cfg->lock_uprobes;
-	s->proc->rodata->py_stacks_all = cfg->py_stacks_all;
-	s->proc->rodata->stacks_mode = cfg->stacks_mode;
-	s->proc->rodata->stack_pages = cfg->stack_pages;
-	s->proc->rodata->stack_threads = cfg->stack_threads;
-	/* one stack-copy slot per CPU; one is enough when nothing is copied */
-	if (cfg->stacks_mode && libbpf_num_possible_cpus() > 0)
-		bpf_map__set_max_entries(s->proc->maps.fork_stack_buf,
-					 libbpf_num_possible_cpus());
-	step = "load";
-	err = -proc_bpf__load(s->proc);
 	if (err)
 		goto fail;
 	step = "attach";
