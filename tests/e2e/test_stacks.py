@@ -330,3 +330,17 @@ def test_stacks_all_fork_storm_loses_nothing_uncounted():
     stacked = sum(1 for e in orphans for t in e["threads"] if t.get("stack"))
     expect(stacked + lost * 4 >= 4 * forks,
            f"{stacked} of {4 * forks} orphans with a stack, {lost} lost counted")
+
+
+@timeout(60)
+def test_stacks_bounds_threads_and_copy():
+    """--stack-threads=1: one orphan of two is unwound; --stack-size=4KiB (one page) still
+    holds a short C stack: fork_in_thread's names fork_caller"""
+    ft, exe, _ = run_hang("nofp", "--from-thread",
+                          options=("--json", "--stack-threads=1", "--stack-size=4KiB"))
+    r = finish(ft)
+    pid = r.report.int("pid")
+    orphans = r.one("orphaned_threads", pid=pid)["threads"]
+    expect_eq("orphans", len(orphans), 3)
+    expect_eq("orphans with a stack", sum(1 for t in orphans if t.get("stack")), 1)
+    expect_line(r.one("fork_in_thread", pid=pid)["stack"], "fork_caller")

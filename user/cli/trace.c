@@ -25,8 +25,11 @@
 #include "util/clock.h"
 
 #define POLL_MS_MAX 100
-/* the forking thread's stack copied at a fork: 16 KiB (deep Python stacks need it) */
-#define FORK_STACK_PAGES 4
+
+_Static_assert(STACK_THREADS_MAX == FT_STACK_THREADS &&
+		       STACK_COPY_MAX == FT_STACK_PAGES_MAX * FT_STACK_PAGE &&
+		       STACK_COPY_MIN == FT_STACK_PAGE,
+	       "--stack-threads and --stack-size are bounded by the kernel side's records");
 
 static volatile sig_atomic_t stop_signal;
 
@@ -103,11 +106,11 @@ static void session_config_from(const struct options *o, struct session_config *
 	c->lock_uprobes = o->locks == LOCKS_UPROBE;
 	c->debug = o->debug;
 	c->py_stacks_all = o->stacks == STACKS_ALL && !o->no_python;
-	c->stacks_mode = o->stacks == STACKS_OFF ? FSTACKS_OFF
-			 : o->stacks == STACKS_ALL ? FSTACKS_ALL
-						   : FSTACKS_HAZARDS;
-	c->stack_pages = FORK_STACK_PAGES;
-	c->stack_threads = FT_STACK_THREADS;
+	c->stacks_mode = o->stacks == STACKS_OFF ? FSTACKS_OFF :
+			 o->stacks == STACKS_ALL ? FSTACKS_ALL :
+						   FSTACKS_HAZARDS;
+	c->stack_pages = (unsigned)(o->stack_size / FT_STACK_PAGE);
+	c->stack_threads = (unsigned)o->stack_threads;
 }
 
 static void report_lost(struct output *out, enum lost_what what, uint64_t now, uint64_t *reported)
