@@ -19,7 +19,7 @@ CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DFT_VERSION='"$(VE
               -I$(OUT) -Ibpf -Iuser -MMD -MP
 # added to CFLAGS, which a command-line CFLAGS would replace (test-sanitize, fuzz)
 CFLAGS     += $(EXTRA_CFLAGS)
-LDLIBS     := -lbpf -lelf -lz -lcurl -lpthread
+LDLIBS     := -lbpf -ldw -lelf -lz -lcurl -lpthread -lstdc++
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
               -Wno-unused-parameter -I$(OUT) -Ibpf -MMD -MP
 
@@ -31,7 +31,7 @@ LIB_OBJS   := $(filter-out $(OUT)/obj/cli/main.o,$(USER_OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_OBJS  := $(patsubst tests/unit/%.c,$(OUT)/obj/unit/%.o,$(UNIT_SRCS))
 
-DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev \
+DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev elfutils \
                libcurl4-openssl-dev make gcc g++ python3 pkg-config influxdb
 # the report tests' browser (headless)
 DEBIAN_DEPS += chromium

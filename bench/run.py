@@ -15,6 +15,10 @@ Benchmarks (see bench/README.md for how to read the table):
   forkstorm     20,000 fork+_exit+wait, single-threaded parent; traced with the
                 default options (--json -o FILE); also lost events and fork count
   forkstorm4    the same from a parent with 4 idle threads (no target)
+  stacks        3,000 forks of a parent with 20 idle threads, --stacks=hazards vs off
+                (both --locks=off, so that the lock scan's cost does not hide theirs):
+                the program's us/fork, forktrace's CPU per fork, orphans with a stack,
+                lost events, forktrace's peak RSS
   syscall       getppid() loop in a process forktrace does NOT trace, while
                 forktrace -p traces another, sleeping process
   mutex         pthread_mutex lock/unlock pairs, uncontended and 2-thread contended,
@@ -83,6 +87,7 @@ class RunFailed(Exception):
 # must stay within a few minutes.
 HUNG = {}
 CURRENT = ""
+LAST_HWM_KIB = 0      # the peak RSS (VmHWM) wait_rusage last saw of the process it waits for
 
 
 def hung(what):
@@ -296,6 +301,18 @@ def run_traced(ft_args, argv, report, out, timeout):
     return rep, wall
 
 
+def note_hwm(pid):
+    """Remember pid's peak RSS so far (VmHWM), for the stacks benchmark."""
+    global LAST_HWM_KIB
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    LAST_HWM_KIB = max(LAST_HWM_KIB, int(line.split()[1]))
+    except (OSError, ValueError, IndexError):
+        pass
+
+
 def wait_rusage(p, timeout):
     """Wait for Popen p like p.wait(timeout), through wait4 to get its CPU time
     (user + system, its waited-for children included). None on timeout."""
@@ -309,6 +326,7 @@ def wait_rusage(p, timeout):
         if pid == p.pid:
             p.returncode = os.waitstatus_to_exitcode(status)
             return ru.ru_utime + ru.ru_stime
+        note_hwm(p.pid)
         if time.monotonic() > deadline:
             return None
         time.sleep(POLL)
@@ -495,6 +513,72 @@ def bench_forkstorm(threads, reps):
         notes2 = f"lost_events sums {', '.join(str(v) for v in lost)}; fork events " + \
             ", ".join(f"{v:,}" for v in forks_seen)
         ROWS[-1]["notes"] = "; ".join(x for x in (ROWS[-1]["notes"], notes2) if x)
+
+
+# ------------------------------------------------------------------ 1b. native stacks
+
+STACK_FORKS = 3000             # forks per stacks storm: each unwinds every orphan
+STACK_THREADS = 20
+T_STACKS = 1.10
+
+
+def bench_stacks(reps):
+    """A 20-thread parent's fork storm, --stacks=hazards (the default) against
+    --stacks=off: the program's fork rate (the BPF copy of registers is on its
+    fork path), forktrace's own CPU per fork (unwinding and symbolizing every
+    orphan), how many orphans got a stack, lost events, forktrace's peak RSS."""
+    global LAST_HWM_KIB
+    prog = compile_prog("forkstorm")
+    name = (f"stacks: {STACK_FORKS:,} forks of a {STACK_THREADS}-thread parent, hazards vs off"
+            " (--locks=off)")
+    us, cpu, rss, failures = {"off": {}, "hazards": {}}, {"off": [], "hazards": []}, \
+        {"off": [], "hazards": []}, []
+    lost, with_stack, orphans = [], 0, 0
+    for rep in range(reps):
+        for side in interleave(rep, ["off", "hazards"]):
+            report = new_report("stackstorm")
+            argv = [prog, report, str(STACK_FORKS), str(STACK_THREADS)]
+            out = new_path("stackstorm.json")
+            LAST_HWM_KIB = 0
+            try:
+                # --locks=off on both sides: the fork-time lock scan would drown the
+                # stacks' own cost in its noise
+                r, _ = run_traced(["--json", "--locks=off", f"--stacks={side}"], argv, report,
+                                  out, timeout=180)
+                forks = int(r["forks"])
+                us[side][rep] = int(r["elapsed_ns"]) / forks / 1000
+                cpu[side].append((r["_cpu_s"] - int(r["cpu_ns"]) / 1e9) / forks * 1e6)
+                rss[side].append(LAST_HWM_KIB)
+                if side == "hazards":
+                    evs = read_events(out)
+                    lost.append(sum(int(e.get("count", 0)) for e in evs
+                                    if e.get("event") == "lost_events"))
+                    for e in evs:
+                        if e.get("event") == "orphaned_threads":
+                            orphans += len(e["threads"])
+                            with_stack += sum(1 for t in e["threads"] if t.get("stack"))
+            except (RunFailed, KeyError, ValueError) as e:
+                failures.append(str(e) if isinstance(e, RunFailed) else f"bad report: {e!r}")
+            finally:
+                PROCS.kill_all()
+    ratio_row(name + " (us/fork of the program)", "us", us["off"], us["hazards"], T_STACKS,
+              [], failures)
+    if cpu["off"] and cpu["hazards"]:
+        add_row("  forktrace CPU per fork (us): unwind + symbolize "
+                f"{STACK_THREADS} orphans", f"{median(cpu['off']):,.0f}",
+                f"{median(cpu['hazards']):,.0f}", "-", "none",
+                f"{median(cpu['hazards']) - median(cpu['off']):,.0f} us/fork more with stacks, "
+                f"{(median(cpu['hazards']) - median(cpu['off'])) / STACK_THREADS:,.1f} us "
+                "per orphan")
+    if rss["hazards"]:
+        add_row("  forktrace peak RSS (MiB)", f"{median(rss['off']) / 1024:,.1f}",
+                f"{median(rss['hazards']) / 1024:,.1f}", "-", "bounded",
+                "VmHWM of forktrace; its caches are bounded: 16,384 symbolized addresses, "
+                "256 modules, 8 address spaces, 512 last stacks")
+    if lost:
+        add_row("  lost events / orphans with a stack", "-",
+                f"{', '.join(str(v) for v in lost)} / {with_stack:,} of {orphans:,}", "-",
+                "counted", "a fork whose records were dropped is counted in lost_events")
 
 
 # ------------------------------------------------------------------ 2. untraced syscalls
@@ -1219,13 +1303,14 @@ def bench_python(reps):
 # ------------------------------------------------------------------ table
 
 
-BENCHES = ["forkstorm", "forkstorm4", "syscall", "mutex", "uprobe", "scan", "python", "report"]
+BENCHES = ["forkstorm", "forkstorm4", "stacks", "syscall", "mutex", "uprobe", "scan", "python",
+           "report"]
 # The fork storms take ~4 s a run and the scan ~2 s: 5 and 3 repetitions. The short
 # loops are cheap and sensitive to the neighbours' load: 7. uprobe: ~4 s a repetition
 # (3 sides, bpftrace's start-up), 5. python: ~12 s a repetition (3 sides of two storms,
 # then 3 attaches a side), 5. All of it: ~3.5 minutes.
-DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "syscall": 7, "mutex": 7, "uprobe": 5,
-                "scan": 3, "python": 5, "report": 3}
+DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "stacks": 3, "syscall": 7, "mutex": 7,
+                "uprobe": 5, "scan": 3, "python": 5, "report": 3}
 
 
 def on_sigterm(signo, frame):
@@ -1275,6 +1360,7 @@ def main():
     runs = {
         "forkstorm": lambda: bench_forkstorm(0, reps["forkstorm"]),
         "forkstorm4": lambda: bench_forkstorm(4, reps["forkstorm4"]),
+        "stacks": lambda: bench_stacks(reps["stacks"]),
         "syscall": lambda: bench_syscall(reps["syscall"]),
         "mutex": lambda: bench_mutex(reps["mutex"]),
         "uprobe": lambda: bench_uprobe(reps["uprobe"]),

@@ -22,6 +22,8 @@ const volatile bool trace_all = false;
 const volatile bool lock_uprobes = false;
 /* --stacks=all: a Python process's every fork carries its forking frames. */
 const volatile bool py_stacks_all = false;
+/* --stacks with --locks=uprobe: record where each lock is taken. */
+const volatile bool lock_callers = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

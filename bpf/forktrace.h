@@ -25,6 +25,10 @@ enum rec_type {
 			    * before that fork's REC_FORK */
 	REC_PY_STACK,	   /* a Python process's forking thread: its frames at
 			    * the fork, sent just before that fork's REC_FORK */
+	REC_FORK_REGS,	   /* --stacks: the registers of the parent's other
+			    * threads at a fork, just before its REC_FORK */
+	REC_FORK_STACK,	   /* --stacks: the forking thread's registers and a copy
+			    * of its stack, just before the fork's REC_FORK */
 };
 
 /* Lock kinds tracked by the uprobe mode (values of held_lock_val.type). */
@@ -119,6 +123,7 @@ struct held_lock_val {
 	__u64 acquired_ts; /* bpf_ktime_get_ns() when it was acquired */
 	__u32 count;	   /* recursive mutexes, read-locks: holds */
 	__u32 pad;
+	__u64 caller; /* --stacks: where it was taken (the return address at the call) */
 };
 
 struct rec_held_lock {
@@ -129,6 +134,7 @@ struct rec_held_lock {
 	__u64 acquired_ts;
 	__u32 type; /* enum held_type */
 	__u32 pad;
+	__u64 caller; /* where it was taken; 0: not known */
 };
 
 /*
@@ -176,6 +182,52 @@ struct rec_py_stack {
 	__u32 forker;	 /* 1: the forking thread's frames */
 	__u64 ident;	 /* the thread's thread_id (threading.get_ident()) */
 	struct py_raw_frame frames[PY_STACK_FRAMES];
+};
+
+/*
+ * Native stacks (--stacks): user registers as the kernel saved them at the
+ * thread's last entry (syscall, interrupt), in DWARF order: rax rdx rcx rbx
+ * rsi rdi rbp rsp r8-r15 rip. User space unwinds them over memory: the
+ * child's, frozen at the fork, for the threads the child does not have; a
+ * copy made here for the forking thread, whose stack the child reuses.
+ */
+#define FT_NREGS 17
+#define FT_STACK_THREADS 64  /* threads' registers sent per fork at most */
+#define FT_STACK_PAGE 4096
+#define FT_STACK_PAGES_MAX 8 /* the forking thread's stack copied: at most 32 KiB */
+
+enum fork_stacks_mode {
+	FSTACKS_OFF = 0,
+	FSTACKS_HAZARDS, /* forks from a threaded parent or from a thread */
+	FSTACKS_ALL,        /* every fork */
+};
+
+enum thread_regs_flag {
+	TREGS_RUNNING = 1, /* on a CPU at the fork: no saved registers to trust */
+};
+
+struct thread_regs {
+	__u32 tid;
+	__u32 flags; /* enum thread_regs_flag */
+	__u64 regs[FT_NREGS];
+};
+
+struct rec_fork_regs {
+	struct rec_hdr h; /* pid: parent, tid: forking thread */
+	__u32 child_pid;
+	__u32 count;   /* entries of t filled */
+	__u32 omitted; /* threads past the bound (stack_threads) */
+	__u32 pad;
+	struct thread_regs t[FT_STACK_THREADS];
+};
+
+struct rec_fork_stack {
+	struct rec_hdr h; /* pid: parent, tid: forking thread */
+	__u32 child_pid;
+	__u32 len;    /* bytes of data: whole pages from start */
+	__u64 start;  /* the page of the thread's sp */
+	__u64 regs[FT_NREGS];
+	__u8 data[FT_STACK_PAGES_MAX * FT_STACK_PAGE]; /* only len bytes are sent */
 };
 
 /* Value of the traced map (key: tgid). */

@@ -35,6 +35,7 @@ struct pending {
 	__u64 addr;
 	__u32 cookie; /* the operation's attach cookie; 0: none */
 	__u32 pad;
+	__u64 caller; /* --stacks: the return address at the entry */
 };
 
 struct {
@@ -55,7 +56,7 @@ struct glibc_mutex_head {
 
 #define READ_ONCE_U32(x) (*(volatile __u32 *)&(x))
 
-static __always_inline void acquired(__u32 tgid, __u32 tid, __u64 addr, __u32 type)
+static __always_inline void acquired(__u32 tgid, __u32 tid, __u64 addr, __u32 type, __u64 caller)
 {
 	struct held_lock_key k = { .tgid = tgid, .pad = 0, .addr = addr };
 	struct held_lock_val v = {
@@ -64,6 +65,7 @@ static __always_inline void acquired(__u32 tgid, __u32 tid, __u64 addr, __u32 ty
 		.acquired_ts = bpf_ktime_get_ns(),
 		.count = 1,
 		.pad = 0,
+		.caller = caller,
 	};
 	struct held_lock_val *cur;
 	long err;
@@ -114,7 +116,7 @@ static __always_inline bool traced_now(__u64 pid_tgid)
 	return trace_lookup(pid_tgid >> 32) != NULL;
 }
 
-static __always_inline void stash(__u64 addr, __u32 cookie)
+static __always_inline void stash(__u64 addr, __u32 cookie, __u64 caller)
 {
 	struct pending *p;
 
@@ -124,10 +126,12 @@ static __always_inline void stash(__u64 addr, __u32 cookie)
 		return;
 	p->addr = addr;
 	p->cookie = cookie;
+	p->caller = caller;
 }
 
-/* The stashed address if this thread entered an operation of kind cookie. */
-static __always_inline __u64 unstash(__u32 cookie)
+/* The stashed address if this thread entered an operation of kind cookie
+ * (and in *caller where it was called from). */
+static __always_inline __u64 unstash(__u32 cookie, __u64 *caller)
 {
 	struct pending *p;
 	__u64 addr;
@@ -136,8 +140,25 @@ static __always_inline __u64 unstash(__u32 cookie)
 	if (!p || p->cookie != cookie)
 		return 0;
 	addr = p->addr;
+	*caller = p->caller;
 	p->cookie = 0;
 	return addr;
+}
+
+/*
+ * --stacks: where a lock is taken is the return address at [sp] on the
+ * function's first instruction (one 8-byte read; it matched the DWARF
+ * caller in every one of 515 measured calls, where bpf_get_stack's
+ * frame-pointer walk is wrong here). The full stack is unwound only if
+ * the lock is still held at a fork: the holder's, from the child's memory.
+ */
+static __always_inline __u64 caller_of(struct pt_regs *ctx)
+{
+	__u64 ra = 0;
+
+	if (lock_callers)
+		bpf_probe_read_user(&ra, sizeof(ra), (void *)PT_REGS_SP(ctx));
+	return ra;
 }
 
 /* glibc's pthread_mutex_unlock: a delete, except for a recursive mutex still
@@ -177,14 +198,14 @@ int BPF_KPROBE(lk_enter, void *lock, void *mutex)
 	if (!traced_now(id))
 		return 0;
 	switch (LOCK_COOKIE_OP(cookie)) {
-	case LOCK_OP_ACQUIRE: stash((__u64)lock, cookie); break;
+	case LOCK_OP_ACQUIRE: stash((__u64)lock, cookie, caller_of(ctx)); break;
 	case LOCK_OP_MUTEX_UNLOCK: mutex_unlock(tgid, lock); break;
 	case LOCK_OP_RELEASE: release_counted(tgid, (__u64)lock); break;
 	case LOCK_OP_DESTROY: bpf_map_delete_elem(&held_locks, &k); break;
 	case LOCK_OP_COND_WAIT:
 		k.addr = (__u64)mutex;
 		bpf_map_delete_elem(&held_locks, &k);
-		stash((__u64)mutex, cookie);
+		stash((__u64)mutex, cookie, caller_of(ctx));
 		break;
 	}
 	return 0;
@@ -201,7 +222,7 @@ int BPF_KRETPROBE(lk_exit, long ret)
 {
 	__u32 cookie = (__u32)bpf_get_attach_cookie(ctx);
 	__u32 type = LOCK_COOKIE_TYPE(cookie);
-	__u64 addr = unstash(cookie);
+	__u64 caller = 0, addr = unstash(cookie, &caller);
 	__u64 id;
 
 	if (!addr)
@@ -214,6 +235,6 @@ int BPF_KRETPROBE(lk_exit, long ret)
 		return 0;
 	}
 	id = bpf_get_current_pid_tgid();
-	acquired(id >> 32, (__u32)id, addr, type);
+	acquired(id >> 32, (__u32)id, addr, type, caller);
 	return 0;
 }

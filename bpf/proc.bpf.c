@@ -5,6 +5,7 @@
  * become traced here, at any depth.
  */
 #include "common.bpf.h"
+#include "stacks.bpf.h"
 
 #define CLONE_VM_FLAG 0x00000100
 #define SIGNAL_GROUP_EXIT_FLAG 0x00000004
@@ -44,6 +45,7 @@ static long emit_held(struct bpf_map *map, struct held_lock_key *key, struct hel
 	r->acquired_ts = val->acquired_ts;
 	r->type = val->type;
 	r->pad = 0;
+	r->caller = val->caller;
 	bpf_ringbuf_submit(r, 0);
 	return 0;
 }
@@ -241,6 +243,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 			bpf_map_update_elem(&py_layouts, &child_tgid, pyl, BPF_ANY);
 	}
 
+	__u64 wakeup = stacks_at_fork(parent, child_tgid, (__u32)BPF_CORE_READ(parent, pid) == tgid,
+				      BPF_CORE_READ(parent, signal, nr_threads));
+
 	struct rec_fork *r = reserve(sizeof(*r));
 
 	if (!r)
@@ -252,7 +257,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		r->h.flags |= FORK_SHARES_VM;
 	if ((__u32)BPF_CORE_READ(parent, pid) == tgid)
 		r->h.flags |= FORK_FROM_MAIN;
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, wakeup);
 	return 0;
 }
 

@@ -20,7 +20,7 @@ ALLOWED = {
     "model": {"locks", "python", "stacks", "proc", "util", "bpf", "out/event.h"},
     "locks": {"proc", "util", "out/event.h", "out/stack.h"},
     "python": {"proc", "elf", "util", "bpf", "out/event.h", "out/stack.h"},
-    "stacks": {"proc", "elf", "python", "util", "out/event.h"},
+    "stacks": {"proc", "elf", "python", "util", "out/event.h", "out/stack.h"},
     "proc": {"util"},
     "elf": {"util"},
     "out": {"util"},

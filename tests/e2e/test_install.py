@@ -204,7 +204,8 @@ def test_completion_of_options_and_their_values():
     expect_eq("--python=", complete("forktrace", "--python", "="), ["on", "off"])
     every = set(complete("forktrace", "-"))
     want = {o + "=" if o in ("--locks", "--format", "--stacks", "--grace", "--scan-limit", "--influx",
-                             "--fail-on", "--python", "--report") else o for o in help_options()}
+                             "--fail-on", "--python", "--report", "--stack-size",
+                             "--stack-threads") else o for o in help_options()}
     expect(want <= every, f"options not completed: {sorted(want - every)}")
     subs = complete("forktrace", "")
     expect({"check", "diagnose"} <= set(subs), f"subcommands completed: {subs}")

@@ -34,6 +34,21 @@ static FT_UNUSED pid_t ft_tid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
+/* Is thread tid of this process blocked in system call nr right now? */
+static FT_UNUSED int ft_in_syscall(int tid, long nr)
+{
+	char path[64], buf[64] = "";
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && strtol(buf, NULL, 10) == nr && buf[0] != 'r';
+}
+
 /* report("child=%d", pid) */
 static FT_UNUSED void report(const char *fmt, ...)
 {

@@ -198,3 +198,23 @@ TEST(influx_options_complete_are_accepted)
 	CHECK(parse_said(&o, v3, said, sizeof(said)) == 0 && !said[0]);
 	CHECK(!o.influx.org);
 }
+
+TEST(stack_size_and_threads)
+{
+	char *ok[] = { "forktrace", "--stack-size=32KiB", "--stack-threads=8", "-p", "1", NULL };
+	char *dflt[] = { "forktrace", "-p", "1", NULL };
+	char *odd[] = { "forktrace", "--stack-size=6KiB", "-p", "1", NULL };
+	char *big[] = { "forktrace", "--stack-size=64KiB", "-p", "1", NULL };
+	char *none[] = { "forktrace", "--stack-threads=0", "-p", "1", NULL };
+	char *many[] = { "forktrace", "--stack-threads=65", "-p", "1", NULL };
+	char *junk[] = { "forktrace", "--stack-threads=8x", "-p", "1", NULL };
+	struct options o;
+
+	CHECK(parse(&o, 5, ok) == 0 && o.stack_size == 32768 && o.stack_threads == 8);
+	CHECK(parse(&o, 3, dflt) == 0 && o.stack_size == 16384 && o.stack_threads == 64);
+	CHECK(parse(&o, 4, odd) == 2);
+	CHECK(parse(&o, 4, big) == 2);
+	CHECK(parse(&o, 4, none) == 2);
+	CHECK(parse(&o, 4, many) == 2);
+	CHECK(parse(&o, 4, junk) == 2);
+}

@@ -7,8 +7,14 @@
 #include "locks/deadlock_event.h"
 #include "cli/diagnose.h"
 #include "cli/diagnose_human.h"
+#include "cli/options.h"
+#include "forktrace.h"
+#include "kernel/task_regs.h"
 #include "proc/procfs.h"
+#include "proc/syscall.h"
 #include "python/python.h"
+#include "stacks/interleave.h"
+#include "stacks/stacks.h"
 
 #define PY_DEPTH 48
 
@@ -25,7 +31,61 @@ struct diagnosis {
 	/* the parent's threads' Python names (a holder missing here runs there) */
 	struct py_thread *parent_pyt;
 	int nparent_pyt;
+	/* native stacks (--stacks): registers from the kernel, or /proc's sp and pc */
+	struct stacks *stacks;
+	struct task_regs *regs;
 };
+
+/* Native stacks need each thread's registers: the kernel has them all;
+ * without BPF (not root, an older kernel) /proc gives sp and pc, which
+ * unwind until a frame whose CFA is rbp-based. Said once. */
+static void open_stacks(struct diagnosis *d, const struct options *opts)
+{
+	char why[256];
+
+	if (opts->stacks == STACKS_OFF)
+		return;
+	d->stacks = stacks__new(NULL);
+	if (!d->stacks)
+		return;
+	d->regs = task_regs__open(why, sizeof(why));
+	if (!d->regs)
+		fprintf(stderr,
+			"forktrace: %s — native stacks start from /proc's sp and pc and may stop"
+			" early\n",
+			why);
+}
+
+static bool thread_regs(const struct diagnosis *d, int tid, uint64_t *regs)
+{
+	struct proc_syscall sc;
+
+	if (d->regs)
+		return task_regs__read(d->regs, tid, regs) == 0;
+	if (proc_syscall_read(d->pid, tid, &sc) || sc.state == PROC_SYSCALL_RUNNING || !sc.has_sp)
+		return false;
+	memset(regs, 0, FT_NREGS * sizeof(*regs));
+	regs[STACKS_REG_SP] = sc.sp;
+	regs[STACKS_REG_PC] = sc.pc;
+	return true;
+}
+
+/* Thread tid's native stack with its Python frames in place (the caller
+ * frees), or NULL: then py, if any, is the stack. */
+static struct stack *thread_stack(const struct diagnosis *d, int tid, const struct stack *py)
+{
+	uint64_t regs[FT_NREGS];
+	struct stack *native, *s;
+
+	if (!d->stacks || !thread_regs(d, tid, regs))
+		return NULL;
+	native = stacks__unwind_proc(d->stacks, d->pid, d->pid, regs);
+	if (!native)
+		return NULL;
+	s = stacks_interleave(native, py);
+	stack_free(native);
+	return s;
+}
 
 static const struct py_thread *py_thread_of(const struct py_thread *v, int n, int tid)
 {
@@ -71,7 +131,7 @@ static void fail_unreadable(int pid, int err)
 
 /* The explanation of one blocked thread, when there is a reader for it. */
 static void explain(const struct diagnosis *d, const struct futex_wait *w,
-		    const struct futex_lock_info *info, bool with_stack)
+		    const struct futex_lock_info *info, const struct stack *stack)
 {
 	char comm[EV_COMM_LEN] = "";
 
@@ -83,12 +143,12 @@ static void explain(const struct diagnosis *d, const struct futex_wait *w,
 		comm[0] = 0;
 	diagnose_human_thread(d->explain, w, comm, t ? t->name : "", info);
 	/* a deadlock's event shows the stack already */
-	if (with_stack && t && t->stack)
-		diagnose_human_stack(d->explain, t->stack);
+	if (stack)
+		diagnose_human_stack(d->explain, stack);
 }
 
 static void emit(struct diagnosis *d, struct output *out, const struct futex_wait *w,
-		 const struct deadlock_finding *fd)
+		 const struct deadlock_finding *fd, const struct stack *stack)
 {
 	struct deadlock_subject s = {
 		.pid = d->pid,
@@ -111,8 +171,7 @@ static void emit(struct diagnosis *d, struct output *out, const struct futex_wai
 		const struct py_thread *holder =
 			py_thread_of(d->parent_pyt, d->nparent_pyt, f.holder_tid);
 
-		if (me)
-			ev.deadlock.stack = me->stack;
+		ev.deadlock.stack = stack ? stack : me ? me->stack : NULL;
 		if (holder && f.holder_tid > 0)
 			memcpy(ev.deadlock.holder_name, holder->name, EV_NAME_LEN);
 		if (f.holder_name[0])
@@ -162,6 +221,8 @@ static void diagnose_thread(struct diagnosis *d, struct output *out, int tid)
 	struct futex_wait w;
 	struct futex_lock_info info;
 	struct deadlock_finding fd;
+	const struct py_thread *t;
+	struct stack *native;
 	int judged;
 
 	/* a thread that exits meanwhile is simply not blocked */
@@ -174,9 +235,12 @@ static void diagnose_thread(struct diagnosis *d, struct output *out, int tid)
 	judged = deadlock_judge(&w, &info, &fd);
 	if (python_lock(d, &w, &fd) && fd.certain)
 		judged = 1;
+	t = py_thread_of(d->pyt, d->npyt, tid);
+	native = thread_stack(d, tid, t ? t->stack : NULL);
 	if (judged)
-		emit(d, out, &w, &fd);
-	explain(d, &w, &info, !judged);
+		emit(d, out, &w, &fd, native);
+	explain(d, &w, &info, judged ? NULL : native ? native : t ? t->stack : NULL);
+	stack_free(native);
 }
 
 int diagnose_run(const struct options *opts, struct output *out)
@@ -202,6 +266,7 @@ int diagnose_run(const struct options *opts, struct output *out)
 	if (procfs_thread_comm(d.pid, d.pid, d.comm, sizeof(d.comm)))
 		d.comm[0] = 0;
 	read_python(&d, opts->no_python);
+	open_stacks(&d, opts);
 	if (d.explain)
 		diagnose_human_header(d.explain, d.pid, d.comm, d.ppid, n,
 				      d.py ? py_version(d.py) : NULL, d.py_why);
@@ -217,6 +282,8 @@ cleanup:
 	py_threads_free(d.pyt, d.npyt);
 	py_threads_free(d.parent_pyt, d.nparent_pyt);
 	py_detach(d.py);
+	task_regs__free(d.regs);
+	stacks__free(d.stacks);
 	free(tids);
 	return ret;
 }

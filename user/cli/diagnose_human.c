@@ -103,11 +103,22 @@ void diagnose_human_stack(FILE *f, const struct stack *st)
 
 	for (int i = 0; i < st->count; i++) {
 		const struct frame *fr = &st->frames[i];
+		const char *at = i			  ? "called from" :
+				 fr->lang == FRAME_PYTHON ? "in Python at" :
+							    "in";
 
 		sanitize(fr->func ? fr->func : "?", func, sizeof(func));
-		sanitize(fr->file ? fr->file : "?", file, sizeof(file));
-		fprintf(f, "    %s %s:%d in %s\n", i ? "called from" : "in Python at", file,
-			fr->line, func);
+		if (fr->file) {
+			sanitize(fr->file, file, sizeof(file));
+			fprintf(f, "    %s %s:%d in %s\n", at, file, fr->line, func);
+			continue;
+		}
+		/* a native frame without source: its function, or where it is in its module */
+		sanitize(fr->module ? fr->module : "?", file, sizeof(file));
+		if (fr->func)
+			fprintf(f, "    %s %s (%s)\n", at, func, file);
+		else
+			fprintf(f, "    %s %s+0x%llx\n", at, file, (unsigned long long)fr->offset);
 	}
 	if (st->omitted)
 		fprintf(f, "    (%d more frames)\n", st->omitted);

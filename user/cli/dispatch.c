@@ -1,4 +1,6 @@
 /* Ring-buffer records to their handlers (see dispatch.h). */
+#include <stddef.h>
+#include <string.h>
 #include "cli/dispatch.h"
 #include "forktrace.h"
 #include "kernel/lock_follow.h"
@@ -16,6 +18,8 @@ static size_t record_size(uint32_t type)
 	case REC_EXIT: return sizeof(struct rec_exit);
 	case REC_HELD_LOCK: return sizeof(struct rec_held_lock);
 	case REC_PY_STACK: return sizeof(struct rec_py_stack);
+	case REC_FORK_REGS: return offsetof(struct rec_fork_regs, t);
+	case REC_FORK_STACK: return offsetof(struct rec_fork_stack, data);
 	}
 	return 0;
 }
@@ -51,6 +55,19 @@ int dispatch_record(void *ctx, void *data, size_t size)
 		break;
 	case REC_HELD_LOCK: model__held_lock(d->model, data); break;
 	case REC_PY_STACK: model__py_stack(d->model, data); break;
+	case REC_FORK_REGS: {
+		const struct rec_fork_regs *r = data;
+		size_t n = (size - offsetof(struct rec_fork_regs, t)) / sizeof(r->t[0]);
+		struct rec_fork_regs copy;
+
+		/* the record is sent only as long as its threads: the rest reads as none */
+		memcpy(&copy, r, size < sizeof(copy) ? size : sizeof(copy));
+		if (copy.count > n)
+			copy.count = n;
+		model__fork_regs(d->model, &copy);
+		break;
+	}
+	case REC_FORK_STACK: model__fork_stack(d->model, data, size); break;
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #define DEFAULT_GRACE_NS (100ULL * 1000 * 1000)
 #define DEFAULT_SCAN_LIMIT (4ULL << 30)
+#define DEFAULT_STACK_COPY (16ULL << 10) /* deep Python stacks need it (STACKS.md) */
 
 enum long_only {
 	OPT_JSON = 256,
@@ -28,6 +29,8 @@ enum long_only {
 	OPT_DEBUG,
 	OPT_PYTHON,
 	OPT_REPORT,
+	OPT_STACK_SIZE,
+	OPT_STACK_THREADS,
 };
 
 static const struct option long_opts[] = {
@@ -35,6 +38,8 @@ static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "locks", required_argument, NULL, OPT_LOCKS },
 	{ "stacks", required_argument, NULL, OPT_STACKS },
+	{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
+	{ "stack-threads", required_argument, NULL, OPT_STACK_THREADS },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
 	{ "influx", required_argument, NULL, OPT_INFLUX },
@@ -68,6 +73,8 @@ void options_usage(FILE *f)
 	      "  -v, -q                   also show info events / show only errors\n"
 	      "  --locks=scan|uprobe|futex|off   how locks are seen (default scan)\n"
 	      "  --stacks=hazards|all|off        where stacks are read (default hazards: warnings and errors)\n"
+	      "  --stack-size=SIZE        the forking thread's stack copied at a fork (4KiB-32KiB, default 16KiB)\n"
+	      "  --stack-threads=N        the other threads unwound per fork, at most (1-64, default 64)\n"
 	      "  --grace=DURATION         time a child may take to exec (default 100ms)\n"
 	      "  --scan-limit=SIZE        memory read per fork in scan mode (default 4GiB)\n"
 	      "  --influx=URL             export events to InfluxDB (--influx-db, --influx-user,\n"
@@ -326,6 +333,29 @@ static int parse_one(int c, const char *arg, struct options *o)
 			return usage_error("bad --stacks '%s': want hazards, all or off", arg);
 		o->stacks = v;
 		return 0;
+	case OPT_STACK_SIZE: {
+		uint64_t size;
+
+		/* whole pages, as the kernel side copies them */
+		if (parse_size(arg, &size) || size < STACK_COPY_MIN || size > STACK_COPY_MAX ||
+		    size % STACK_COPY_MIN)
+			return usage_error("bad --stack-size '%s': want 4KiB to 32KiB in whole 4KiB"
+					   " pages, such as 16KiB",
+					   arg);
+		o->stack_size = size;
+		return 0;
+	}
+	case OPT_STACK_THREADS: {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n < 1 || n > STACK_THREADS_MAX)
+			return usage_error("bad --stack-threads '%s': want 1 to 64", arg);
+		o->stack_threads = (int)n;
+		return 0;
+	}
 	case OPT_GRACE:
 		if (parse_duration(arg, &o->grace_ns))
 			return usage_error("bad --grace '%s': want a duration such as 100ms", arg);
@@ -437,6 +467,8 @@ static void set_defaults(struct options *o)
 	o->verbosity = VERB_NORMAL;
 	o->grace_ns = DEFAULT_GRACE_NS;
 	o->scan_limit = DEFAULT_SCAN_LIMIT;
+	o->stack_size = DEFAULT_STACK_COPY;
+	o->stack_threads = STACK_THREADS_MAX;
 }
 
 int options_parse(int argc, char **argv, struct options *o)

@@ -12,6 +12,10 @@ enum ft_command { CMD_TRACE, CMD_DIAGNOSE, CMD_CHECK, CMD_REPORT, CMD_HELP, CMD_
 enum target_mode { TARGET_PIDS, TARGET_COMMAND, TARGET_ALL };
 enum lock_mode { LOCKS_SCAN, LOCKS_UPROBE, LOCKS_FUTEX, LOCKS_OFF };
 enum stacks_mode { STACKS_HAZARDS, STACKS_ALL, STACKS_OFF };
+/* the bounds of --stack-size and --stack-threads (the kernel side's) */
+#define STACK_COPY_MIN 4096ULL
+#define STACK_COPY_MAX (8 * STACK_COPY_MIN)
+#define STACK_THREADS_MAX 64
 
 #define MAX_TARGET_PIDS 64
 
@@ -35,6 +39,8 @@ struct options {
 	enum verbosity verbosity;
 	const char *output_path; /* -o */
 	enum stacks_mode stacks; /* --stacks */
+	uint64_t stack_size;	 /* --stack-size: bytes, whole pages */
+	int stack_threads;	 /* --stack-threads */
 	bool no_python;		 /* --python=off: CPython is not read */
 	bool debug;		 /* --debug: libbpf's own log */
 	uint64_t grace_ns;

@@ -30,6 +30,11 @@
 /* after a loss, how long an exit record in flight has to arrive */
 #define REAP_INTERVAL_NS (200ULL * 1000 * 1000)
 
+_Static_assert(STACK_THREADS_MAX == FT_STACK_THREADS &&
+		       STACK_COPY_MAX == FT_STACK_PAGES_MAX * FT_STACK_PAGE &&
+		       STACK_COPY_MIN == FT_STACK_PAGE,
+	       "--stack-threads and --stack-size are bounded by the kernel side's records");
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
@@ -79,6 +84,13 @@ static void tell_py_layout(void *ctx, int pid, const struct py_bpf_layout *l)
 	}
 }
 
+/* A blocked thread's registers, for its stack (the session, once open). */
+static int thread_regs(void *ctx, int pid, int tid, uint64_t *regs)
+{
+	(void)pid;
+	return session__thread_regs(*(struct session **)ctx, tid, regs);
+}
+
 static void model_config_from(const struct options *o, struct model_config *c)
 {
 	c->trace_all = o->target == TARGET_ALL;
@@ -92,6 +104,7 @@ static void model_config_from(const struct options *o, struct model_config *c)
 	c->stacks = o->stacks != STACKS_OFF;
 	c->stacks_all = o->stacks == STACKS_ALL;
 	c->py_layout = tell_py_layout;
+	c->thread_regs = thread_regs;
 }
 
 static void session_config_from(const struct options *o, struct session_config *c)
@@ -100,6 +113,11 @@ static void session_config_from(const struct options *o, struct session_config *
 	c->lock_uprobes = o->locks == LOCKS_UPROBE;
 	c->debug = o->debug;
 	c->py_stacks_all = o->stacks == STACKS_ALL && !o->no_python;
+	c->stacks_mode = o->stacks == STACKS_OFF ? FSTACKS_OFF :
+			 o->stacks == STACKS_ALL ? FSTACKS_ALL :
+						   FSTACKS_HAZARDS;
+	c->stack_pages = (unsigned)(o->stack_size / FT_STACK_PAGE);
+	c->stack_threads = (unsigned)o->stack_threads;
 }
 
 static bool report_lost(struct output *out, enum lost_what what, uint64_t now, uint64_t *reported)

@@ -12,11 +12,13 @@
 #include "forktrace.h"
 #include "proc.skel.h"
 #include "kernel/session.h"
+#include "kernel/task_regs.h"
 #include "kernel/uprobes.h"
 
 struct session {
 	struct proc_bpf *proc;
 	struct uprobes *uprobes; /* --locks=uprobe only */
+	struct task_regs *regs;	 /* --stacks: blocked threads' registers */
 	struct ring_buffer *rb;
 };
 
@@ -44,18 +46,39 @@ static const char *load_hint(int err)
 }
 
 /* The lock probes share the lifecycle programs' maps and ring buffer. */
-static int open_uprobes(struct session *s)
+static int open_uprobes(struct session *s, bool callers)
 {
 	char err[512];
 
 	s->uprobes = uprobes__open(bpf_map__fd(s->proc->maps.traced),
 				   bpf_map__fd(s->proc->maps.held_locks),
-				   bpf_map__fd(s->proc->maps.events), err, sizeof(err));
+				   bpf_map__fd(s->proc->maps.events), callers, err, sizeof(err));
 	if (!s->uprobes) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
 	return 0;
+}
+
+/* Opens and loads the lifecycle programs: 0, or an errno with *step said. */
+static int load_proc(struct session *s, const struct session_config *cfg, unsigned stacks_mode,
+		     const char **step)
+{
+	*step = "open";
+	s->proc = proc_bpf__open();
+	if (!s->proc)
+		return errno ? errno : ENOMEM;
+	s->proc->rodata->trace_all = cfg->trace_all;
+	s->proc->rodata->lock_uprobes = cfg->lock_uprobes;
+	s->proc->rodata->py_stacks_all = cfg->py_stacks_all;
+	s->proc->rodata->stacks_mode = stacks_mode;
+	s->proc->rodata->stack_pages = cfg->stack_pages;
+	s->proc->rodata->stack_threads = cfg->stack_threads;
+	/* one stack-copy slot per CPU; one is enough when nothing is copied */
+	if (stacks_mode && libbpf_num_possible_cpus() > 0)
+		bpf_map__set_max_entries(s->proc->maps.fork_stack_buf, libbpf_num_possible_cpus());
+	*step = "load";
+	return -proc_bpf__load(s->proc);
 }
 
 struct session *session__open(const struct session_config *cfg, ring_buffer_sample_fn on_record,
@@ -72,24 +95,31 @@ struct session *session__open(const struct session_config *cfg, ring_buffer_samp
 	debug_log = cfg->debug;
 	libbpf_set_print(libbpf_log);
 
-	s->proc = proc_bpf__open();
-	if (!s->proc) {
-		err = errno;
-		goto fail;
+	err = load_proc(s, cfg, cfg->stacks_mode, &step);
+	/* the native-stack code needs a newer kernel than the rest (task
+	 * iterator kfuncs): without it, trace without native stacks */
+	if (err && err != EPERM && err != EACCES && cfg->stacks_mode) {
+		proc_bpf__destroy(s->proc);
+		s->proc = NULL;
+		if (!(err = load_proc(s, cfg, FSTACKS_OFF, &step)))
+			fprintf(stderr,
+				"forktrace: this kernel cannot run the native-stack programs —"
+				" tracing without native stacks (--debug shows why)\n");
 	}
-	s->proc->rodata->trace_all = cfg->trace_all;
-	s->proc->rodata->lock_uprobes = cfg->lock_uprobes;
-	s->proc->rodata->py_stacks_all = cfg->py_stacks_all;
-	step = "load";
-	err = -proc_bpf__load(s->proc);
 	if (err)
 		goto fail;
 	step = "attach";
 	err = -proc_bpf__attach(s->proc);
 	if (err)
 		goto fail;
-	if (cfg->lock_uprobes && open_uprobes(s))
+	if (cfg->lock_uprobes && open_uprobes(s, cfg->stacks_mode != FSTACKS_OFF))
 		goto fail_quiet;
+	/* without it, blocked threads unwind from /proc's sp and pc alone */
+	if (cfg->stacks_mode) {
+		char why[256];
+
+		s->regs = task_regs__open(why, sizeof(why));
+	}
 	step = "set up the ring buffer of";
 	s->rb = ring_buffer__new(bpf_map__fd(s->proc->maps.events), on_record, ctx, NULL);
 	if (!s->rb) {
@@ -204,6 +234,7 @@ void session__close(struct session *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	task_regs__free(s->regs);
 	uprobes__free(s->uprobes);
 	proc_bpf__destroy(s->proc);
 	free(s);
@@ -212,4 +243,9 @@ void session__close(struct session *s)
 struct uprobes *session__uprobes(struct session *s)
 {
 	return s->uprobes;
+}
+
+int session__thread_regs(struct session *s, int tid, uint64_t *regs)
+{
+	return s && s->regs && task_regs__read(s->regs, tid, regs) == 0 ? 0 : -1;
 }

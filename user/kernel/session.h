@@ -18,6 +18,9 @@ struct session_config {
 	bool lock_uprobes;  /* --locks=uprobe: the lock programs too */
 	bool debug;	    /* libbpf's own log on stderr */
 	bool py_stacks_all; /* --stacks=all: every Python fork copies its frames */
+	/* native stacks at forks (enum fork_stacks_mode): the other threads'
+	 * registers (at most stack_threads) and stack_pages of the forker's */
+	unsigned stacks_mode, stack_pages, stack_threads;
 };
 
 /* Loads and attaches the programs. NULL after one line on stderr. */
@@ -54,6 +57,9 @@ struct session_drops {
 void session__drops(const struct session *s, struct session_drops *d);
 /* The lock probes (--locks=uprobe), NULL in every other mode. */
 struct uprobes *session__uprobes(struct session *s);
+/* --stacks: the saved user registers of blocked thread tid (FT_NREGS, DWARF
+ * order): 0, or -1 (on a CPU, gone, or not readable here). */
+int session__thread_regs(struct session *s, int tid, uint64_t *regs);
 /* Detaches everything; NULL-safe. */
 void session__close(struct session *s);
 

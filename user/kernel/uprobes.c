@@ -45,6 +45,7 @@ struct pid_links {
 
 struct uprobes {
 	struct locks_bpf *skel; /* NULL: the lock probes are off (said once) */
+	bool callers;		/* record where each lock is taken (--stacks) */
 	int traced_fd, held_fd, events_fd;
 	enum link_mode mode;
 	bool mode_forced;  /* FORKTRACE_UPROBE_LINKS */
@@ -119,6 +120,7 @@ static int load(struct uprobes *u, enum link_mode mode, const char **step)
 	    (e = bpf_map__reuse_fd(u->skel->maps.events, u->events_fd)))
 		return e;
 	u->skel->rodata->lock_uprobes = true;
+	u->skel->rodata->lock_callers = u->callers;
 	if (mode == LINKS_MULTI) {
 		bpf_program__set_expected_attach_type(u->skel->progs.lk_enter, UPROBE_ATTACH_MULTI);
 		bpf_program__set_expected_attach_type(u->skel->progs.lk_exit, UPROBE_ATTACH_MULTI);
@@ -145,8 +147,8 @@ static enum link_mode choose_mode(struct uprobes *u)
 	return uprobe_link_multi_supported() ? LINKS_MULTI : LINKS_PERF;
 }
 
-struct uprobes *uprobes__open(int traced_fd, int held_locks_fd, int events_fd, char *err,
-			      size_t errlen)
+struct uprobes *uprobes__open(int traced_fd, int held_locks_fd, int events_fd, bool callers,
+			      char *err, size_t errlen)
 {
 	struct uprobes *u = calloc(1, sizeof(*u));
 	const char *step = "open";
@@ -163,6 +165,7 @@ struct uprobes *uprobes__open(int traced_fd, int held_locks_fd, int events_fd, c
 		return NULL;
 	}
 	u->traced_fd = traced_fd;
+	u->callers = callers;
 	u->held_fd = held_locks_fd;
 	u->events_fd = events_fd;
 	mode = choose_mode(u);

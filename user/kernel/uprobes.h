@@ -40,16 +40,18 @@
 #ifndef FT_UPROBES_H
 #define FT_UPROBES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct uprobes;
 
 /* Opens and loads locks.bpf.c reusing the lead's maps so that every object
- * shares them; NULL after filling err with one line
- * "forktrace: cannot ...: ... — what to do". */
-struct uprobes *uprobes__open(int traced_fd, int held_locks_fd, int events_fd, char *err,
-			      size_t errlen);
+ * shares them (callers: record where each lock is taken, for --stacks);
+ * NULL after filling err with one line "forktrace: cannot ...: ... — what
+ * to do". */
+struct uprobes *uprobes__open(int traced_fd, int held_locks_fd, int events_fd, bool callers,
+			      char *err, size_t errlen);
 
 /*
  * Finds the glibc that PID maps, resolves its lock functions (cached per

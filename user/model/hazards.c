@@ -139,7 +139,8 @@ static void note_held(struct model *m, struct proc *parent, struct proc *child, 
 	ev->held_lock.found_by = l->by_python ? FOUND_BY_PYTHON
 			       : l->by_uprobe ? FOUND_BY_UPROBE
 					      : FOUND_BY_SCAN;
-	if (!mine && l->owner_tid)
+	/* (uprobe mode: where it was taken is added once the stacks are read) */
+	if (!mine && l->owner_tid && !l->by_uprobe)
 		ev->held_lock.holder_stack = orphan_stack(pd, l->owner_tid);
 	/* the forking thread exists in the child: its locks are not orphaned */
 	if (mine)
@@ -282,15 +283,18 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 	/* the child blocked: the fork's held-back warnings are due now */
 	if (p->pending)
 		pending_resolve(m, p->pending, SEV_WARNING);
-	stack = mpy_thread_stack(m, p, t->tid);
+	stack = mst_thread_stack(m, p, t->tid, mpy_thread_stack(m, p, t->tid));
 	deadlock_event(&ev, &s, f);
 	if (!holder_name[0])
 		memcpy(holder_name, f->holder_name, EV_NAME_LEN);
 	memcpy(ev.deadlock.holder_name, holder_name, EV_NAME_LEN);
 	memcpy(ev.deadlock.lock_object, f->lock_object, EV_OBJECT_LEN);
 	ev.deadlock.stack = stack;
-	/* the holder's stack at the fork, kept with the locks the child was born holding */
-	if (f->reason == DL_HELD_AT_FORK && (h = held_list_find(&p->born_held, w->uaddr)))
+	/* the holder's stack at the fork: native and Python as kept for it, else
+	 * its Python frames kept with the locks the child was born holding */
+	ev.deadlock.holder_stack = mst_holder_stack(m, p, f->holder_tid);
+	if (!ev.deadlock.holder_stack && f->reason == DL_HELD_AT_FORK &&
+	    (h = held_list_find(&p->born_held, w->uaddr)))
 		ev.deadlock.holder_stack = h->holder_stack;
 	model_emit(m, &ev);
 	stack_free(stack);

@@ -239,8 +239,9 @@ void model__fork(struct model *m, const struct rec_fork *r)
 	/* Python names and frames, before the held locks that name their holders */
 	if (pd && (r->threads > 1 || !from_main))
 		mpy_fork(m, parent, r, pd);
-	/* --stacks=all: the fork event itself carries the forking thread's frames */
-	fork_stack = m->cfg.stacks_all ? mpy_forker_stack(m, parent, r) : NULL;
+	/* --stacks=all: the fork event itself carries the forking thread's stack */
+	fork_stack = mst_fork(m, parent, r, pd);
+	mst_fork_done(m, r);
 	mpy_fork_done(m, r);
 	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
 	if (pd && r->threads > 1 && !shares_vm && (m->cfg.scan_locks || m->cfg.py_locks))
@@ -250,6 +251,8 @@ void model__fork(struct model *m, const struct rec_fork *r)
 			m->incoming[i].fork_ts = r->h.ts;
 		held = pending_add_held(m, parent, child, pd, m->incoming, m->nincoming);
 	}
+	if (pd)
+		mst_held(m, parent, child, pd, m->incoming, m->nincoming);
 	m->nincoming = 0;
 
 	model_event_init(m, &ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
@@ -311,6 +314,7 @@ void model__held_lock(struct model *m, const struct rec_held_lock *r)
 	l->fork_ts = r->h.ts;
 	l->held_ns = r->h.ts > r->acquired_ts ? (int64_t)(r->h.ts - r->acquired_ts) : 0;
 	l->by_uprobe = true;
+	l->caller = r->caller;
 }
 
 void model__py_stack(struct model *m, const struct rec_py_stack *r)
@@ -452,6 +456,7 @@ struct model *model__new(const struct model_config *cfg, model_emit_fn emit, voi
 	m->emit = emit;
 	m->emit_ctx = ctx;
 	m->mono_to_real = mono_to_real;
+	mst_init(m);
 	return m;
 }
 
@@ -606,6 +611,7 @@ void model__free(struct model *m)
 		pending_unlink(m, m->pendings);
 	free(m->incoming);
 	free(m->roots);
+	mst_free(m);
 	for (int b = 0; b < NBUCKETS; b++)
 		while (m->buckets[b])
 			proc_remove(m, m->buckets[b]);

@@ -30,6 +30,9 @@ struct model_config {
 	/* Python support: the kernel side is told where pid's interpreter keeps
 	 * its frames, so forks copy the forking thread's (NULL: not wanted) */
 	void (*py_layout)(void *ctx, int pid, const struct py_bpf_layout *l);
+	/* --stacks: the saved user registers of a blocked thread (FT_NREGS, in
+	 * DWARF order): 0, or -1 when they cannot be read (NULL: never) */
+	int (*thread_regs)(void *ctx, int pid, int tid, uint64_t *regs);
 	void *hook_ctx;
 };
 
@@ -64,6 +67,9 @@ void model__detach(struct model *m);
 void model__fork(struct model *m, const struct rec_fork *r);
 void model__held_lock(struct model *m, const struct rec_held_lock *r);
 void model__py_stack(struct model *m, const struct rec_py_stack *r);
+void model__fork_regs(struct model *m, const struct rec_fork_regs *r);
+/* size: the record's size as received (its copy is cut to what came) */
+void model__fork_stack(struct model *m, const struct rec_fork_stack *r, size_t size);
 void model__thread_new(struct model *m, const struct rec_thread *r);
 void model__thread_rename(struct model *m, const struct rec_thread *r);
 void model__thread_exit(struct model *m, const struct rec_thread *r);

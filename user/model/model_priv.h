@@ -14,6 +14,7 @@
 
 #define NBUCKETS 4096
 #define PY_INCOMING 128 /* threads' frames of forks in flight, come ahead of them */
+#define NATIVE_INCOMING 4 /* forks in flight whose native stacks came ahead of them */
 
 struct thread {
 	int tid;
@@ -35,7 +36,7 @@ struct pending {
 	struct event *held; /* held_lock events */
 	int nheld;
 	/* the stacks its events point to (orphans, the forking thread): freed with it */
-	struct stack *stacks[EV_MAX_THREADS + 1];
+	struct stack *stacks[2 * (EV_MAX_THREADS + 1)]; /* Python, then native+Python */
 	int nstacks;
 	struct proc *child;
 	struct pending *next;
@@ -80,6 +81,7 @@ struct found_lock {
 	bool by_python;
 	char object[EV_OBJECT_LEN];
 	char holder_name[EV_NAME_LEN];
+	uint64_t caller; /* uprobe mode, --stacks: where it was taken; 0: not known */
 };
 
 struct model {
@@ -101,6 +103,13 @@ struct model {
 	 * next (forks on other CPUs can interleave their records) */
 	struct rec_py_stack incoming_py[PY_INCOMING];
 	int incoming_py_next;
+	/* --stacks: the unwinder, and native stacks of forks whose REC_FORK comes next */
+	struct stacks *stacks;
+	struct native_incoming *native_in;
+	int native_next;
+	struct last_stack *last_stacks;	    /* a thread's stack at its last fork */
+	struct holder_stack *holder_stacks; /* held locks' holders at their fork */
+	int holder_next;
 	bool py_refresh_due; /* some process has names to refresh or a python to look for */
 	uint64_t py_due_at;  /* the earliest of those times (0: none) */
 };
@@ -181,5 +190,27 @@ void mpy_forget(struct model *m, struct proc *p);
 void mpy_inherit(struct model *m, struct proc *child, const struct proc *parent);
 /* p exec'd filename: a python is looked for while it starts up. */
 void mpy_exec(struct model *m, struct proc *p, const char *filename, uint64_t now);
+
+/* stacks.c: native stacks (all of it a no-op without cfg.stacks) */
+void mst_init(struct model *m);
+void mst_free(struct model *m);
+/* At a fork: the orphans' and the forker's native stacks into pd's events
+ * (after mpy_fork, before mpy_fork_done); returns the fork event's stack
+ * (the caller frees), or NULL. */
+struct stack *mst_fork(struct model *m, struct proc *parent, const struct rec_fork *r,
+		       struct pending *pd);
+/* The held locks of pd get their holders' stacks at the fork (kept for
+ * child's deadlock); those the uprobes saw taken (locks, n: where each
+ * was) start where that was. */
+void mst_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
+	      const struct found_lock *locks, int n);
+/* The fork's record came: its native stacks are forgotten. */
+void mst_fork_done(struct model *m, const struct rec_fork *r);
+/* The stack at child's fork of holder_tid, a thread that held a lock the
+ * child was born with (owned here), or NULL. */
+const struct stack *mst_holder_stack(struct model *m, const struct proc *child, int holder_tid);
+/* Thread tid of p now: its native stack with py's frames interleaved.
+ * Takes py (may be NULL); returns a stack the caller frees, or NULL. */
+struct stack *mst_thread_stack(struct model *m, struct proc *p, int tid, struct stack *py);
 
 #endif

@@ -135,10 +135,35 @@ static void put_frame(struct strbuf *sb, const struct frame *f)
  * HUMAN_FRAMES (every frame with all_frames), then how many were left out.
  * title ends the line before the frames; indent is that line's.
  */
+/* A native frame of the C library, the dynamic loader or the CPython
+ * interpreter: how a wait looks from inside, not what the program was doing. */
+static bool runtime_frame(const struct frame *f)
+{
+	static const char *const libs[] = { "libc.so", "libpthread.so", "ld-linux", "python3",
+					    "libpython3" };
+
+	for (size_t i = 0; f->lang == FRAME_C && f->module && i < sizeof(libs) / sizeof(libs[0]);
+	     i++)
+		if (!strncmp(f->module, libs[i], strlen(libs[i])))
+			return true;
+	return false;
+}
+
+/* Where the first few frames shown start: past the runtime's own (-v shows
+ * every frame). A stack of nothing else is shown from its start. */
+static int first_shown(const struct stack *st)
+{
+	int i = 0;
+
+	while (i < st->count && runtime_frame(&st->frames[i]))
+		i++;
+	return i < st->count ? i : 0;
+}
+
 static void put_stack(struct strbuf *sb, const char *indent, const char *title,
 		      const struct stack *st, const struct human_opts *o)
 {
-	int shown = st->count, more;
+	int from = o->all_frames ? 0 : first_shown(st), shown = st->count - from, more;
 
 	if (!o->all_frames && shown > HUMAN_FRAMES)
 		shown = HUMAN_FRAMES;
@@ -151,7 +176,7 @@ static void put_stack(struct strbuf *sb, const char *indent, const char *title,
 				" running on a CPU at the fork: no stack known");
 	else if (!st->count && !more)
 		sb_puts(sb, " no frames known");
-	for (int i = 0; i < shown; i++) {
+	for (int i = from; i < from + shown; i++) {
 		sb_printf(sb, "\n%s  at ", indent);
 		put_frame(sb, &st->frames[i]);
 	}

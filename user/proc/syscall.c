@@ -34,15 +34,20 @@ int proc_syscall_parse(const char *line, struct proc_syscall *s)
 	s->nr = strtol(line, &end, 10);
 	if (errno || end == line || (*end != ' ' && *end != '\n'))
 		return -1;
+	line = end + 1;
 	if (s->nr == -1) {
 		s->state = PROC_SYSCALL_NONE;
-		return 0;
+	} else {
+		for (int i = 0; i < 6; i++)
+			if (parse_arg(&line, &s->args[i]))
+				return -1;
+		s->state = PROC_SYSCALL_IN;
 	}
-	line = end + 1;
-	for (int i = 0; i < 6; i++)
-		if (parse_arg(&line, &s->args[i]))
-			return -1;
-	s->state = PROC_SYSCALL_IN;
+	/* the user sp and pc follow; an older kernel may not show them */
+	if (*end == ' ' && parse_arg(&line, &s->sp) == 0 && parse_arg(&line, &s->pc) == 0)
+		s->has_sp = true;
+	else
+		s->sp = s->pc = 0;
 	return 0;
 }
 

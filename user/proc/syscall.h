@@ -5,6 +5,7 @@
 #ifndef FT_PROC_SYSCALL_H
 #define FT_PROC_SYSCALL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum proc_syscall_state {
@@ -17,6 +18,8 @@ struct proc_syscall {
 	enum proc_syscall_state state;
 	long nr;	  /* PROC_SYSCALL_IN: the call's number (x86_64: SYS_futex 202) */
 	uint64_t args[6]; /* PROC_SYSCALL_IN: its arguments */
+	bool has_sp;	  /* NONE, IN: the thread's user sp and pc are known */
+	uint64_t sp, pc;
 };
 
 /* Parses one line (with or without '\n'): 0, or -1 when malformed. */
