@@ -56,6 +56,23 @@ void pending_unlink(struct model *m, struct pending *pd)
 	free(pd);
 }
 
+const struct stack *pending_keep_stack(struct pending *pd, struct stack *s)
+{
+	/* an empty stack says nothing, unless it says the thread was running */
+	if (s && !s->count && !s->omitted && !s->running) {
+		stack_free(s);
+		s = NULL;
+	}
+	if (!s)
+		return NULL;
+	if (pd->nstacks >= (int)(sizeof(pd->stacks) / sizeof(pd->stacks[0]))) {
+		stack_free(s);
+		return NULL;
+	}
+	pd->stacks[pd->nstacks++] = s;
+	return s;
+}
+
 /* Emits a fork's held-back hazards: as info if the child is safe. */
 void pending_resolve(struct model *m, struct pending *pd, enum severity sev)
 {

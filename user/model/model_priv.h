@@ -138,6 +138,9 @@ int pending_scan(struct model *m, struct proc *parent, struct proc *child, int f
 /* Emits a fork's held-back hazards with this severity and forgets them. */
 void pending_resolve(struct model *m, struct pending *pd, enum severity sev);
 void pending_unlink(struct model *m, struct pending *pd);
+/* The fork's events point to s from now on, and it is freed with them:
+ * s (NULL when empty or the pending's room is full, then freed). */
+const struct stack *pending_keep_stack(struct pending *pd, struct stack *s);
 /* Looks at the futex waits of forked children (rate-limited). */
 void hazards_watch(struct model *m, uint64_t now);
 

@@ -220,22 +220,6 @@ void mpy_tick(struct model *m, uint64_t now)
 		}
 }
 
-/* The pending event owns the stack from now on. An empty one says nothing. */
-static const struct stack *keep(struct pending *pd, struct stack *s)
-{
-	if (s && !s->count && !s->omitted) {
-		stack_free(s);
-		s = NULL;
-	}
-	if (!s)
-		return NULL;
-	if (pd->nstacks >= (int)(sizeof(pd->stacks) / sizeof(pd->stacks[0]))) {
-		stack_free(s);
-		return NULL;
-	}
-	pd->stacks[pd->nstacks++] = s;
-	return s;
-}
 
 static struct py_thread *find(struct py_thread *v, int n, int tid)
 {
@@ -361,9 +345,9 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 			memcpy(tl->t[i].name, t->name, EV_NAME_LEN);
 		/* what it ran at the fork; else what it runs now, just after */
 		if (o.frames)
-			tl->t[i].stack = keep(pd, frames_at_fork(m, parent, r, t->ident));
+			tl->t[i].stack = pending_keep_stack(pd, frames_at_fork(m, parent, r, t->ident));
 		if (!tl->t[i].stack && o.frames)
-			tl->t[i].stack = keep(pd, reread_frames(parent, tl->t[i].tid, &o));
+			tl->t[i].stack = pending_keep_stack(pd, reread_frames(parent, tl->t[i].tid, &o));
 	}
 	forker = find(v, n, (int)r->h.tid);
 	if (pd->has_fork_in_thread) {
@@ -375,7 +359,7 @@ void mpy_fork(struct model *m, struct proc *parent, const struct rec_fork *r, st
 			memcpy(pd->fork_in_thread.fork_in_thread.name, forker->name, EV_NAME_LEN);
 		else if (ft)
 			memcpy(pd->fork_in_thread.fork_in_thread.name, ft->name, EV_NAME_LEN);
-		pd->fork_in_thread.fork_in_thread.stack = keep(pd, s);
+		pd->fork_in_thread.fork_in_thread.stack = pending_keep_stack(pd, s);
 	}
 	py_threads_free(v, n);
 out:

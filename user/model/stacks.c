@@ -203,22 +203,6 @@ static void unwind_slot(struct model *m, struct native_incoming *in)
 	}
 }
 
-/* The pending events own the stack from now on. */
-static const struct stack *keep(struct pending *pd, struct stack *s)
-{
-	if (s && !s->count && !s->omitted && !s->running) {
-		stack_free(s);
-		s = NULL;
-	}
-	if (!s)
-		return NULL;
-	if (pd->nstacks >= (int)(sizeof(pd->stacks) / sizeof(pd->stacks[0]))) {
-		stack_free(s);
-		return NULL;
-	}
-	pd->stacks[pd->nstacks++] = s;
-	return s;
-}
 
 /* A thread on a CPU at the fork: what Python knows of it, said running. */
 static struct stack *running_stack(const struct stack *py)
@@ -245,16 +229,15 @@ struct stack *mst_fork(struct model *m, struct proc *parent, const struct rec_fo
 			if ((int)in->regs.t[j].tid != tl->t[i].tid)
 				continue;
 			if (in->regs.t[j].flags & TREGS_RUNNING)
-				tl->t[i].stack = keep(pd, running_stack(tl->t[i].stack));
+				tl->t[i].stack = pending_keep_stack(pd, running_stack(tl->t[i].stack));
 			else if (in->stacks[j])
 				tl->t[i].stack =
-					keep(pd, stacks_interleave(in->stacks[j], tl->t[i].stack));
+					pending_keep_stack(pd, stacks_interleave(in->stacks[j], tl->t[i].stack));
 			break;
 		}
 	}
 	if (pd && pd->has_fork_in_thread && in->forker)
-		pd->fork_in_thread.fork_in_thread.stack = keep(
-			pd, stacks_interleave(in->forker, pd->fork_in_thread.fork_in_thread.stack));
+		pd->fork_in_thread.fork_in_thread.stack = pending_keep_stack(pd, stacks_interleave(in->forker, pd->fork_in_thread.fork_in_thread.stack));
 	/* the fork event (info) carries its stack with --stacks=all only */
 	if (in->forker && m->cfg.stacks_all) {
 		py = mpy_forker_stack(m, parent, r);
@@ -348,7 +331,7 @@ void mst_held(struct model *m, struct proc *parent, struct proc *child, struct p
 		}
 		site = stacks__symbolize(m->stacks, parent->pid, &caller, 1);
 		if (site && site->count)
-			ev->held_lock.holder_stack = keep(pd, from_site(site, now));
+			ev->held_lock.holder_stack = pending_keep_stack(pd, from_site(site, now));
 		else
 			ev->held_lock.holder_stack = now;
 		stack_free(site);
