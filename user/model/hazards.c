@@ -311,7 +311,7 @@ static void report_deadlock(struct model *m, struct proc *p, struct thread *t,
 	 * its Python frames kept with the locks the child was born holding */
 	ev.deadlock.holder_stack = mst_holder_stack(m, p, f->holder_tid);
 	if (!ev.deadlock.holder_stack && f->reason == DL_HELD_AT_FORK &&
-	    (h = held_list_find(&p->born_held, w->uaddr)))
+	    (h = held_list_find(&p->born_held, f->lock ? f->lock : w->uaddr)))
 		ev.deadlock.holder_stack = h->holder_stack;
 	model_emit(m, &ev);
 	stack_free(stack);

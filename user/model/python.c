@@ -403,6 +403,7 @@ bool mpy_lock_verdict(struct model *m, struct proc *p, const struct futex_wait *
 	struct proc *parent = proc_find(m, p->parent_pid);
 	struct py_thread *mine = NULL, *theirs = NULL;
 	const struct py_thread *holder;
+	const struct held_lock *h;
 	struct py_lock_wait lw;
 	int nmine, ntheirs = 0;
 
@@ -411,6 +412,17 @@ bool mpy_lock_verdict(struct model *m, struct proc *p, const struct futex_wait *
 		return false;
 	f->lock_type = lw.type;
 	snprintf(f->lock_object, sizeof(f->lock_object), "%s", lw.object_text);
+	/* a PyMutex parked for: the lock is not the futex, so the watch could not
+	 * match it with the locks the child was born holding */
+	if (lw.lock != w->uaddr && (h = held_list_find(&p->born_held, lw.lock))) {
+		f->reason = DL_HELD_AT_FORK;
+		f->certain = true;
+		f->lock = lw.lock;
+		f->holder_tid = h->holder_tid;
+		memcpy(f->holder_comm, h->holder_comm, sizeof(f->holder_comm));
+		memcpy(f->holder_name, h->holder_name, sizeof(f->holder_name));
+		return true;
+	}
 	if (!lw.owner_ident)
 		return true; /* a plain Lock records no owner: what was said stands */
 	/* the owner recorded in the child's copy: one of its own threads, or a

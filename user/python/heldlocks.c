@@ -5,8 +5,11 @@
  * type that is alive (a sane reference count: pymalloc writes a free list
  * pointer over a freed object's first word) and locked (the flag or the
  * owner the object records, and its sem_t at value 0). The offsets are the
- * same from 3.6 through 3.13 (PYTHON.md, PYTHON-LOCKS.md); 3.13.1+ and 3.14
- * keep a threading.Lock in a one-byte PyMutex, which is not looked for.
+ * same from 3.6 through 3.13 (PYTHON.md, PYTHON-LOCKS.md). 3.13.1+ keep a
+ * threading.Lock in a one-byte PyMutex right after the object's head (bit 0:
+ * locked), and 3.14 an RLock in a _PyRecursiveMutex (the PyMutex, then the
+ * owner's thread ident and the level, where the old RLock kept owner and
+ * count): no sem_t, and nothing records a Lock's holder.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +49,8 @@ static const struct {
 
 struct candidate {
 	enum kind kind;
-	uint64_t object, sem, owner;
+	uint64_t object, sem, owner; /* sem: the PyMutex itself for a PyMutex lock */
+	bool pymutex;
 };
 
 struct py_held_scan {
@@ -113,14 +117,13 @@ static void read_types(struct py_ctx *c)
 	p->lock_types_read = p->lock_types[K_LOCK] && p->lock_types[K_RLOCK];
 }
 
-/* 3.13.1 and later keep a threading.Lock in a PyMutex: no sem_t to look at. */
-static bool pymutex_lock(const struct py_process *p)
+bool py_lock_is_pymutex(const struct py_process *p, bool rlock)
 {
 	int minor = p->l.minor, patch = 0;
 
 	if (minor >= 14)
 		return true;
-	return minor == 13 && sscanf(p->version, "3.13.%d", &patch) == 1 && patch >= 1;
+	return !rlock && minor == 13 && sscanf(p->version, "3.13.%d", &patch) == 1 && patch >= 1;
 }
 
 struct py_held_scan *py_held_scan_new(struct py_process *p, int mem_pid)
@@ -143,7 +146,7 @@ struct py_held_scan *py_held_scan_new(struct py_process *p, int mem_pid)
 	if (!p->lock_types_read)
 		read_types(&s->c);
 	for (int k = 0; k < PY_LOCK_KINDS; k++) {
-		if (!p->lock_types[k] || (k == K_LOCK && pymutex_lock(p)))
+		if (!p->lock_types[k])
 			continue;
 		s->word_kind[s->nwords] = (enum kind)k;
 		s->words[s->nwords++] = p->lock_types[k];
@@ -164,21 +167,35 @@ const uint64_t *py_held_scan_words(const struct py_held_scan *s, int *n, size_t 
 	return s->words;
 }
 
-/* Is the object in o (OBJ_BYTES from its start) alive and locked? */
-static bool locked_object(enum kind k, const unsigned char *o, struct candidate *out)
+bool py_lock_object_held(const struct py_process *p, enum lock_type type, uint64_t obj,
+			 const unsigned char *o, struct py_lock_seen *out)
 {
 	uint64_t refcnt = ld64(o), sem, owner = 0;
+	bool rlock = type == LOCK_PY_RLOCK;
 
+	memset(out, 0, sizeof(*out));
 	/* a live object's count; a freed one holds a free-list pointer there */
 	if (refcnt == 0 || refcnt >= (1ULL << 32))
 		return false;
-	switch (k) {
-	case K_LOCK:
+	if (type != LOCK_PY_IO && py_lock_is_pymutex(p, rlock)) {
+		uint64_t level = ld64(o + RLOCK_COUNT);
+
+		if (!(o[LOCK_SEM] & 1))
+			return false;
+		if (rlock && (!(owner = ld64(o + RLOCK_OWNER)) || !level || level >= (1ULL << 31)))
+			return false;
+		out->lock = obj + LOCK_SEM;
+		out->owner = owner;
+		out->pymutex = true;
+		return true;
+	}
+	switch (type) {
+	case LOCK_PY_LOCK:
 		sem = ld64(o + LOCK_SEM);
 		if (o[LOCK_LOCKED] != 1)
 			return false;
 		break;
-	case K_RLOCK: {
+	case LOCK_PY_RLOCK: {
 		uint64_t count = ld64(o + RLOCK_COUNT);
 
 		sem = ld64(o + LOCK_SEM);
@@ -195,9 +212,23 @@ static bool locked_object(enum kind k, const unsigned char *o, struct candidate 
 	}
 	if (!py_ptr_ok(sem))
 		return false;
-	out->kind = k;
-	out->sem = sem;
+	out->lock = sem;
 	out->owner = owner;
+	return true;
+}
+
+/* Is the object in o (OBJ_BYTES from its start) alive and locked? */
+static bool locked_object(const struct py_process *p, enum kind k, uint64_t obj,
+			  const unsigned char *o, struct candidate *out)
+{
+	struct py_lock_seen seen;
+
+	if (!py_lock_object_held(p, kinds[k].type, obj, o, &seen))
+		return false;
+	out->kind = k;
+	out->sem = seen.lock;
+	out->owner = seen.owner;
+	out->pymutex = seen.pymutex;
 	return true;
 }
 
@@ -217,7 +248,7 @@ void py_held_scan_hit(void *ctx, uint64_t addr, const unsigned char *obj)
 	value = ld64(obj + s->p->l.ob_type);
 	for (k = 0; k < s->nwords && s->words[k] != value; k++)
 		;
-	if (k == s->nwords || !locked_object(s->word_kind[k], obj, &cand))
+	if (k == s->nwords || !locked_object(s->p, s->word_kind[k], start, obj, &cand))
 		return;
 	if (s->ncand >= MAX_CANDIDATES) {
 		s->cand_cut++;
@@ -406,7 +437,7 @@ int py_held_scan_finish(struct py_held_scan *s, struct py_held_lock **out, int *
 					  .lock = k->sem,
 					  .object = k->object };
 
-		if (is_reset(s, k->object) || !sem_taken(&s->c, k->sem))
+		if (is_reset(s, k->object) || (!k->pymutex && !sem_taken(&s->c, k->sem)))
 			continue;
 		if (n >= PY_HELD_MAX) {
 			(*cut)++;

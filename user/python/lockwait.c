@@ -120,6 +120,53 @@ static int scan_map(struct py_ctx *c, int fd, const struct proc_map *pm, uint64_
 	return 0;
 }
 
+#define WAIT_ENTRY_ADDR 8 /* wait_entry: park_arg, addr, then the semaphore */
+#define PYMUTEX_AT 16	  /* the PyMutex right after the object's head */
+
+int py_parked_on(struct py_ctx *c, uint64_t futex, uint64_t *lock)
+{
+	return futex < 4096 + WAIT_ENTRY_ADDR || py_mem_u64(c->m, futex - WAIT_ENTRY_ADDR, lock) ||
+			       *lock < 4096 ?
+		       -1 :
+		       0;
+}
+
+/* 3.13.1+: the Lock (3.14: or RLock) whose PyMutex the waiter parked for. */
+static int parked_lock(struct py_ctx *c, uint64_t futex, struct py_lock_wait *out)
+{
+	static const struct {
+		const char *tp_name;
+		enum lock_type type;
+		const char *text;
+	} parked[] = {
+		{ "_thread.lock", LOCK_PY_LOCK, "threading.Lock" },
+		{ "_thread.RLock", LOCK_PY_RLOCK, "threading.RLock" },
+	};
+	uint64_t lock, obj, type, meta, tpname;
+	char name[32] = "";
+
+	if (py_parked_on(c, futex, &lock) || !py_ptr_ok(obj = lock - PYMUTEX_AT) ||
+	    py_mem_ptr(c->m, obj + c->l->ob_type, &type) ||
+	    py_mem_ptr(c->m, type + c->l->ob_type, &meta) || meta != c->p->s.type_type ||
+	    py_mem_u64(c->m, type + c->l->tp_name, &tpname) || tpname < 4096 ||
+	    py_mem_read(c->m, tpname, name, sizeof(name) - 1))
+		return 0;
+	for (size_t k = 0; k < sizeof(parked) / sizeof(parked[0]); k++) {
+		if (strcmp(name, parked[k].tp_name) != 0 ||
+		    !py_lock_is_pymutex(c->p, parked[k].type == LOCK_PY_RLOCK))
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->type = parked[k].type;
+		out->object = obj;
+		out->lock = lock;
+		if (out->type == LOCK_PY_RLOCK)
+			py_mem_u64(c->m, obj + RLOCK_OWNER, &out->owner_ident);
+		snprintf(out->object_text, sizeof(out->object_text), "%s", parked[k].text);
+		return 1;
+	}
+	return 0;
+}
+
 int py_lock_of_wait(struct py_process *p, int mem_pid, uint64_t futex, struct py_lock_wait *out)
 {
 	uint64_t budget = SCAN_MAX_BYTES, deadline = mono_ns() + SCAN_MAX_NS;
@@ -144,7 +191,10 @@ int py_lock_of_wait(struct py_process *p, int mem_pid, uint64_t futex, struct py
 		return -1;
 	}
 	c.m = &m;
-	if (proc_maps_open(&it, mem_pid) == 0) {
+	/* a PyMutex waiter parks on its own semaphore: the lock is named beside it */
+	if (py_lock_is_pymutex(p, false))
+		found = parked_lock(&c, futex, out);
+	if (!found && proc_maps_open(&it, mem_pid) == 0) {
 		while (!found && proc_maps_next(&it, &pm) > 0) {
 			/* the waiter's own stack holds the address too, never the object */
 			if (!pm.readable || !pm.writable || (pm.inode && pm.shared) ||
@@ -159,6 +209,8 @@ int py_lock_of_wait(struct py_process *p, int mem_pid, uint64_t futex, struct py
 	py_procmem_close(&pmem);
 	close(fd);
 	free(buf);
+	if (found > 0 && !out->lock)
+		out->lock = futex; /* its sem_t */
 	return found;
 }
 

@@ -87,4 +87,21 @@ struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tst
 int py_code_frame(struct py_ctx *c, struct py_code_cache *cc, uint64_t code, int64_t lasti,
 		  struct frame *out);
 
+/* heldlocks.c: a lock object as the fork-time scan judges it. */
+struct py_lock_seen {
+	uint64_t lock;	/* the word a waiter blocks on or parks for: the sem_t, or the PyMutex */
+	uint64_t owner; /* the owner's ident as recorded (RLock, io); 0 none */
+	bool pymutex;	/* a PyMutex (3.13.1+ Lock, 3.14 RLock): no sem_t */
+};
+/* Does the version keep this lock (rlock: an RLock, else a Lock) in a PyMutex? */
+bool py_lock_is_pymutex(const struct py_process *p, bool rlock);
+/* Is the object at obj, of type (LOCK_PY_LOCK, _RLOCK or _IO), whose first
+ * 128 bytes are o, alive and held? Pure: o is what the scan read. */
+bool py_lock_object_held(const struct py_process *p, enum lock_type type, uint64_t obj,
+			 const unsigned char *o, struct py_lock_seen *out);
+/* lockwait.c: where a PyMutex waiter parks (3.13.1+), its futex is the
+ * semaphore inside its own wait entry, whose addr field, just before it,
+ * is the lock's address: 0 with *lock, or -1. */
+int py_parked_on(struct py_ctx *c, uint64_t futex, uint64_t *lock);
+
 #endif /* FT_PY_PRIV_H */

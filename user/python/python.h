@@ -89,6 +89,7 @@ struct stack *py_stack_from_raw(struct py_process *p, int mem_pid, const struct 
 struct py_lock_wait {
 	enum lock_type type;		 /* LOCK_PY_LOCK, LOCK_PY_RLOCK or LOCK_PY_IO */
 	uint64_t object;		 /* the lock's Python object */
+	uint64_t lock; /* its lock word: the sem_t (the futex), or the PyMutex parked for */
 	uint64_t owner_ident;		 /* the owner's thread ident as recorded (RLock, io); 0 */
 	char object_text[EV_OBJECT_LEN]; /* "threading.RLock", "_io.BufferedWriter name='x'" */
 };
