@@ -344,6 +344,8 @@ struct stack *stacks__symbolize(struct stacks *s, int pid, const uint64_t *pcs, 
 	return st;
 }
 
+#define MAPS_READ_ATTEMPTS 4
+
 static uint64_t mono_ns(void)
 {
 	struct timespec t;
@@ -361,8 +363,11 @@ static const struct code_maps *maps_of(struct stacks *s, int code_pid, uint64_t 
 	    code_maps_find(&s->maps, pc))
 		return &s->maps;
 	code_maps_free(&s->maps);
-	if (code_maps_read(code_pid, &s->maps))
-		return NULL;
+	/* a read of maps can fail while the process changes its mappings (a
+	 * fork storm's parent): a few more tries before giving up */
+	for (int attempt = 1; code_maps_read(code_pid, &s->maps); attempt++)
+		if (attempt == MAPS_READ_ATTEMPTS)
+			return NULL;
 	s->maps_at = now;
 	return &s->maps;
 }
