@@ -358,16 +358,23 @@ static uint64_t mono_ns(void)
 static const struct code_maps *maps_of(struct stacks *s, int code_pid, uint64_t pc)
 {
 	uint64_t now = mono_ns();
+	struct code_maps fresh;
 
 	if (s->maps.n && s->maps.pid == code_pid && now - s->maps_at < MAPS_TTL_NS &&
 	    code_maps_find(&s->maps, pc))
 		return &s->maps;
-	code_maps_free(&s->maps);
 	/* a read of maps can fail while the process changes its mappings (a
-	 * fork storm's parent): a few more tries before giving up */
-	for (int attempt = 1; code_maps_read(code_pid, &s->maps); attempt++)
-		if (attempt == MAPS_READ_ATTEMPTS)
-			return NULL;
+	 * fork storm's parent): a few more tries; and records read after the
+	 * process is gone (a backlog) still have the mappings last read of it */
+	for (int attempt = 1; code_maps_read(code_pid, &fresh); attempt++) {
+		if (attempt < MAPS_READ_ATTEMPTS)
+			continue;
+		if (s->maps.n && s->maps.pid == code_pid && code_maps_find(&s->maps, pc))
+			return &s->maps;
+		return NULL;
+	}
+	code_maps_free(&s->maps);
+	s->maps = fresh;
 	s->maps_at = now;
 	return &s->maps;
 }
