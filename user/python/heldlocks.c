@@ -17,15 +17,7 @@
 #include "python/py_priv.h"
 
 /* Offsets inside the objects (x86_64). */
-#define LOCK_SEM 16 /* _thread.lock, _thread.RLock: lock_lock */
-#define LOCK_LOCKED 32
-#define RLOCK_OWNER 24
-#define RLOCK_COUNT 32
-#define BUFFERED_RAW 16
-#define BUFFERED_LOCK 104
-#define BUFFERED_OWNER 112
-#define FILEIO_DICT 40
-#define OBJ_BYTES 128 /* every field above lies in the first 128 bytes */
+#define OBJ_BYTES 128 /* every lock field (py_priv.h) lies in the first 128 bytes */
 #define WEAKREF_OBJECT 16
 #define SET_MASK 32
 #define SET_TABLE 40
@@ -88,16 +80,6 @@ static int module_dict(struct py_ctx *c, const char *name, uint64_t *md)
 	return py_mem_ptr(c->m, mod + c->l->md_dict, md);
 }
 
-static bool type_named(struct py_ctx *c, uint64_t type, const char *want)
-{
-	uint64_t meta, tpname;
-	char name[32] = "";
-
-	return py_mem_ptr(c->m, type + c->l->ob_type, &meta) == 0 && meta == c->p->s.type_type &&
-	       py_mem_u64(c->m, type + c->l->tp_name, &tpname) == 0 && tpname >= 4096 &&
-	       py_mem_read(c->m, tpname, name, sizeof(name) - 1) == 0 && strcmp(name, want) == 0;
-}
-
 /* The lock types, from the modules that define them (once per interpreter). */
 static void read_types(struct py_ctx *c)
 {
@@ -110,7 +92,7 @@ static void read_types(struct py_ctx *c)
 			continue;
 		if (module_dict(c, kinds[k].module, &md) == 0 &&
 		    py_dict_get(c, md, kinds[k].attr, &type) == 0 &&
-		    type_named(c, type, kinds[k].tp_name))
+		    py_type_named(c, type, kinds[k].tp_name))
 			p->lock_types[k] = type;
 	}
 	/* _thread and _io are imported at startup: once read, what is missing stays so */
@@ -178,35 +160,35 @@ bool py_lock_object_held(const struct py_process *p, enum lock_type type, uint64
 	if (refcnt == 0 || refcnt >= (1ULL << 32))
 		return false;
 	if (type != LOCK_PY_IO && py_lock_is_pymutex(p, rlock)) {
-		uint64_t level = ld64(o + RLOCK_COUNT);
+		uint64_t level = ld64(o + PY_RLOCK_COUNT);
 
-		if (!(o[LOCK_SEM] & 1))
+		if (!(o[PY_LOCK_SEM] & 1))
 			return false;
-		if (rlock && (!(owner = ld64(o + RLOCK_OWNER)) || !level || level >= (1ULL << 31)))
+		if (rlock && (!(owner = ld64(o + PY_RLOCK_OWNER)) || !level || level >= (1ULL << 31)))
 			return false;
-		out->lock = obj + LOCK_SEM;
+		out->lock = obj + PY_LOCK_SEM;
 		out->owner = owner;
 		out->pymutex = true;
 		return true;
 	}
 	switch (type) {
 	case LOCK_PY_LOCK:
-		sem = ld64(o + LOCK_SEM);
-		if (o[LOCK_LOCKED] != 1)
+		sem = ld64(o + PY_LOCK_SEM);
+		if (o[PY_LOCK_LOCKED] != 1)
 			return false;
 		break;
 	case LOCK_PY_RLOCK: {
-		uint64_t count = ld64(o + RLOCK_COUNT);
+		uint64_t count = ld64(o + PY_RLOCK_COUNT);
 
-		sem = ld64(o + LOCK_SEM);
-		owner = ld64(o + RLOCK_OWNER);
+		sem = ld64(o + PY_LOCK_SEM);
+		owner = ld64(o + PY_RLOCK_OWNER);
 		if (!owner || !count || count >= (1ULL << 31))
 			return false;
 		break;
 	}
 	default:
-		sem = ld64(o + BUFFERED_LOCK);
-		owner = ld64(o + BUFFERED_OWNER);
+		sem = ld64(o + PY_BUFFERED_LOCK);
+		owner = ld64(o + PY_BUFFERED_OWNER);
 		if (!owner)
 			return false;
 	}
@@ -363,20 +345,6 @@ static bool sem_taken(struct py_ctx *c, uint64_t sem)
 	       py_mem_u64(c->m, sem + 8, &priv) == 0 && ((uint32_t)priv == 0 || (uint32_t)priv == 128);
 }
 
-/* The io object's file name, from its raw FileIO's attribute dict. */
-static void io_text(struct py_ctx *c, const struct candidate *k, char *out, size_t len)
-{
-	uint64_t raw, dict, name;
-	char file[256];
-
-	if (py_mem_ptr(c->m, k->object + BUFFERED_RAW, &raw) ||
-	    py_mem_ptr(c->m, raw + FILEIO_DICT, &dict) || py_dict_get(c, dict, "name", &name) != 0 ||
-	    py_str(c, name, file, sizeof(file)))
-		snprintf(out, len, "%s", kinds[k->kind].tp_name);
-	else
-		snprintf(out, len, "%s name='%s'", kinds[k->kind].tp_name, file);
-}
-
 static int add_held(struct py_held_lock **v, int *n, int *cap, const struct py_held_lock *h)
 {
 	if (*n == *cap) {
@@ -446,7 +414,8 @@ int py_held_scan_finish(struct py_held_scan *s, struct py_held_lock **out, int *
 		if (k->kind != K_LOCK)
 			h.owner_ident = k->owner;
 		if (h.type == LOCK_PY_IO)
-			io_text(&s->c, k, h.object_text, sizeof(h.object_text));
+			py_io_text(&s->c, k->object, kinds[k->kind].tp_name, h.object_text,
+				   sizeof(h.object_text));
 		else
 			snprintf(h.object_text, sizeof(h.object_text), "%s",
 				 k->kind == K_LOCK ? "threading.Lock" : "threading.RLock");

@@ -22,37 +22,43 @@
 #define SCAN_MAX_BYTES (1ULL << 30) /* a deadlock's one look, bounded */
 #define SCAN_MAX_NS 500000000ULL
 
-/* Offsets inside the objects (x86_64, the same 3.6 through 3.13.0). */
-#define BUFFERED_RAW 16
-#define BUFFERED_LOCK 104
-#define BUFFERED_OWNER 112
-#define LOCK_LOCK 16 /* _thread.lock and _thread.RLock */
-#define RLOCK_OWNER 24
-#define FILEIO_DICT 40
 
 static const struct {
 	const char *tp_name;
 	int64_t field; /* where the sem_t pointer sits */
 	enum lock_type type;
 } kinds[] = {
-	{ "_io.BufferedWriter", BUFFERED_LOCK, LOCK_PY_IO },
-	{ "_io.BufferedReader", BUFFERED_LOCK, LOCK_PY_IO },
-	{ "_io.BufferedRandom", BUFFERED_LOCK, LOCK_PY_IO },
-	{ "_io.BufferedRWPair", BUFFERED_LOCK, LOCK_PY_IO },
-	{ "_thread.RLock", LOCK_LOCK, LOCK_PY_RLOCK },
-	{ "_thread.lock", LOCK_LOCK, LOCK_PY_LOCK },
+	{ "_io.BufferedWriter", PY_BUFFERED_LOCK, LOCK_PY_IO },
+	{ "_io.BufferedReader", PY_BUFFERED_LOCK, LOCK_PY_IO },
+	{ "_io.BufferedRandom", PY_BUFFERED_LOCK, LOCK_PY_IO },
+	{ "_io.BufferedRWPair", PY_BUFFERED_LOCK, LOCK_PY_IO },
+	{ "_thread.RLock", PY_LOCK_SEM, LOCK_PY_RLOCK },
+	{ "_thread.lock", PY_LOCK_SEM, LOCK_PY_LOCK },
 };
 
-/* The io object's file name, from its raw FileIO's attribute dict. */
-static void io_name(struct py_ctx *c, uint64_t obj, char *out, size_t len)
+bool py_type_named(struct py_ctx *c, uint64_t type, const char *want)
+{
+	uint64_t meta, tpname;
+	char name[32] = "";
+
+	/* tp_name is a char pointer: any alignment */
+	return py_mem_ptr(c->m, type + c->l->ob_type, &meta) == 0 && meta == c->p->s.type_type &&
+	       py_mem_u64(c->m, type + c->l->tp_name, &tpname) == 0 && tpname >= 4096 &&
+	       py_mem_read(c->m, tpname, name, sizeof(name) - 1) == 0 && strcmp(name, want) == 0;
+}
+
+void py_io_text(struct py_ctx *c, uint64_t obj, const char *tp_name, char *out, size_t len)
 {
 	uint64_t raw, dict, name;
+	char file[256];
 
-	out[0] = 0;
-	if (py_mem_ptr(c->m, obj + BUFFERED_RAW, &raw) ||
-	    py_mem_ptr(c->m, raw + FILEIO_DICT, &dict) ||
-	    py_dict_get(c, dict, "name", &name) != 0 || py_str(c, name, out, len))
-		out[0] = 0;
+	/* the file name, from its raw FileIO's attribute dict */
+	if (py_mem_ptr(c->m, obj + PY_BUFFERED_RAW, &raw) ||
+	    py_mem_ptr(c->m, raw + PY_FILEIO_DICT, &dict) ||
+	    py_dict_get(c, dict, "name", &name) != 0 || py_str(c, name, file, sizeof(file)))
+		snprintf(out, len, "%s", tp_name);
+	else
+		snprintf(out, len, "%s name='%s'", tp_name, file);
 }
 
 /* Is the word at w, which holds the futex address, the lock field of a
@@ -60,31 +66,21 @@ static void io_name(struct py_ctx *c, uint64_t obj, char *out, size_t len)
 static int try_word(struct py_ctx *c, uint64_t w, struct py_lock_wait *out)
 {
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		/* tp_name is a char pointer: any alignment */
-		uint64_t obj = w - (uint64_t)kinds[k].field, type, meta, tpname;
-		char name[32] = "";
+		uint64_t obj = w - (uint64_t)kinds[k].field, type;
 
 		if (w < (uint64_t)kinds[k].field + 0x10000 || !py_ptr_ok(obj) ||
-		    py_mem_ptr(c->m, obj + 8, &type) || py_mem_ptr(c->m, type + 8, &meta) ||
-		    meta != c->p->s.type_type || py_mem_u64(c->m, type + c->l->tp_name, &tpname) ||
-		    tpname < 4096 || py_mem_read(c->m, tpname, name, sizeof(name) - 1) ||
-		    strcmp(name, kinds[k].tp_name) != 0)
+		    py_mem_ptr(c->m, obj + c->l->ob_type, &type) ||
+		    !py_type_named(c, type, kinds[k].tp_name))
 			continue;
 		memset(out, 0, sizeof(*out));
 		out->type = kinds[k].type;
 		out->object = obj;
 		if (kinds[k].type == LOCK_PY_IO) {
-			char file[256];
-
-			py_mem_u64(c->m, obj + BUFFERED_OWNER, &out->owner_ident);
-			io_name(c, obj, file, sizeof(file));
-			if (file[0])
-				snprintf(out->object_text, sizeof(out->object_text), "%s name='%s'",
-					 name, file);
-			else
-				snprintf(out->object_text, sizeof(out->object_text), "%s", name);
+			py_mem_u64(c->m, obj + PY_BUFFERED_OWNER, &out->owner_ident);
+			py_io_text(c, obj, kinds[k].tp_name, out->object_text,
+				   sizeof(out->object_text));
 		} else if (kinds[k].type == LOCK_PY_RLOCK) {
-			py_mem_u64(c->m, obj + RLOCK_OWNER, &out->owner_ident);
+			py_mem_u64(c->m, obj + PY_RLOCK_OWNER, &out->owner_ident);
 			snprintf(out->object_text, sizeof(out->object_text), "threading.RLock");
 		} else {
 			snprintf(out->object_text, sizeof(out->object_text), "threading.Lock");
@@ -121,7 +117,6 @@ static int scan_map(struct py_ctx *c, int fd, const struct proc_map *pm, uint64_
 }
 
 #define WAIT_ENTRY_ADDR 8 /* wait_entry: park_arg, addr, then the semaphore */
-#define PYMUTEX_AT 16	  /* the PyMutex right after the object's head */
 
 int py_parked_on(struct py_ctx *c, uint64_t futex, uint64_t *lock)
 {
@@ -142,25 +137,21 @@ static int parked_lock(struct py_ctx *c, uint64_t futex, struct py_lock_wait *ou
 		{ "_thread.lock", LOCK_PY_LOCK, "threading.Lock" },
 		{ "_thread.RLock", LOCK_PY_RLOCK, "threading.RLock" },
 	};
-	uint64_t lock, obj, type, meta, tpname;
-	char name[32] = "";
+	uint64_t lock, obj, type;
 
-	if (py_parked_on(c, futex, &lock) || !py_ptr_ok(obj = lock - PYMUTEX_AT) ||
-	    py_mem_ptr(c->m, obj + c->l->ob_type, &type) ||
-	    py_mem_ptr(c->m, type + c->l->ob_type, &meta) || meta != c->p->s.type_type ||
-	    py_mem_u64(c->m, type + c->l->tp_name, &tpname) || tpname < 4096 ||
-	    py_mem_read(c->m, tpname, name, sizeof(name) - 1))
+	if (py_parked_on(c, futex, &lock) || !py_ptr_ok(obj = lock - PY_LOCK_SEM) ||
+	    py_mem_ptr(c->m, obj + c->l->ob_type, &type))
 		return 0;
 	for (size_t k = 0; k < sizeof(parked) / sizeof(parked[0]); k++) {
-		if (strcmp(name, parked[k].tp_name) != 0 ||
-		    !py_lock_is_pymutex(c->p, parked[k].type == LOCK_PY_RLOCK))
+		if (!py_lock_is_pymutex(c->p, parked[k].type == LOCK_PY_RLOCK) ||
+		    !py_type_named(c, type, parked[k].tp_name))
 			continue;
 		memset(out, 0, sizeof(*out));
 		out->type = parked[k].type;
 		out->object = obj;
 		out->lock = lock;
 		if (out->type == LOCK_PY_RLOCK)
-			py_mem_u64(c->m, obj + RLOCK_OWNER, &out->owner_ident);
+			py_mem_u64(c->m, obj + PY_RLOCK_OWNER, &out->owner_ident);
 		snprintf(out->object_text, sizeof(out->object_text), "%s", parked[k].text);
 		return 1;
 	}

@@ -87,6 +87,22 @@ struct stack *py_frames(struct py_ctx *c, struct py_code_cache *cc, uint64_t tst
 int py_code_frame(struct py_ctx *c, struct py_code_cache *cc, uint64_t code, int64_t lasti,
 		  struct frame *out);
 
+/* Lock objects (x86_64, 3.6 through 3.14): the one home of their offsets. */
+#define PY_LOCK_SEM 16	     /* _thread.lock/RLock: lock_lock (3.13.1+: the PyMutex) */
+#define PY_LOCK_LOCKED 32    /* _thread.lock: locked, before 3.13.1 */
+#define PY_RLOCK_OWNER 24    /* _thread.RLock: rlock_owner (3.14: thread) */
+#define PY_RLOCK_COUNT 32    /* rlock_count (3.14: level) */
+#define PY_BUFFERED_RAW 16   /* io.Buffered*: raw */
+#define PY_BUFFERED_LOCK 104 /* lock */
+#define PY_BUFFERED_OWNER 112
+#define PY_FILEIO_DICT 40
+
+/* lockwait.c, shared with heldlocks.c: is type a type named want? */
+bool py_type_named(struct py_ctx *c, uint64_t type, const char *want);
+/* "_io.BufferedWriter name='app.log'": the io object obj of type tp_name,
+ * with its raw file's name where it can be read. */
+void py_io_text(struct py_ctx *c, uint64_t obj, const char *tp_name, char *out, size_t len);
+
 /* heldlocks.c: a lock object as the fork-time scan judges it. */
 struct py_lock_seen {
 	uint64_t lock;	/* the word a waiter blocks on or parks for: the sem_t, or the PyMutex */
