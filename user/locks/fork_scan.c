@@ -6,6 +6,14 @@
 
 #define SCAN_TIME_LIMIT_NS 1000000000ULL
 
+struct fork_scan {
+	struct fork_scan_request req; /* its arrays are the copies below */
+	int *tids, *ns_tids;
+	struct corr_thread *threads;
+	struct scan_request sr;
+	struct scan_job *job;
+};
+
 /* The tid as forktrace (the initial pid namespace) knows it. */
 static int global_tid(const int *tids, const int *ns_tids, int n, int ns_tid)
 {
@@ -15,34 +23,110 @@ static int global_tid(const int *tids, const int *ns_tids, int n, int ns_tid)
 	return ns_tid;
 }
 
-int fork_scan(const struct fork_scan_request *req, struct scan_result *res)
+struct fork_scan *fork_scan_new(const struct fork_scan_request *req)
 {
-	struct scan_request sr = {
-		.child_pid = req->child_pid,
-		.limit_bytes = req->limit_bytes,
-		.time_limit_ns = SCAN_TIME_LIMIT_NS,
-		.no_glibc = req->no_glibc,
-		.watch = req->watch,
-	};
+	struct fork_scan *f = calloc(1, sizeof(*f));
+	size_t nt = (size_t)req->nparent_tids + 1, nr = (size_t)req->nthreads + 1;
+
+	if (!f)
+		return NULL;
+	f->req = *req;
+	f->tids = malloc(nt * sizeof(*f->tids));
+	f->ns_tids = malloc(nt * sizeof(*f->ns_tids));
+	f->threads = malloc(nr * sizeof(*f->threads));
+	if (!f->tids || !f->ns_tids || !f->threads) {
+		fork_scan_free(f);
+		return NULL;
+	}
+	memcpy(f->tids, req->parent_tids, (size_t)req->nparent_tids * sizeof(*f->tids));
+	if (req->nthreads)
+		memcpy(f->threads, req->threads, (size_t)req->nthreads * sizeof(*f->threads));
+	f->req.parent_tids = f->tids;
+	f->req.threads = f->threads;
+	return f;
+}
+
+/*
+ * Has the child exec'd? Its memory, once opened, stays the image it had
+ * then; a child that exec'd before that has a new argv address (a new
+ * stack), where one still running its parent's image has the parent's.
+ */
+static bool child_execed(const struct fork_scan_request *q)
+{
+	uint64_t mine, theirs;
+
+	return procfs_arg_start(q->child_pid, &mine) == 0 &&
+	       procfs_arg_start(q->parent_pid, &theirs) == 0 && mine != theirs;
+}
+
+struct scan_job *fork_scan_start(struct fork_scan *f)
+{
+	const struct fork_scan_request *q = &f->req;
+	bool gone;
+
 	/* lock words hold tids as the parent's pid namespace sees them */
-	int *ns_tids = malloc((req->nparent_tids + 1) * sizeof(*ns_tids));
-	char err[256];
-	int rc;
+	for (int i = 0; i < q->nparent_tids; i++)
+		f->ns_tids[i] = procfs_ns_tid(q->parent_pid, q->parent_tids[i]);
+	f->sr = (struct scan_request){
+		.child_pid = q->child_pid,
+		.parent_tids = f->ns_tids,
+		.nparent_tids = q->nparent_tids,
+		.forker_tid = procfs_ns_tid(q->parent_pid, q->forker_tid),
+		.limit_bytes = q->limit_bytes,
+		.time_limit_ns = SCAN_TIME_LIMIT_NS,
+		.no_glibc = q->no_glibc,
+		.watch = q->watch,
+	};
+	f->job = scan_job_open(&f->sr, &gone);
+	if (f->job && child_execed(q)) {
+		scan_job_free(f->job); /* another program's memory: nothing to look at */
+		f->job = NULL;
+	}
+	return f->job;
+}
+
+int fork_scan_end(struct fork_scan *f, struct scan_result *res)
+{
+	const struct fork_scan_request *q = &f->req;
 
 	memset(res, 0, sizeof(*res));
-	if (!ns_tids)
+	if (!f->job || scan_job_finish(f->job, res))
 		return -1;
-	for (int i = 0; i < req->nparent_tids; i++)
-		ns_tids[i] = procfs_ns_tid(req->parent_pid, req->parent_tids[i]);
-	sr.parent_tids = ns_tids;
-	sr.nparent_tids = req->nparent_tids;
-	sr.forker_tid = procfs_ns_tid(req->parent_pid, req->forker_tid);
-	rc = scan_child(&sr, res, err, sizeof(err));
-	if (rc == 0)
-		for (int i = 0; i < res->nlocks; i++)
-			res->locks[i].owner_tid = global_tid(req->parent_tids, ns_tids,
-							     req->nparent_tids,
-							     res->locks[i].owner_tid);
-	free(ns_tids);
-	return rc ? -1 : 0;
+	for (int i = 0; i < res->nlocks; i++)
+		res->locks[i].owner_tid = global_tid(q->parent_tids, f->ns_tids, q->nparent_tids,
+						     res->locks[i].owner_tid);
+	corroborate_locks(scan_job_mem(f->job), scan_job_maps(f->job), q->threads, q->nthreads,
+			  res);
+	if (q->after)
+		q->after(q->after_ctx);
+	return 0;
+}
+
+void fork_scan_free(struct fork_scan *f)
+{
+	if (!f)
+		return;
+	scan_job_free(f->job);
+	free(f->tids);
+	free(f->ns_tids);
+	free(f->threads);
+	free(f);
+}
+
+int fork_scan(const struct fork_scan_request *req, struct scan_result *res)
+{
+	struct fork_scan *f = fork_scan_new(req);
+	unsigned char *buf = malloc(SCAN_READ_SIZE);
+	struct scan_job *j;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (f && buf && (j = fork_scan_start(f))) {
+		for (int i = 0; i < scan_job_pieces(j); i++)
+			scan_job_run_piece(j, i, buf);
+		rc = fork_scan_end(f, res);
+	}
+	free(buf);
+	fork_scan_free(f);
+	return rc;
 }

@@ -54,6 +54,7 @@ struct scan_lock {
 	uint64_t addr;	     /* the lock's first byte in the child */
 	enum lock_type type; /* LOCK_MUTEX or LOCK_RWLOCK_WRITE */
 	int owner_tid;	     /* as stored in the lock (parent's namespace) */
+	bool corroborated;   /* something else refers to it (corroborate.h) */
 };
 
 struct scan_result {

@@ -159,3 +159,21 @@ int procfs_ns_tid(int pid, int tid)
 	}
 	return last;
 }
+
+int procfs_arg_start(int pid, uint64_t *v)
+{
+	char path[64], buf[1024], *p;
+	int field = 2; /* the space before each field counts it */
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (procfs_read_text(path, buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
+		return -1;
+	/* fields after the comm, from the 3rd (state); arg_start is the 48th */
+	for (p++; *p && field < 48; p++)
+		if (*p == ' ' && p[1] != ' ')
+			field++;
+	if (field != 48 || !*p)
+		return -1;
+	*v = strtoull(p, NULL, 10);
+	return 0;
+}

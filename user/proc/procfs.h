@@ -27,4 +27,8 @@ bool procfs_has_thread(int pid, int tid);
  * what glibc stores as a lock's owner. The tid itself when not nested. */
 int procfs_ns_tid(int pid, int tid);
 
+/* The address of the process's argv in its memory (stat's arg_start): a
+ * forked child has its parent's until it exec's a new image. 0, or -1. */
+int procfs_arg_start(int pid, uint64_t *v);
+
 #endif

@@ -217,6 +217,7 @@ int procmem_cursor_open(const struct procmem *pm, const struct procmem_map *m,
 	memset(c, 0, sizeof(*c));
 	c->map = m;
 	c->pos = m->start;
+	c->stop = m->end;
 	c->file_fd = -1;
 	if (!m->shared)
 		return 0;
@@ -238,6 +239,14 @@ int procmem_cursor_open(const struct procmem *pm, const struct procmem_map *m,
 	return 0;
 }
 
+void procmem_cursor_bound(struct procmem_cursor *c, uint64_t from, uint64_t to)
+{
+	const struct procmem_map *m = c->map;
+
+	c->pos = from < m->start ? m->start : from > m->end ? m->end : from;
+	c->stop = to > m->end ? m->end : to < c->pos ? c->pos : to;
+}
+
 void procmem_cursor_close(struct procmem_cursor *c)
 {
 	if (c->file_fd >= 0)
@@ -254,7 +263,7 @@ static int pagemap_entry(const struct procmem *pm, struct procmem_cursor *c, uin
 	uint64_t ps = (uint64_t)pm->page_size;
 
 	if (addr < c->pm_start || addr >= c->pm_end) {
-		uint64_t pages = (c->map->end - addr) / ps;
+		uint64_t pages = (c->stop - addr + ps - 1) / ps;
 		ssize_t n;
 
 		if (pages > PM_BATCH)
@@ -289,7 +298,7 @@ static int next_private(const struct procmem *pm, struct procmem_cursor *c, uint
 	uint64_t ps = (uint64_t)pm->page_size, e, pos = c->pos;
 	unsigned looks = 0;
 
-	for (; pos < c->map->end; pos += ps) {
+	for (; pos < c->stop; pos += ps) {
 		if (pagemap_entry(pm, c, pos, &e))
 			return -1;
 		if (page_touched(e))
@@ -300,12 +309,12 @@ static int next_private(const struct procmem *pm, struct procmem_cursor *c, uint
 			return 1;
 		}
 	}
-	if (pos >= c->map->end) {
+	if (pos >= c->stop) {
 		c->pos = pos;
 		return 0;
 	}
 	*start = pos;
-	for (pos += ps; pos < c->map->end; pos += ps) {
+	for (pos += ps; pos < c->stop; pos += ps) {
 		if (pagemap_entry(pm, c, pos, &e))
 			return -1;
 		if (!page_touched(e))
@@ -320,13 +329,13 @@ static int next_shared(struct procmem_cursor *c, uint64_t *start, uint64_t *end)
 	const struct procmem_map *m = c->map;
 	off_t off = (off_t)(m->offset + (c->pos - m->start)), data, hole;
 
-	if (c->pos >= m->end)
+	if (c->pos >= c->stop)
 		return 0;
 	if (c->no_seek_data)
 		goto all;
 	data = lseek(c->file_fd, off, SEEK_DATA);
 	if (data < 0 && errno == ENXIO)
-		return c->pos = m->end, 0; /* only holes (or end of file) from here */
+		return c->pos = c->stop, 0; /* only holes (or end of file) from here */
 	if (data < 0)
 		goto unsupported;
 	hole = lseek(c->file_fd, data, SEEK_HOLE);
@@ -334,17 +343,17 @@ static int next_shared(struct procmem_cursor *c, uint64_t *start, uint64_t *end)
 		goto unsupported;
 	*start = m->start + ((uint64_t)data - m->offset);
 	*end = m->start + ((uint64_t)hole - m->offset);
-	if (*start >= m->end)
-		return c->pos = m->end, 0;
-	if (*end > m->end || *end <= *start)
-		*end = m->end;
+	if (*start >= c->stop)
+		return c->pos = c->stop, 0;
+	if (*end > c->stop || *end <= *start)
+		*end = c->stop;
 	c->pos = *end;
 	return 1;
 unsupported:
 	c->no_seek_data = true;
 all:
 	*start = c->pos;
-	*end = c->pos = m->end;
+	*end = c->pos = c->stop;
 	return 1;
 }
 

@@ -87,6 +87,7 @@ ssize_t procmem_read(const struct procmem *pm, uint64_t addr, void *buf, size_t 
 struct procmem_cursor {
 	const struct procmem_map *map;
 	uint64_t pos;	   /* next address to look at */
+	uint64_t stop;	   /* where the walk ends (the mapping's end, or a bound) */
 	int file_fd;	   /* shared: the backing file, -1 otherwise */
 	bool no_seek_data; /* the file system cannot tell holes: all data */
 	uint64_t *pm_buf;  /* private: pagemap entries cached for [pm_start, pm_end) */
@@ -106,6 +107,8 @@ int procmem_cursor_next(const struct procmem *pm, struct procmem_cursor *c, uint
 /* Reads inside an extent: bytes read, 0 when the process is gone, -1 on error. */
 ssize_t procmem_cursor_read(const struct procmem *pm, const struct procmem_cursor *c, uint64_t addr,
 			    void *buf, size_t len);
+/* Walks only [from, to) of the mapping (clipped to it). */
+void procmem_cursor_bound(struct procmem_cursor *c, uint64_t from, uint64_t to);
 void procmem_cursor_close(struct procmem_cursor *c);
 
 #endif /* FT_PROCMEM_H */
