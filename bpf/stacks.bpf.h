@@ -18,6 +18,8 @@
 const volatile __u32 stacks_mode = FSTACKS_OFF;
 const volatile __u32 stack_pages = 4;	       /* the forking thread's copy, in pages */
 const volatile __u32 stack_threads = FT_STACK_THREADS; /* threads' registers per fork */
+/* the lock scan corroborates what it finds with the other threads' registers */
+const volatile bool scan_regs = false;
 
 extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
 			     unsigned int flags) __weak __ksym;
@@ -126,8 +128,12 @@ static __always_inline void stacks_send_forker(struct task_struct *parent, __u32
 static __always_inline __u64 stacks_at_fork(struct task_struct *parent, __u32 child_tgid,
 					    bool from_main, __u32 nthreads)
 {
-	if (stacks_mode == FSTACKS_OFF)
-		return 0;
+	if (stacks_mode == FSTACKS_OFF) {
+		if (!scan_regs || nthreads <= 1)
+			return 0;
+		stacks_send_threads(parent, child_tgid);
+		return BPF_RB_FORCE_WAKEUP;
+	}
 	if (stacks_mode == FSTACKS_HAZARDS && from_main && nthreads <= 1)
 		return 0;
 	if (nthreads > 1)

@@ -79,7 +79,7 @@ _forktrace()
 		COMPREPLY=($(compgen -u -- "$cur"))
 		return
 		;;
-	-d | --grace | --scan-limit | --influx*)
+	-d | --grace | --scan-limit | --scan-threads | --scan-queue | --influx*)
 		return
 		;;
 	esac

@@ -205,7 +205,8 @@ def test_completion_of_options_and_their_values():
     every = set(complete("forktrace", "-"))
     want = {o + "=" if o in ("--locks", "--format", "--stacks", "--grace", "--scan-limit", "--influx",
                              "--fail-on", "--python", "--report", "--stack-size",
-                             "--stack-threads") else o for o in help_options()}
+                             "--stack-threads", "--scan-threads", "--scan-queue") else o
+            for o in help_options()}
     expect(want <= every, f"options not completed: {sorted(want - every)}")
     subs = complete("forktrace", "")
     expect({"check", "diagnose"} <= set(subs), f"subcommands completed: {subs}")

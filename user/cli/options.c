@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "cli/options.h"
 
 #define DEFAULT_GRACE_NS (100ULL * 1000 * 1000)
@@ -31,6 +32,8 @@ enum long_only {
 	OPT_REPORT,
 	OPT_STACK_SIZE,
 	OPT_STACK_THREADS,
+	OPT_SCAN_THREADS,
+	OPT_SCAN_QUEUE,
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +45,8 @@ static const struct option long_opts[] = {
 	{ "stack-threads", required_argument, NULL, OPT_STACK_THREADS },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "scan-limit", required_argument, NULL, OPT_SCAN_LIMIT },
+	{ "scan-threads", required_argument, NULL, OPT_SCAN_THREADS },
+	{ "scan-queue", required_argument, NULL, OPT_SCAN_QUEUE },
 	{ "influx", required_argument, NULL, OPT_INFLUX },
 	{ "influx-db", required_argument, NULL, OPT_INFLUX_DB },
 	{ "influx-user", required_argument, NULL, OPT_INFLUX_USER },
@@ -77,6 +82,9 @@ void options_usage(FILE *f)
 	      "  --stack-threads=N        the other threads unwound per fork, at most (1-64, default 64)\n"
 	      "  --grace=DURATION         time a child may take to exec (default 100ms)\n"
 	      "  --scan-limit=SIZE        memory read per fork in scan mode (default 4GiB)\n"
+	      "  --scan-threads=N         threads that read forked children (1 to the CPUs, default\n"
+	      "                           the CPUs, at most 4)\n"
+	      "  --scan-queue=N           forks scanned or waiting at once (1-4096, default 64)\n"
 	      "  --influx=URL             export events to InfluxDB (--influx-db, --influx-user,\n"
 	      "                           --influx-org, --influx-bucket; INFLUX_TOKEN, INFLUX_PASSWORD)\n"
 	      "  --fail-on=warning|error  exit 3 if such an event was seen\n"
@@ -172,6 +180,27 @@ int parse_size(const char *s, uint64_t *bytes)
 	};
 
 	return parse_scaled(s, units, sizeof(units) / sizeof(units[0]), bytes);
+}
+
+/* A whole number in [lo, hi]: 0, or -1. */
+static int parse_count(const char *s, long lo, long hi, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || *end || n < lo || n > hi)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -345,17 +374,21 @@ static int parse_one(int c, const char *arg, struct options *o)
 		o->stack_size = size;
 		return 0;
 	}
-	case OPT_STACK_THREADS: {
-		char *end;
-		long n;
-
-		errno = 0;
-		n = strtol(arg, &end, 10);
-		if (errno || end == arg || *end || n < 1 || n > STACK_THREADS_MAX)
+	case OPT_STACK_THREADS:
+		if (parse_count(arg, 1, STACK_THREADS_MAX, &o->stack_threads))
 			return usage_error("bad --stack-threads '%s': want 1 to 64", arg);
-		o->stack_threads = (int)n;
 		return 0;
-	}
+	case OPT_SCAN_THREADS:
+		if (parse_count(arg, 1, online_cpus(), &o->scan_threads))
+			return usage_fix("bad --scan-threads '%s': want 1 to %d (the CPUs) —"
+					 " see 'forktrace --help'",
+					 arg, online_cpus());
+		return 0;
+	case OPT_SCAN_QUEUE:
+		if (parse_count(arg, 1, SCAN_QUEUE_MAX, &o->scan_queue))
+			return usage_fix("bad --scan-queue '%s': want 1 to %d — see 'forktrace --help'",
+					 arg, SCAN_QUEUE_MAX);
+		return 0;
 	case OPT_GRACE:
 		if (parse_duration(arg, &o->grace_ns))
 			return usage_error("bad --grace '%s': want a duration such as 100ms", arg);
@@ -469,6 +502,9 @@ static void set_defaults(struct options *o)
 	o->scan_limit = DEFAULT_SCAN_LIMIT;
 	o->stack_size = DEFAULT_STACK_COPY;
 	o->stack_threads = STACK_THREADS_MAX;
+	o->scan_threads = online_cpus() < SCAN_THREADS_DEFAULT_MAX ? online_cpus()
+								   : SCAN_THREADS_DEFAULT_MAX;
+	o->scan_queue = SCAN_QUEUE_DEFAULT;
 }
 
 int options_parse(int argc, char **argv, struct options *o)

@@ -16,6 +16,9 @@ enum stacks_mode { STACKS_HAZARDS, STACKS_ALL, STACKS_OFF };
 #define STACK_COPY_MIN 4096ULL
 #define STACK_COPY_MAX (8 * STACK_COPY_MIN)
 #define STACK_THREADS_MAX 64
+#define SCAN_THREADS_DEFAULT_MAX 4 /* more read no faster: the memory bus is shared */
+#define SCAN_QUEUE_DEFAULT 64
+#define SCAN_QUEUE_MAX 4096
 
 #define MAX_TARGET_PIDS 64
 
@@ -41,6 +44,8 @@ struct options {
 	enum stacks_mode stacks; /* --stacks */
 	uint64_t stack_size;	 /* --stack-size: bytes, whole pages */
 	int stack_threads;	 /* --stack-threads */
+	int scan_threads;	 /* --scan-threads */
+	int scan_queue;		 /* --scan-queue */
 	bool no_python;		 /* --python=off: CPython is not read */
 	bool debug;		 /* --debug: libbpf's own log */
 	uint64_t grace_ns;

@@ -103,6 +103,8 @@ static void model_config_from(const struct options *o, struct model_config *c)
 	c->py_locks = c->python && o->locks != LOCKS_OFF;
 	c->stacks = o->stacks != STACKS_OFF;
 	c->stacks_all = o->stacks == STACKS_ALL;
+	c->scan_threads = o->scan_threads;
+	c->scan_queue = o->scan_queue;
 	c->py_layout = tell_py_layout;
 	c->thread_regs = thread_regs;
 }
@@ -118,6 +120,7 @@ static void session_config_from(const struct options *o, struct session_config *
 						   FSTACKS_HAZARDS;
 	c->stack_pages = (unsigned)(o->stack_size / FT_STACK_PAGE);
 	c->stack_threads = (unsigned)o->stack_threads;
+	c->scan_regs = o->locks == LOCKS_SCAN;
 }
 
 static bool report_lost(struct output *out, enum lost_what what, uint64_t now, uint64_t *reported)
@@ -188,7 +191,8 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 
 	while (!stop_signal) {
 		int timeout = lock_follow__timeout(t->follow, poll_timeout(m, end));
-		int n = session__poll(s, timeout);
+		/* the scanners' descriptor wakes the loop when a scan is done */
+		int n = session__poll(s, timeout, model__scan_fd(m));
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
 		lock_follow__tick(t->follow);
@@ -198,6 +202,7 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 				strerror(-n));
 			break;
 		}
+		model__scans_landed(m);
 		model__tick(m, now);
 		/* after a loss, the kernel's truth: /proc says who is gone, the
 		 * traced map who was forked unseen */
@@ -219,9 +224,19 @@ static void trace_loop(const struct options *o, struct session *s, struct model 
 			break; /* nothing more can be said: stop as after a signal */
 	}
 	/* what the kernel already wrote is still ours to report */
-	session__poll(s, 0);
+	session__poll(s, 0, -1);
+	model__scans_landed(m);
 	model__tick(m, clock_ns(CLOCK_MONOTONIC));
 	report_drops(s, out, &dropped);
+}
+
+/* The forks the scan could not read, for the summary. */
+static void scan_tally(const struct model *m, struct output *out)
+{
+	uint64_t gone, busy;
+
+	model__scan_counts(m, &gone, &busy);
+	output__scan_tally(out, gone, busy);
 }
 
 struct group_signal {
@@ -333,6 +348,7 @@ int trace_run(const struct options *o)
 
 	trace_loop(o, s, m, out, &ctx);
 	model__detach(m);
+	scan_tally(m, out);
 	if (ctx.unknown)
 		fprintf(stderr,
 			"forktrace: %llu kernel records of an unknown type were ignored —"

@@ -3,6 +3,7 @@
  * every failure becomes one line saying what to do.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -62,7 +63,7 @@ static int open_uprobes(struct session *s, bool callers)
 
 /* Opens and loads the lifecycle programs: 0, or an errno with *step said. */
 static int load_proc(struct session *s, const struct session_config *cfg, unsigned stacks_mode,
-		     const char **step)
+		     bool scan_regs, const char **step)
 {
 	*step = "open";
 	s->proc = proc_bpf__open();
@@ -74,6 +75,7 @@ static int load_proc(struct session *s, const struct session_config *cfg, unsign
 	s->proc->rodata->stacks_mode = stacks_mode;
 	s->proc->rodata->stack_pages = cfg->stack_pages;
 	s->proc->rodata->stack_threads = cfg->stack_threads;
+	s->proc->rodata->scan_regs = scan_regs;
 	/* one stack-copy slot per CPU; one is enough when nothing is copied */
 	if (stacks_mode && libbpf_num_possible_cpus() > 0)
 		bpf_map__set_max_entries(s->proc->maps.fork_stack_buf, libbpf_num_possible_cpus());
@@ -95,13 +97,14 @@ struct session *session__open(const struct session_config *cfg, ring_buffer_samp
 	debug_log = cfg->debug;
 	libbpf_set_print(libbpf_log);
 
-	err = load_proc(s, cfg, cfg->stacks_mode, &step);
+	err = load_proc(s, cfg, cfg->stacks_mode, cfg->scan_regs, &step);
 	/* the native-stack code needs a newer kernel than the rest (task
-	 * iterator kfuncs): without it, trace without native stacks */
-	if (err && err != EPERM && err != EACCES && cfg->stacks_mode) {
+	 * iterator kfuncs): without it, trace without native stacks (and
+	 * without the registers that corroborate the lock scan) */
+	if (err && err != EPERM && err != EACCES && (cfg->stacks_mode || cfg->scan_regs)) {
 		proc_bpf__destroy(s->proc);
 		s->proc = NULL;
-		if (!(err = load_proc(s, cfg, FSTACKS_OFF, &step)))
+		if (!(err = load_proc(s, cfg, FSTACKS_OFF, false, &step)))
 			fprintf(stderr,
 				"forktrace: this kernel cannot run the native-stack programs —"
 				" tracing without native stacks (--debug shows why)\n");
@@ -213,10 +216,23 @@ int session__each_traced(struct session *s, session_traced_fn fn, void *ctx)
 	return 0;
 }
 
-int session__poll(struct session *s, int timeout_ms)
+int session__poll(struct session *s, int timeout_ms, int also_fd)
 {
-	int n = ring_buffer__poll(s->rb, timeout_ms);
+	struct pollfd fds[2] = { { .fd = ring_buffer__epoll_fd(s->rb), .events = POLLIN },
+				 { .fd = also_fd, .events = POLLIN } };
+	int n;
 
+	if (also_fd < 0) {
+		n = ring_buffer__poll(s->rb, timeout_ms);
+		return n == -EINTR ? 0 : n;
+	}
+	/* the ring buffer's epoll descriptor is readable when a ring has data */
+	n = poll(fds, 2, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (!(fds[0].revents & POLLIN))
+		return 0;
+	n = ring_buffer__consume(s->rb);
 	return n == -EINTR ? 0 : n;
 }
 

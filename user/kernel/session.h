@@ -21,6 +21,7 @@ struct session_config {
 	/* native stacks at forks (enum fork_stacks_mode): the other threads'
 	 * registers (at most stack_threads) and stack_pages of the forker's */
 	unsigned stacks_mode, stack_pages, stack_threads;
+	bool scan_regs; /* --locks=scan: the other threads' registers at every threaded fork */
 };
 
 /* Loads and attaches the programs. NULL after one line on stderr. */
@@ -46,8 +47,9 @@ void session__untrace(struct session *s, int pid);
 typedef void (*session_traced_fn)(void *ctx, int pid, int parent_pid, uint64_t fork_ts,
 				  bool forked);
 int session__each_traced(struct session *s, session_traced_fn fn, void *ctx);
-/* Waits up to timeout_ms for records and hands each to on_record. */
-int session__poll(struct session *s, int timeout_ms);
+/* Waits up to timeout_ms for records, or for also_fd to be readable (-1:
+ * none), and hands each record to on_record. Records handed, or -errno. */
+int session__poll(struct session *s, int timeout_ms, int also_fd);
 /* What the kernel side could not deliver so far, by where it was lost. */
 struct session_drops {
 	uint64_t ring_buffer; /* records: the ring buffer was full */

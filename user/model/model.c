@@ -168,7 +168,8 @@ void model__tick(struct model *m, uint64_t now)
 
 	for (; pd; pd = next) {
 		next = pd->next;
-		if (pd->deadline <= now)
+		/* (a fork whose scan runs waits for it: it lands, then this) */
+		if (pd->deadline <= now && !pd->task)
 			pending_resolve(m, pd, SEV_WARNING);
 	}
 	if (m->cfg.watch_deadlocks)
@@ -181,7 +182,7 @@ uint64_t model__next_deadline(const struct model *m)
 	uint64_t best = 0;
 
 	for (const struct pending *pd = m->pendings; pd; pd = pd->next)
-		if (!best || pd->deadline < best)
+		if (!pd->task && (!best || pd->deadline < best))
 			best = pd->deadline;
 	if (m->py_refresh_due && m->py_due_at && (!best || m->py_due_at < best))
 		best = m->py_due_at;
@@ -213,19 +214,35 @@ static struct proc *child_new(struct model *m, struct proc *parent, const struct
 	return child;
 }
 
+/* uprobe mode: the locks seen taken wait with the fork for its scan. */
+static void keep_incoming(struct model *m, struct pending *pd)
+{
+	if (!m->nincoming)
+		return;
+	pd->incoming = malloc(m->nincoming * sizeof(*pd->incoming));
+	if (!pd->incoming)
+		return;
+	memcpy(pd->incoming, m->incoming, m->nincoming * sizeof(*pd->incoming));
+	pd->nincoming = m->nincoming;
+}
+
 void model__fork(struct model *m, const struct rec_fork *r)
 {
 	struct proc *parent = proc_for_record(m, &r->h);
 	struct proc *child;
 	struct pending *pd = NULL;
-	struct event ev;
+	struct event *ev, plain;
 	bool from_main = r->h.flags & FORK_FROM_MAIN;
 	bool shares_vm = r->h.flags & FORK_SHARES_VM;
-	struct stack *fork_stack;
+	bool later = false;
 	int held = 0;
 
 	if (!parent)
 		return;
+	/* a child that forks while its own scan runs: that scan first (what it
+	 * was born holding, its descendant is too; its fork event first) */
+	if (parent->pending && parent->pending->task)
+		pending_settle(m, parent->pending, SCAN_REASON_NONE);
 	/* the model missed a thread change (attach race): ask /proc */
 	if (threads_alive(parent) != (int)r->threads)
 		threads_from_proc(parent);
@@ -234,44 +251,50 @@ void model__fork(struct model *m, const struct rec_fork *r)
 		return;
 	if (m->incoming_child != (int)r->child_pid)
 		m->nincoming = 0;
+	for (int i = 0; i < m->nincoming; i++)
+		m->incoming[i].fork_ts = r->h.ts;
 	if (r->threads > 1 || !from_main || m->nincoming)
 		pd = pending_new(m, parent, r);
+	ev = pd ? &pd->fork_ev : &plain;
+	model_event_init(m, ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
+	ev->fork.tid = r->h.tid;
+	ev->fork.child_pid = r->child_pid;
+	ev->fork.threads = r->threads;
+	ev->fork.main_thread = from_main;
 	/* Python names and frames, before the held locks that name their holders */
 	if (pd && (r->threads > 1 || !from_main))
 		mpy_fork(m, parent, r, pd);
 	/* --stacks=all: the fork event itself carries the forking thread's stack */
-	fork_stack = mst_fork(m, parent, r, pd);
-	mst_fork_done(m, r);
-	mpy_fork_done(m, r);
+	ev->fork.stack = mst_fork(m, parent, r, pd);
 	/* a child sharing its parent's memory (vfork, posix_spawn) only exec's */
 	if (pd && r->threads > 1 && !shares_vm && (m->cfg.scan_locks || m->cfg.py_locks))
-		held = pending_scan(m, parent, child, r->h.tid, r->h.ts, pd);
-	if (pd && m->nincoming) {
-		for (int i = 0; i < m->nincoming; i++)
-			m->incoming[i].fork_ts = r->h.ts;
-		held = pending_add_held(m, parent, child, pd, m->incoming, m->nincoming);
-	}
-	if (pd)
-		mst_held(m, parent, child, pd, m->incoming, m->nincoming);
-	m->nincoming = 0;
-
-	model_event_init(m, &ev, EV_FORK, SEV_INFO, r->h.ts, r->h.pid, r->h.comm);
-	ev.fork.tid = r->h.tid;
-	ev.fork.child_pid = r->child_pid;
-	ev.fork.threads = r->threads;
-	ev.fork.main_thread = from_main;
-	ev.fork.held_locks = held;
-	ev.fork.stack = fork_stack;
-	model_emit(m, &ev);
-	stack_free(fork_stack);
-	if (!pd)
+		held = pending_scan(m, parent, child, r, pd, &later);
+	mst_fork_done(m, r);
+	mpy_fork_done(m, r);
+	if (!pd) {
+		model_emit(m, ev);
+		stack_free((struct stack *)ev->fork.stack);
+		m->nincoming = 0;
 		return;
-	if (pd->has_scan)
-		model_emit(m, &pd->scan);
+	}
+	pd->fork_stack = (struct stack *)ev->fork.stack;
 	pd->child = child;
 	child->pending = pd;
 	pd->next = m->pendings;
 	m->pendings = pd;
+	if (later) {
+		/* its events wait for the scan; the uprobes' locks with them */
+		keep_incoming(m, pd);
+		m->nincoming = 0;
+		return;
+	}
+	if (m->nincoming) {
+		held = pending_add_held(m, parent, child, pd, m->incoming, m->nincoming);
+	}
+	mst_held(m, parent, child, pd, m->incoming, m->nincoming);
+	m->nincoming = 0;
+	ev->fork.held_locks = held;
+	pending_emit_fork(m, pd);
 	if (shares_vm)
 		pending_resolve(m, pd, SEV_INFO);
 }
@@ -398,6 +421,9 @@ void model__exec(struct model *m, const struct rec_exec *r)
 	memcpy(ev.exec.filename, r->filename, EV_PATH_LEN);
 	ev.exec.filename[EV_PATH_LEN - 1] = 0;
 	ev.exec.since_fork_ns = p->forked && r->h.ts > p->fork_ts ? r->h.ts - p->fork_ts : 0;
+	/* it exec'd: what its scan had not read yet, it needs no more */
+	if (p->pending)
+		pending_settle(m, p->pending, SCAN_REASON_EXEC);
 	if (p->pending)
 		pending_resolve(m, p->pending, SEV_INFO);
 	model_emit(m, &ev);
@@ -457,6 +483,11 @@ struct model *model__new(const struct model_config *cfg, model_emit_fn emit, voi
 	m->emit_ctx = ctx;
 	m->mono_to_real = mono_to_real;
 	mst_init(m);
+	if (cfg->scan_threads > 0 && (cfg->scan_locks || cfg->py_locks) &&
+	    !(m->pool = scan_pool_new(cfg->scan_threads, cfg->scan_queue))) {
+		model__free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -547,7 +578,10 @@ void model__attach_all(struct model *m)
 
 void model__detach(struct model *m)
 {
-	/* we stop watching: what was held back is reported as it stands */
+	/* we stop watching: the scans running end by themselves (each has its
+	 * time bound), then what was held back is reported as it stands */
+	for (struct pending *pd = m->pendings; pd; pd = pd->next)
+		pending_settle(m, pd, SCAN_REASON_NONE);
 	while (m->pendings)
 		pending_resolve(m, m->pendings, SEV_WARNING);
 	if (m->cfg.trace_all) {
@@ -609,6 +643,7 @@ void model__free(struct model *m)
 		return;
 	while (m->pendings)
 		pending_unlink(m, m->pendings);
+	scan_pool_free(m->pool);
 	free(m->incoming);
 	free(m->roots);
 	mst_free(m);
@@ -616,4 +651,23 @@ void model__free(struct model *m)
 		while (m->buckets[b])
 			proc_remove(m, m->buckets[b]);
 	free(m);
+}
+
+int model__scan_fd(const struct model *m)
+{
+	return m->pool ? scan_pool_fd(m->pool) : -1;
+}
+
+void model__scans_landed(struct model *m)
+{
+	struct scan_task *t;
+
+	while (m->pool && (t = scan_pool_collect(m->pool)))
+		pending_land(m, t->owner, t);
+}
+
+void model__scan_counts(const struct model *m, uint64_t *gone, uint64_t *busy)
+{
+	*gone = m->scans_gone;
+	*busy = m->scans_busy;
 }

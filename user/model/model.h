@@ -27,6 +27,9 @@ struct model_config {
 	bool py_locks;	       /* and the Python locks held at its threaded forks */
 	bool stacks;	       /* read the stacks of hazards (--stacks=hazards or all) */
 	bool stacks_all;       /* and of every fork (--stacks=all) */
+	/* scanner threads (0: the scans run on the caller's thread, inside
+	 * model__fork) and how many forks may be scanned or wait at once */
+	int scan_threads, scan_queue;
 	/* Python support: the kernel side is told where pid's interpreter keeps
 	 * its frames, so forks copy the forking thread's (NULL: not wanted) */
 	void (*py_layout)(void *ctx, int pid, const struct py_bpf_layout *l);
@@ -90,6 +93,14 @@ uint64_t model__next_deadline(const struct model *m);
  * gone for the first time: call again after the records in flight are read.
  */
 int model__reap_gone(struct model *m, void (*gone)(void *ctx, int pid, bool root), void *ctx);
+/* Scans on scanner threads: a descriptor that is readable when one is done
+ * (-1: none run there), and the call that takes what is done (its events
+ * are emitted then). */
+int model__scan_fd(const struct model *m);
+void model__scans_landed(struct model *m);
+/* Forks not scanned: the child was gone first (exited or exec'd), or every
+ * scanner was busy. */
+void model__scan_counts(const struct model *m, uint64_t *gone, uint64_t *busy);
 /* Is pid one of the traced processes the model knows? */
 bool model__knows(const struct model *m, int pid);
 /* Traced processes still alive (roots and descendants; not for -a). */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "locks/held.h"
 #include "locks/scan.h"
+#include "locks/scan_pool.h"
 #include "locks/watch.h"
 #include "model/model.h"
 #include "out/event.h"
@@ -33,6 +34,17 @@ struct pending {
 	struct event fork_in_thread;
 	bool has_scan; /* emitted right after the fork event */
 	struct event scan;
+	/* a scan on a scanner thread: the fork's events wait for it (the fork
+	 * event says how many locks it found), and so does the grace rule */
+	struct scan_task *task;
+	struct event fork_ev;
+	struct stack *fork_stack;
+	int parent_pid, forker_tid;
+	uint64_t fork_ts;
+	struct scan_watch watch;      /* the Python pass's, while the task runs */
+	struct py_held_scan *py_scan; /* NULL: none */
+	struct found_lock *incoming;  /* uprobe mode: the locks seen taken, for then */
+	int nincoming;
 	struct event *held; /* held_lock events */
 	int nheld;
 	/* the stacks its events point to (orphans, the forking thread): freed with it */
@@ -82,6 +94,7 @@ struct found_lock {
 	char object[EV_OBJECT_LEN];
 	char holder_name[EV_NAME_LEN];
 	uint64_t caller; /* uprobe mode, --stacks: where it was taken; 0: not known */
+	enum tribool corroborated; /* the scan's second opinion (TRI_UNKNOWN: none asked) */
 };
 
 struct model {
@@ -110,6 +123,9 @@ struct model {
 	struct last_stack *last_stacks;	    /* a thread's stack at its last fork */
 	struct holder_stack *holder_stacks; /* held locks' holders at their fork */
 	int holder_next;
+	struct scan_pool *pool; /* the scanner threads (NULL: scans run on the loop) */
+	uint64_t scans_gone;	/* forks not scanned: the child was gone first */
+	uint64_t scans_busy;	/* forks not scanned: every scanner was busy */
 	bool py_refresh_due; /* some process has names to refresh or a python to look for */
 	uint64_t py_due_at;  /* the earliest of those times (0: none) */
 };
@@ -132,9 +148,19 @@ struct pending *pending_new(struct model *m, struct proc *parent, const struct r
  * held-back events. Returns how many were added. */
 int pending_add_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
 		     const struct found_lock *locks, int n);
-/* Scans the child for locks its parent's threads held. Returns how many. */
-int pending_scan(struct model *m, struct proc *parent, struct proc *child, int forker_tid,
-		 uint64_t ts, struct pending *pd);
+/* Scans the child for locks its parent's threads held: now (returns how
+ * many, and false in *later), or on a scanner thread (*later true: the
+ * fork's events wait in pd for pending_land). */
+int pending_scan(struct model *m, struct proc *parent, struct proc *child,
+		 const struct rec_fork *r, struct pending *pd, bool *later);
+/* The scan of pd's fork is done (task from the pool), or made done now:
+ * cancelled for why (SCAN_REASON_EXEC, _EXIT) or waited for (NONE). The
+ * fork's events are emitted. */
+void pending_land(struct model *m, struct pending *pd, struct scan_task *task);
+void pending_settle(struct model *m, struct pending *pd, enum scan_reason why);
+/* The fork event of pd's fork, and what follows it; once (at the fork, or
+ * when its scan lands). */
+void pending_emit_fork(struct model *m, struct pending *pd);
 /* Emits a fork's held-back hazards with this severity and forgets them. */
 void pending_resolve(struct model *m, struct pending *pd, enum severity sev);
 void pending_unlink(struct model *m, struct pending *pd);
@@ -209,6 +235,9 @@ void mst_held(struct model *m, struct proc *parent, struct proc *child, struct p
 	      const struct found_lock *locks, int n);
 /* The fork's record came: its native stacks are forgotten. */
 void mst_fork_done(struct model *m, const struct rec_fork *r);
+/* The saved registers of the parent's other threads at this fork (for the
+ * lock scan's corroboration), at most max: how many. */
+int mst_fork_threads(struct model *m, const struct rec_fork *r, struct corr_thread *out, int max);
 /* The stack at child's fork of holder_tid, a thread that held a lock the
  * child was born with (owned here), or NULL. */
 const struct stack *mst_holder_stack(struct model *m, const struct proc *child, int holder_tid);

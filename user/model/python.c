@@ -514,6 +514,8 @@ int mpy_held_end(struct model *m, struct proc *parent, struct proc *child, struc
 			.fork_ts = ts,
 			.held_ns = -1,
 			.by_python = true,
+			/* its type, alive and locked: nothing else looks like it */
+			.corroborated = m->cfg.scan_locks ? TRI_TRUE : TRI_UNKNOWN,
 		};
 
 		/* the GIL is the forking thread's at every os.fork(), and re-made

@@ -44,6 +44,9 @@ struct native_incoming {
 
 void mst_init(struct model *m)
 {
+	/* the lock scan corroborates with the registers, without stacks too */
+	if (m->cfg.scan_locks && !m->cfg.stacks)
+		m->native_in = calloc(NATIVE_INCOMING, sizeof(*m->native_in));
 	if (!m->cfg.stacks)
 		return;
 	m->stacks = stacks__new(NULL);
@@ -149,7 +152,7 @@ void model__fork_regs(struct model *m, const struct rec_fork_regs *r)
 {
 	struct native_incoming *in = slot_of(m, &r->h, r->child_pid, true);
 
-	if (!in || !m->stacks)
+	if (!in)
 		return;
 	in->regs = *r;
 	if (in->regs.count > FT_STACK_THREADS)
@@ -221,7 +224,7 @@ struct stack *mst_fork(struct model *m, struct proc *parent, const struct rec_fo
 	struct thread_list *tl = pd && pd->has_orphaned ? &pd->orphaned.orphaned.threads : NULL;
 	struct stack *fork_stack = NULL, *py;
 
-	if (!in)
+	if (!in || !m->stacks)
 		return m->cfg.stacks_all ? mpy_forker_stack(m, parent, r) : NULL;
 	unwind_slot(m, in);
 	for (int i = 0; tl && i < tl->count; i++) {
@@ -382,4 +385,18 @@ struct stack *mst_thread_stack(struct model *m, struct proc *p, int tid, struct 
 	stack_free(native);
 	stack_free(py);
 	return s;
+}
+
+int mst_fork_threads(struct model *m, const struct rec_fork *r, struct corr_thread *out, int max)
+{
+	struct native_incoming *in = slot_of(m, &r->h, r->child_pid, false);
+	int n = 0;
+
+	for (int i = 0; in && in->has_regs && i < (int)in->regs.count && n < max; i++) {
+		out[n].tid = (int)in->regs.t[i].tid;
+		for (int k = 0; k < FT_NREGS && k < CORR_NREGS; k++)
+			out[n].regs[k] = in->regs.t[i].regs[k];
+		n++;
+	}
+	return n;
 }

@@ -85,9 +85,11 @@ static bool human_shows(const struct output *out, const struct event *ev)
 	}
 	/* lifecycle info is noise by default; info about a hazard is not, but a
 	 * Python Lock held by nobody known (most are idle threads' own waiters)
-	 * matters only once a child blocks on it */
+	 * and a candidate nothing corroborates matter only once a child blocks
+	 * on them */
 	if (ev->kind == EV_HELD_LOCK)
-		return !(ev->held_lock.found_by == FOUND_BY_PYTHON && !ev->held_lock.holder_tid);
+		return !(ev->held_lock.found_by == FOUND_BY_PYTHON && !ev->held_lock.holder_tid) &&
+		       ev->held_lock.corroborated != TRI_FALSE;
 	return ev->severity != SEV_INFO || ev->kind == EV_ATTACH || ev->kind == EV_DETACH ||
 	       ev->kind == EV_ORPHANED_THREADS;
 }
@@ -132,6 +134,12 @@ void output__emit(struct output *out, struct event *ev)
 		influx__push(out->influx, ev);
 	if (out->record)
 		out_json_write(out->record, ev);
+}
+
+void output__scan_tally(struct output *out, uint64_t gone, uint64_t busy)
+{
+	out->summary.scans_gone = gone;
+	out->summary.scans_busy = busy;
 }
 
 void output__finish(struct output *out)

@@ -30,6 +30,9 @@ struct output *output__new(const struct output_config *cfg);
  * holds the time every sink was given. */
 void output__emit(struct output *out, struct event *ev);
 /* Flushes sinks; prints the human summary (human format only). */
+/* Forks the scan did not read (for the summary): the child was gone first,
+ * every scanner was busy. */
+void output__scan_tally(struct output *out, uint64_t gone, uint64_t busy);
 void output__finish(struct output *out);
 /* The errno of the first write to the stream that failed, 0 if none: the
  * caller stops and says so (EPIPE: the reader went away). */

@@ -46,6 +46,17 @@ static const char *plural(uint64_t n)
 	return n == 1 ? "" : "s";
 }
 
+static void print_scans(const struct summary *s, FILE *f)
+{
+	if (!s->scans_gone && !s->scans_busy)
+		return;
+	fprintf(f,
+		"  not scanned: %llu fork%s whose child was gone first (exited or exec'd),"
+		" %llu busy (the scan queue was full: --scan-queue, --scan-threads)\n",
+		(unsigned long long)s->scans_gone, plural(s->scans_gone),
+		(unsigned long long)s->scans_busy);
+}
+
 void summary_print(const struct summary *s, FILE *f, bool color)
 {
 	uint64_t hazards = 0;
@@ -73,6 +84,7 @@ void summary_print(const struct summary *s, FILE *f, bool color)
 	if (s->other_proc_hazards)
 		fprintf(f, "    (other processes)       %llu\n",
 			(unsigned long long)s->other_proc_hazards);
+	print_scans(s, f);
 }
 
 void summary_print_influx(const struct influx_stats *st, FILE *f)
@@ -85,3 +97,4 @@ void summary_print_influx(const struct influx_stats *st, FILE *f)
 			(unsigned long long)st->unknown);
 	fputc('\n', f);
 }
+

@@ -23,13 +23,15 @@ struct summary {
 	} procs[SUMMARY_PROCS]; /* the first processes with hazards, in order */
 	int nprocs;
 	uint64_t other_proc_hazards; /* hazards of the processes past procs[] */
+	uint64_t scans_gone, scans_busy; /* forks not scanned, and why */
 };
 
 /* Counts one event. Zero-initialise the summary first. */
 void summary_add(struct summary *s, const struct event *ev);
 /* True when an event of severity sev or worse was counted. */
 bool summary_saw(const struct summary *s, enum severity sev);
-/* "forktrace summary: ..." and the hazards by kind and by process. */
+/* "forktrace summary: ..." and the hazards by kind and by process, and the
+ * forks not scanned when there were any. */
 void summary_print(const struct summary *s, FILE *f, bool color);
 /* "influx: N points delivered, N retried, N dropped". */
 void summary_print_influx(const struct influx_stats *st, FILE *f);

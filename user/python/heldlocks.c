@@ -46,7 +46,8 @@ struct candidate {
 };
 
 struct py_held_scan {
-	struct py_process *p;
+	struct py_process *p; /* &own */
+	struct py_process own;
 	int mem_pid;
 	struct py_procmem pmem;
 	struct py_mem m;
@@ -58,6 +59,9 @@ struct py_held_scan {
 	int ncand, cap_cand, cand_cut;
 	uint64_t reset[MAX_RESET];
 	int nreset;
+	bool completed; /* py_held_scan_complete ran: its result is kept here */
+	struct py_held_lock *out;
+	int nout, cut;
 };
 
 static uint64_t ld64(const unsigned char *p)
@@ -114,7 +118,8 @@ struct py_held_scan *py_held_scan_new(struct py_process *p, int mem_pid)
 
 	if (!p || !p->s.type_type || !p->s.module_type || !(s = calloc(1, sizeof(*s))))
 		return NULL;
-	s->p = p;
+	s->own = *p;
+	s->p = &s->own;
 	s->mem_pid = mem_pid;
 	if (py_procmem_open(&s->pmem, mem_pid, &s->m)) {
 		free(s);
@@ -126,7 +131,10 @@ struct py_held_scan *py_held_scan_new(struct py_process *p, int mem_pid)
 	s->pmem.lines = NULL;
 	s->c = (struct py_ctx){ .p = p, .l = &p->l, .m = &s->m };
 	if (!p->lock_types_read)
-		read_types(&s->c);
+		read_types(&s->c); /* into p: types do not move, later forks reuse them */
+	s->own = *p;
+	s->c.p = s->p;
+	s->c.l = &s->p->l;
 	for (int k = 0; k < PY_LOCK_KINDS; k++) {
 		if (!p->lock_types[k])
 			continue;
@@ -388,7 +396,7 @@ static int gil_held(struct py_ctx *c, struct py_held_lock *h)
 	return 1;
 }
 
-int py_held_scan_finish(struct py_held_scan *s, struct py_held_lock **out, int *cut)
+static int finish(struct py_held_scan *s, struct py_held_lock **out, int *cut)
 {
 	struct py_held_lock *v = NULL, gil;
 	int n = 0, cap = 0;
@@ -428,10 +436,33 @@ int py_held_scan_finish(struct py_held_scan *s, struct py_held_lock **out, int *
 	return n;
 }
 
+void py_held_scan_complete(void *ctx)
+{
+	struct py_held_scan *s = ctx;
+
+	s->nout = finish(s, &s->out, &s->cut);
+	s->completed = true;
+}
+
+int py_held_scan_finish(struct py_held_scan *s, struct py_held_lock **out, int *cut)
+{
+	int n;
+
+	if (!s->completed)
+		return finish(s, out, cut);
+	*out = s->out;
+	*cut = s->cut;
+	n = s->nout;
+	s->out = NULL;
+	s->nout = 0;
+	return n;
+}
+
 void py_held_scan_free(struct py_held_scan *s)
 {
 	if (!s)
 		return;
+	free(s->out);
 	py_procmem_close(&s->pmem);
 	free(s->cand);
 	free(s);

@@ -121,7 +121,9 @@ struct py_held_lock {
 
 struct py_held_scan;
 /* Ready to look at MEM_PID (a child at its fork), or NULL when there is
- * nothing to look for (the lock types are not found, out of memory). */
+ * nothing to look for (the lock types are not found, out of memory). It
+ * keeps a copy of what it needs of p: the pass and its end may run on a
+ * scanner thread, after p is gone. */
 struct py_held_scan *py_held_scan_new(struct py_process *p, int mem_pid);
 /* What the scan's watch looks for, and the bytes it hands over. */
 const uint64_t *py_held_scan_words(const struct py_held_scan *s, int *n, size_t *before,
@@ -131,6 +133,9 @@ void py_held_scan_hit(void *ctx, uint64_t addr, const unsigned char *obj);
 /* After the pass: the locked ones (malloc'd, in *out), how many beyond
  * PY_HELD_MAX in *cut; -1 when the memory could not be read. */
 int py_held_scan_finish(struct py_held_scan *s, struct py_held_lock **out, int *cut);
+/* The same look, kept for py_held_scan_finish (ctx: the py_held_scan), on
+ * the thread that made the pass: it reads the child's memory. */
+void py_held_scan_complete(void *ctx);
 void py_held_scan_free(struct py_held_scan *s); /* NULL-safe */
 
 /* A forked child runs its parent's interpreter at the same addresses: the
