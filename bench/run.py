@@ -14,7 +14,7 @@ forktrace when it runs as `forktrace -- COMMAND`.
 Benchmarks (see bench/README.md for how to read the table):
   forkstorm     20,000 fork+_exit+wait, single-threaded parent; traced with the
                 default options (--json -o FILE); also lost events and fork count
-  forkstorm4    the same from a parent with 4 idle threads (no target)
+  forkstorm4    the same from a parent with 4 idle threads; also lost events and fork count
   stacks        3,000 forks of a parent with 20 idle threads, --stacks=hazards vs off
                 (both --locks=off, so that the lock scan's cost does not hide theirs):
                 the program's us/fork, forktrace's CPU per fork, orphans with a stack,
@@ -28,6 +28,11 @@ Benchmarks (see bench/README.md for how to read the table):
                 the peer, bpftrace with the same probes (bench/peer.bt)
   scan          a 2-thread parent with 1 GiB of touched heap forks; forktrace's
                 "scan" event (time per GiB) and the child's memory with/without it
+  scanread      the scan of a 1 GiB and a 4 GiB child against a plain one-thread pread
+                pass over the same child's writable memory (bench/progs/plainread.c),
+                right after it; the 4 GiB scan's scan_complete, forktrace's peak RSS
+  latency       forktrace -a: the latency of a tiny forker's events (line arrival minus
+                the event's kernel time) during the scans of a 1 GiB-child forker vs alone
   report        forktrace report over a 100,000-event recording, and its page drawn in
                 headless Chromium (bench/report_bench.py)
   python        fork storms from a Python parent (bench/progs/py_forkstorm.py) with 20
