@@ -29,7 +29,7 @@ LATENCY_MS = 50               # the median delivery latency of a tiny forker's e
 BIG_SCAN_BYTES = 512 * MIB    # a "big scan" of the latency test reads at least this
 
 
-# ---------------------------------------------------------------- helpers
+# ---------------------------------------------------------------- shared by the scenarios
 
 def dump(evs, n=5):
     """Events for a failure message, without their stacks."""
