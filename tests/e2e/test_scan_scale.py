@@ -226,11 +226,14 @@ def latency_during_big_scans(tiny_threads):
         big.proceed()
         tiny.proceed()
 
-        def big_scans():
-            return [e for _, e in ft.events() if e.get("event") == "scan" and e.get("pid") == big.pid
-                    and e.get("bytes", 0) >= BIG_SCAN_BYTES]
-        wait_until(lambda: len(big_scans()) >= 4, 60, "4 scans of >= 512 MiB of the big forker's "
-                   f"children ({len(big.report.ints('child'))} forked)", ft.proc)
+        def enough():
+            evs = [e for _, e in ft.events()]
+            scans = sum(1 for e in evs if e.get("event") == "scan" and e.get("pid") == big.pid
+                        and e.get("bytes", 0) >= BIG_SCAN_BYTES)
+            forks = sum(1 for e in evs if e.get("event") == "fork" and e.get("pid") == tiny.pid)
+            return scans >= 4 and forks >= 2000
+        wait_until(enough, 90, "4 scans of >= 512 MiB of the big forker's children "
+                   f"({len(big.report.ints('child'))} forked) and 2,000 tiny forks", ft.proc)
     finally:
         tiny.finish(timeout=30)
         big.finish(timeout=30)
@@ -245,7 +248,7 @@ def latency_during_big_scans(tiny_threads):
     spans = [(t - e["ns"], t) for t, e in lines if e.get("event") == "scan"
              and e.get("pid") == big.pid and e.get("bytes", 0) >= BIG_SCAN_BYTES]
     tiny_kids = {e["child_pid"] for e in evs if e.get("event") == "fork" and e.get("pid") == tiny.pid}
-    expect(len(tiny_kids) >= 1000, f"only {len(tiny_kids)} fork events of the tiny forker "
+    expect(len(tiny_kids) >= 2000, f"only {len(tiny_kids)} fork events of the tiny forker "
                                    f"(it made {tiny.report.get('forked')})")
     lat_all, lat_in = [], []
     for t, e in lines:
