@@ -1186,7 +1186,9 @@ def bench_scanread(reps):
                     "VmHWM of forktrace's process once the child's scan event is out (per run "
                     + ", ".join(f"{k * 1024 / 1e6:,.1f}" for k in hwm)
                     + " MB); at its attach line, before any scan: "
-                    + ", ".join(f"{k * 1024 / 1e6:,.1f}" for k in hwm0) + " MB",
+                    + ", ".join(f"{k * 1024 / 1e6:,.1f}" for k in hwm0) + " MB"
+                    + (f"; the scan added a median {(median(hwm) - median(hwm0)) * 1024 / 1e6:,.1f} MB"
+                       if all(hwm0) else ""),
                     verdict="met" if mb < T_SCAN_RSS_MB else "MISSED")
 
 
