@@ -5,8 +5,13 @@ that need no scan.
 
 Triggers: tests/progs/hostile_tids.c (tables of small ints with the process's
 own tids: they read as held locks and hold none; `hold`: one real lock too),
+py_hostile_tids.py (the same tables as array('i') in a Python process),
 big_forker.c (a 2-thread parent with a big touched heap whose children take
 long to scan), tiny_forker.c (fork + _exit + wait, many times).
+
+Where a condition of a case cannot be met on this host (a scan that finished
+before the child's exec or exit), the case retries once with a bigger heap,
+then fails saying so: it never passes without having seen what it tests.
 """
 import json
 import os
