@@ -14,7 +14,7 @@ forktrace when it runs as `forktrace -- COMMAND`.
 Benchmarks (see bench/README.md for how to read the table):
   forkstorm     20,000 fork+_exit+wait, single-threaded parent; traced with the
                 default options (--json -o FILE); also lost events and fork count
-  forkstorm4    the same from a parent with 4 idle threads (no target)
+  forkstorm4    the same from a parent with 4 idle threads; also lost events and fork count
   stacks        3,000 forks of a parent with 20 idle threads, --stacks=hazards vs off
                 (both --locks=off, so that the lock scan's cost does not hide theirs):
                 the program's us/fork, forktrace's CPU per fork, orphans with a stack,
@@ -28,6 +28,11 @@ Benchmarks (see bench/README.md for how to read the table):
                 the peer, bpftrace with the same probes (bench/peer.bt)
   scan          a 2-thread parent with 1 GiB of touched heap forks; forktrace's
                 "scan" event (time per GiB) and the child's memory with/without it
+  scanread      the scan of a 1 GiB and a 4 GiB child against a plain one-thread pread
+                pass over the same child's writable memory (bench/progs/plainread.c),
+                right after it; the 4 GiB scan's scan_complete, forktrace's peak RSS
+  latency       forktrace -a: the latency of a tiny forker's events (line arrival minus
+                the event's kernel time) during the scans of a 1 GiB-child forker vs alone
   report        forktrace report over a 100,000-event recording, and its page drawn in
                 headless Chromium (bench/report_bench.py)
   python        fork storms from a Python parent (bench/progs/py_forkstorm.py) with 20
@@ -41,6 +46,7 @@ or not (a missed target, a forktrace failure, a program that does not compile: a
 show in the table); 2 for bad arguments.
 """
 import argparse
+import calendar
 import json
 import os
 import re
@@ -51,6 +57,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -71,6 +78,7 @@ SCAN_MIB = 1024                # touched heap of the scan benchmark's parent
 DIRTY_SLACK_MIB = 8            # "unchanged within a few MiB"
 
 T_FORKSTORM = 1.20
+T_FORKSTORM4 = 1.05            # the 4-thread parent's storm: its scans must not slow it
 T_SYSCALL = 1.05
 T_MUTEX = 1.05
 T_SCAN_S_PER_GIB = 0.40
@@ -493,26 +501,22 @@ def bench_forkstorm(threads, reps):
         if unparsable:
             notes.append(f"{unparsable} unparsable JSON lines")
     notes += said(stderr)
-    ratio_row(name + " (us/fork)", "us", base, traced, T_FORKSTORM if threads == 0 else None,
+    ratio_row(name + " (us/fork)", "us", base, traced, T_FORKSTORM if threads == 0 else T_FORKSTORM4,
               notes, failures)
 
-    if threads == 0:
-        if lost:
-            worst = max(lost)
-            add_row("  lost events (sum of lost_events counts)", "-",
-                    ", ".join(str(v) for v in lost), "-", "0",
-                    "per traced run", verdict="met" if worst == 0 else "MISSED")
-            ok = all(f == FORKS for f in forks_seen)
-            add_row("  fork events of the parent", f"{FORKS:,} made",
-                    ", ".join(f"{v:,}" for v in forks_seen), "-", f"{FORKS:,}",
-                    "per traced run", verdict="met" if ok else "MISSED")
-        else:
-            add_row("  lost events / fork events", "-", "-", "-", "0 / 20,000",
-                    "no traced run completed", verdict="n/a")
-    elif lost:
-        notes2 = f"lost_events sums {', '.join(str(v) for v in lost)}; fork events " + \
-            ", ".join(f"{v:,}" for v in forks_seen)
-        ROWS[-1]["notes"] = "; ".join(x for x in (ROWS[-1]["notes"], notes2) if x)
+    # the same rows for both parents: no event may be lost in either
+    if lost:
+        worst = max(lost)
+        add_row("  lost events (sum of lost_events counts)", "-",
+                ", ".join(str(v) for v in lost), "-", "0",
+                "per traced run", verdict="met" if worst == 0 else "MISSED")
+        ok = all(f == FORKS for f in forks_seen)
+        add_row("  fork events of the parent", f"{FORKS:,} made",
+                ", ".join(f"{v:,}" for v in forks_seen), "-", f"{FORKS:,}",
+                "per traced run", verdict="met" if ok else "MISSED")
+    else:
+        add_row("  lost events / fork events", "-", "-", "-", "0 / 20,000",
+                "no traced run completed", verdict="n/a")
 
 
 # ------------------------------------------------------------------ 1b. native stacks
@@ -1067,6 +1071,287 @@ def bench_scan(reps):
                 verdict="met" if d <= DIRTY_SLACK_MIB else "MISSED")
 
 
+# ------------------------------------------------------------------ 5b. scan vs a plain read
+
+SCANREAD_MIB = (1024, 4096)    # the child's touched heap, MiB
+T_SCAN_VS_READ = 0.50          # the scan's s/GiB against one thread's plain pread pass
+T_SCAN_RSS_MB = 30             # forktrace's peak RSS while it scans a 4 GiB child
+
+
+def vm_hwm_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def scan_then_read(mib, ft_args=()):
+    """scanfork MIB under forktrace; once forktrace printed the child's scan event (and
+    its VmHWM was read), plainread reads the same child, which still waits. Return
+    (scan event, plainread's report, forktrace's VmHWM in KiB at its attach line and once
+    the scan event is out)."""
+    prog, reader = compile_prog("scanfork"), compile_prog("plainread")
+    report, release = new_report("scanread"), new_path("scanread.release")
+    out, err = new_path("scanread.json"), new_path("scanread.stderr")
+    check_not_hung()
+    with open(err, "w") as ef:
+        p = PROCS.popen([FT, "--json", *ft_args, "-o", out, "--", prog, report, str(mib),
+                         release], stderr=ef)
+    try:
+        # the program touches its heap for seconds before it forks: forktrace's own
+        # peak RSS before any scan, read once its attach line is out
+        if wait_for(lambda: any(e.get("event") == "attach" for e in read_events(out)), 60, alive=p):
+            hwm0 = vm_hwm_kib(p.pid)
+        else:
+            hwm0 = None
+        child = wait_for(lambda: read_report(report).get("child"), 180, alive=p)
+        if not child:
+            if p.poll() is not None:
+                raise RunFailed(forktrace_failure(p.returncode, err))
+            raise hung("no fork reported within 180 s under forktrace")
+        child = int(child)
+        PROCS.note_pid(child)
+
+        def scan_of():
+            return next((e for e in read_events(out) if e.get("event") == "scan"
+                         and e.get("child_pid") == child), None)
+        ev = wait_for(scan_of, 60, alive=p)
+        hwm = vm_hwm_kib(p.pid)
+        if not ev:
+            raise RunFailed("no scan event for the child within 60 s")
+        preport = new_report("plainread")
+        plain = run_plain([reader, preport, str(child)], preport, timeout=120)
+        with open(release, "w"):
+            pass
+        if p.wait(timeout=60) != 0:
+            raise RunFailed(forktrace_failure(p.returncode, err))
+        return ev, plain, (hwm0, hwm)
+    except subprocess.TimeoutExpired:
+        raise hung("forktrace did not exit within 60 s of its COMMAND's release")
+    finally:
+        kill_group(p)
+        PROCS.kill_all()
+
+
+def bench_scanread(reps):
+    """The fork-time scan of a child against the plain single-threaded read of the same
+    child's writable private memory, right after it in the same run; and, for a 4 GiB
+    child, whether the scan fits its 1 s bound and forktrace's peak RSS meanwhile."""
+    for mib in SCANREAD_MIB:
+        scan, plain, failures = {}, {}, []
+        sbytes, pbytes, complete, hwm, hwm0 = [], [], [], [], []
+        for rep in range(reps):
+            try:
+                # the default --scan-limit (4 GiB) would stop the 4 GiB child's scan
+                # before its time bound: only the time bound is in question here
+                ev, r, kib = scan_then_read(mib, ["--scan-limit=8GiB"] if mib >= 4096 else [])
+                if int(ev.get("bytes", 0)) <= 0 or int(r["bytes"]) <= 0:
+                    raise RunFailed(f"nothing read: scan {ev.get('bytes')} bytes "
+                                    f"({ev.get('reason')}), plain read {r['bytes']} bytes")
+                scan[rep] = int(ev["ns"]) / 1e6 / (int(ev["bytes"]) / (1 << 30))
+                plain[rep] = int(r["ns"]) / 1e6 / (int(r["bytes"]) / (1 << 30))
+                sbytes.append(int(ev["bytes"]))
+                pbytes.append(int(r["bytes"]))
+                complete.append("complete" if ev.get("scan_complete") else
+                                f"incomplete ({ev.get('reason')})")
+                if kib[1]:
+                    hwm.append(kib[1])
+                    hwm0.append(kib[0] or 0)
+            except (RunFailed, KeyError, ValueError) as e:
+                failures.append(str(e) if isinstance(e, RunFailed) else f"bad report: {e!r}")
+        gib = f"{mib // 1024} GiB"
+        notes = ["baseline: plainread, one thread, 4 MiB preads of /proc/CHILD/mem over the "
+                 "writable private mappings, run on the same child once its scan event is out; "
+                 "traced: forktrace's scan event (ns per byte read)"
+                 + (", with --scan-limit=8GiB" if mib >= 4096 else "")]
+        if sbytes:
+            notes.append(f"read: scan {median(sbytes) / (1 << 20):,.0f} MiB, plain read "
+                         f"{median(pbytes) / (1 << 20):,.0f} MiB (medians)")
+            notes.append("scans: " + ", ".join(complete))
+        ratio_row(f"scan vs plain read of a {gib} child (ms per GiB)", "ms", plain, scan,
+                  T_SCAN_VS_READ, notes, failures)
+        if mib >= 4096 and complete:
+            done = sum(1 for c in complete if c == "complete")
+            add_row(f"  {gib} child: scan complete within the 1 s bound", "-",
+                    f"{done} of {len(complete)}", "-", "all",
+                    ", ".join(complete), verdict="met" if done == len(complete) else "MISSED")
+        if mib >= 4096 and hwm:
+            mb = median(hwm) * 1024 / 1e6
+            add_row(f"  forktrace peak RSS while scanning the {gib} child (MB)", "-",
+                    f"{mb:,.1f} MB", "-", f"< {T_SCAN_RSS_MB} MB",
+                    "VmHWM of forktrace's process once the child's scan event is out (per run "
+                    + ", ".join(f"{k * 1024 / 1e6:,.1f}" for k in hwm)
+                    + " MB); at its attach line, before any scan: "
+                    + ", ".join(f"{k * 1024 / 1e6:,.1f}" for k in hwm0) + " MB"
+                    + (f"; the scan added a median {(median(hwm) - median(hwm0)) * 1024 / 1e6:,.1f} MB"
+                       if all(hwm0) else ""),
+                    verdict="met" if mb < T_SCAN_RSS_MB else "MISSED")
+
+
+# ------------------------------------------------------------------ 5c. the loop's latency
+
+LAT_BIG_MIB = 1024             # the big forker's touched heap
+LAT_LIFE_MS = 700              # each of its children lives this long (it is scanned)
+LAT_PACE_US = 1000             # between two tiny forks
+LAT_SECONDS = 5.0              # the measured window
+LAT_BIG_SCAN = 512 << 20       # a scan of the big forker's child that counts
+
+
+class LineReader:
+    """A thread reading forktrace's stdout (a pipe): each event with the CLOCK_REALTIME
+    ns at which its line was read."""
+
+    def __init__(self, p):
+        self.p, self.lines, self.lock = p, [], threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        fd, buf = self.p.stdout.fileno(), b""
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            now = time.time_ns()
+            if not chunk:
+                return
+            buf += chunk
+            *done, buf = buf.split(b"\n")
+            evs = []
+            for line in done:
+                try:
+                    evs.append((now, json.loads(line)))
+                except ValueError:
+                    evs.append((now, {"event": "<unparsable>"}))
+            with self.lock:
+                self.lines += evs
+
+    def events(self):
+        with self.lock:
+            return list(self.lines)
+
+
+def event_ns(ev):
+    """An event's "time" (RFC 3339 UTC with nanoseconds) as ns since the epoch."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})", str(ev.get("time")))
+    if not m:
+        return None
+    secs = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+    return secs * 1_000_000_000 + int(m.group(2))
+
+
+def latency_run(with_big):
+    """forktrace -a --json on a pipe while tinyfork forks (and, with_big, bigfork forks
+    its 1 GiB children): the tiny forker's fork and exit events' latencies (ms), those
+    that fell inside a big scan, the big scans' ms, and the lost events."""
+    tiny, big = compile_prog("tinyfork"), compile_prog("bigfork")
+    stop = new_path("latency.stop")
+    bigp = bigrep = None
+    if with_big:
+        bigrep = new_report("bigfork")
+        with open(new_path("prog.stderr"), "w") as ef:
+            bigp = PROCS.popen([big, bigrep, str(LAT_BIG_MIB), str(LAT_LIFE_MS), stop],
+                               stderr=ef)
+        if not wait_for(lambda: read_report(bigrep).get("ready"), 120, alive=bigp):
+            raise RunFailed(f"bigfork did not get ready (exit status {bigp.poll()})")
+    check_not_hung()
+    err = new_path("forktrace.stderr")
+    with open(err, "w") as ef:
+        ft = PROCS.popen([FT, "-a", "--json"], stdout=subprocess.PIPE, stderr=ef)
+    reader = LineReader(ft)
+    try:
+        if not wait_for(lambda: any(e.get("event") == "attach" for _, e in reader.events()),
+                        30, alive=ft):
+            if ft.poll() is not None:
+                raise RunFailed(forktrace_failure(ft.returncode, err))
+            raise hung("forktrace -a: no attach line within 30 s")
+        trep = new_report("tinyfork")
+        with open(new_path("prog.stderr"), "w") as ef:
+            tinyp = PROCS.popen([tiny, trep, str(LAT_PACE_US), stop], stderr=ef)
+        time.sleep(LAT_SECONDS)         # the window: a span of work, not a timed assertion
+        with open(stop, "w"):
+            pass
+        for p in (tinyp, bigp):
+            if p is not None and p.wait(timeout=30) != 0:
+                raise RunFailed(f"a forker exited {p.returncode}")
+        ft.send_signal(signal.SIGINT)
+        if ft.wait(timeout=30) != 0:
+            raise RunFailed(forktrace_failure(ft.returncode, err))
+        reader.thread.join(10)
+    except subprocess.TimeoutExpired:
+        raise hung("a forker or forktrace -a did not exit within 30 s")
+    finally:
+        kill_group(ft)
+        PROCS.kill_all()
+    lines = reader.events()
+    tpid = int(read_report(trep)["pid"])
+    bpid = int(read_report(bigrep)["pid"]) if with_big else None
+    kids = {e.get("child_pid") for _, e in lines if e.get("event") == "fork" and e.get("pid") == tpid}
+    spans = [(t - int(e["ns"]), t) for t, e in lines if bpid and e.get("event") == "scan"
+             and e.get("pid") == bpid and int(e.get("bytes", 0)) >= LAT_BIG_SCAN]
+    lat, inside = [], []
+    for t, e in lines:
+        if (e.get("event") == "fork" and e.get("pid") == tpid) or \
+                (e.get("event") == "exit" and e.get("pid") in kids):
+            k = event_ns(e)
+            if k is None:
+                continue
+            lat.append((t - k) / 1e6)
+            if any(a <= k <= b for a, b in spans):
+                inside.append((t - k) / 1e6)
+    lost = sum(int(e.get("count", 0)) for _, e in lines if e.get("event") == "lost_events")
+    return lat, inside, [(b - a) / 1e6 for a, b in spans], lost
+
+
+def p90(xs):
+    return sorted(xs)[int(0.9 * len(xs))] if xs else None
+
+
+def bench_latency(reps):
+    """A tiny forker's event latency under forktrace -a (the line's arrival on forktrace's
+    stdout minus the event's kernel time), alone vs with a concurrent forker of 1 GiB
+    children whose scans run meanwhile: the median, over the events that fell inside a
+    big scan on the "with" side."""
+    med = {"without": {}, "with": {}}
+    failures, notes_with, lost, scans = [], [], [], []
+    for rep in range(reps):
+        for side in interleave(rep, ["without", "with"]):
+            try:
+                lat, inside, spans, nlost = latency_run(side == "with")
+                lost.append(nlost)
+                if side == "without":
+                    if not lat:
+                        raise RunFailed("no event of the tiny forker")
+                    med[side][rep] = statistics.median(lat)
+                    continue
+                scans += spans
+                if len(inside) < 20:
+                    raise RunFailed(f"only {len(inside)} tiny-forker events inside the "
+                                    f"{len(spans)} big scans")
+                med[side][rep] = statistics.median(inside)
+                notes_with.append(f"{len(inside):,} of {len(lat):,} events inside a scan, "
+                                  f"p90 {p90(inside):,.0f} ms, all events' median "
+                                  f"{statistics.median(lat):,.1f} ms")
+            except (RunFailed, KeyError, ValueError) as e:
+                failures.append(str(e) if isinstance(e, RunFailed) else f"bad report: {e!r}")
+    notes = [f"forktrace -a --json on a pipe; tinyfork (1 thread, fork+_exit+wait every "
+             f"{LAT_PACE_US} us) for {LAT_SECONDS:.0f} s; with: bigfork (2 threads, "
+             f"{LAT_BIG_MIB} MiB touched) forks children living {LAT_LIFE_MS} ms, and only the "
+             "tiny events whose kernel time falls inside one of their scans count"]
+    if scans:
+        notes.append(f"{len(scans)} big scans, median {statistics.median(scans):,.0f} ms")
+    notes += [f"with, run {i + 1}: {n}" for i, n in enumerate(notes_with)]
+    notes.append("lost_events per run: " + ", ".join(str(x) for x in lost))
+    ratio_row("loop latency under -a: a tiny forker's events with big scans vs without "
+              "(ms, median)", "ms", med["without"], med["with"], None, notes, failures)
+    if lost:
+        add_row("  lost events under -a (sum of lost_events counts)", "-",
+                ", ".join(str(x) for x in lost), "-", "0", "per run, both sides",
+                verdict="met" if max(lost) == 0 else "MISSED")
+
+
 # ------------------------------------------------------------------ 6. Python support
 
 PYTHON = "/usr/bin/python3"    # Debian 12's CPython 3.11
@@ -1303,14 +1588,14 @@ def bench_python(reps):
 # ------------------------------------------------------------------ table
 
 
-BENCHES = ["forkstorm", "forkstorm4", "stacks", "syscall", "mutex", "uprobe", "scan", "python",
-           "report"]
+BENCHES = ["forkstorm", "forkstorm4", "stacks", "syscall", "mutex", "uprobe", "scan", "scanread",
+           "latency", "python", "report"]
 # The fork storms take ~4 s a run and the scan ~2 s: 5 and 3 repetitions. The short
 # loops are cheap and sensitive to the neighbours' load: 7. uprobe: ~4 s a repetition
 # (3 sides, bpftrace's start-up), 5. python: ~12 s a repetition (3 sides of two storms,
 # then 3 attaches a side), 5. All of it: ~3.5 minutes.
 DEFAULT_REPS = {"forkstorm": 5, "forkstorm4": 3, "stacks": 3, "syscall": 7, "mutex": 7,
-                "uprobe": 5, "scan": 3, "python": 5, "report": 3}
+                "uprobe": 5, "scan": 3, "scanread": 3, "latency": 3, "python": 5, "report": 3}
 
 
 def on_sigterm(signo, frame):
@@ -1365,6 +1650,8 @@ def main():
         "mutex": lambda: bench_mutex(reps["mutex"]),
         "uprobe": lambda: bench_uprobe(reps["uprobe"]),
         "scan": lambda: bench_scan(reps["scan"]),
+        "scanread": lambda: bench_scanread(reps["scanread"]),
+        "latency": lambda: bench_latency(reps["latency"]),
         "python": lambda: bench_python(reps["python"]),
         "report": lambda: report_bench.bench(FT, new_path("report"), reps["report"], add_row, RunFailed),
     }
