@@ -30,7 +30,6 @@ struct scan_job {
 	struct scan_rules rules;
 	struct piece *pieces;
 	int npieces;
-	uint64_t size; /* bytes the pieces span */
 	uint64_t t0;
 	atomic_bool stop; /* a limit, a cancel, the child gone: every piece ends */
 	atomic_bool gone; /* a read found the child exited or exec'd */
@@ -300,7 +299,6 @@ static int add_piece(struct scan_job *j, int *cap, int map, uint64_t start, uint
 		*cap = ncap;
 	}
 	j->pieces[j->npieces++] = (struct piece){ map, start, end };
-	j->size += end - start;
 	return 0;
 }
 
@@ -366,11 +364,6 @@ gone:
 int scan_job_pieces(const struct scan_job *j)
 {
 	return j->npieces;
-}
-
-uint64_t scan_job_size(const struct scan_job *j)
-{
-	return j->size;
 }
 
 const struct procmem *scan_job_mem(const struct scan_job *j)

@@ -31,8 +31,6 @@ struct scan_job;
  */
 struct scan_job *scan_job_open(const struct scan_request *req, bool *gone);
 int scan_job_pieces(const struct scan_job *j);
-/* Bytes the job's pieces span (for scheduling: a small job first). */
-uint64_t scan_job_size(const struct scan_job *j);
 /* Runs piece i; buf holds SCAN_READ_SIZE bytes (the caller's, one per thread). */
 void scan_job_run_piece(struct scan_job *j, int i, unsigned char *buf);
 /* Stops the job's pieces at their next read; why is the result's reason

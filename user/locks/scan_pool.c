@@ -110,7 +110,6 @@ static void start_task(struct scan_pool *p, struct scan_task *t)
 	}
 	t->job = job;
 	t->npieces = scan_job_pieces(job);
-	t->left = scan_job_size(job);
 	t->state = T_RUNNING;
 	if (t->cancelled)
 		scan_job_cancel(job, t->cancelled);
@@ -275,7 +274,7 @@ struct scan_task *scan_pool_collect(struct scan_pool *p)
 void scan_pool_settle(struct scan_pool *p, struct scan_task *t, enum scan_reason why)
 {
 	pthread_mutex_lock(&p->lock);
-	if (t->state == T_QUEUED) {
+	if (t->state == T_QUEUED && why) {
 		/* never started: nothing read, nothing to wait for */
 		unlink_from(&p->active, t);
 		p->nactive--;
@@ -295,9 +294,4 @@ void scan_pool_settle(struct scan_pool *p, struct scan_task *t, enum scan_reason
 			pthread_cond_wait(&p->ended, &p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
-}
-
-int scan_pool_busy(const struct scan_pool *p)
-{
-	return p->nactive;
 }

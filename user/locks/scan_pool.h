@@ -27,7 +27,6 @@ struct scan_task {
 	/* the pool's own */
 	int state, next_piece, running, npieces;
 	bool settling; /* a caller waits for it: it does not go on the done list */
-	uint64_t left; /* bytes of pieces not yet taken */
 	struct scan_job *job;
 	struct scan_task *next;
 };
@@ -46,14 +45,12 @@ struct scan_task *scan_pool_submit(struct scan_pool *p, struct fork_scan *fs, vo
 /* The next task done (the caller's now: scan_task_free it), or NULL. */
 struct scan_task *scan_pool_collect(struct scan_pool *p);
 /*
- * Makes t done now: a queued one is taken off the queue (it never runs), a
- * running one is stopped at its next read when why is a reason (EXEC,
- * EXIT), or waited for to end by itself when why is SCAN_REASON_NONE. t is
- * the caller's then (scan_pool_collect will not return it).
+ * Makes t done now. With a reason (EXEC, EXIT) a queued one is taken off
+ * the queue (it never runs) and a running one stops at its next read; with
+ * SCAN_REASON_NONE it is waited for, run to its end. t is the caller's then
+ * (scan_pool_collect will not return it).
  */
 void scan_pool_settle(struct scan_pool *p, struct scan_task *t, enum scan_reason why);
 void scan_task_free(struct scan_task *t);
-/* Tasks queued or running. */
-int scan_pool_busy(const struct scan_pool *p);
 
 #endif
