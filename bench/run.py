@@ -1073,7 +1073,7 @@ def bench_scan(reps):
 
 # ------------------------------------------------------------------ 5b. scan vs a plain read
 
-SCANREAD_MIB = (1024, 4096)    # the child's touched heap, MiB
+SCANREAD_MIB = tuple(int(x) for x in os.environ.get("SCANREAD_MIB", "1024,4096").split(","))    # the child's touched heap, MiB
 T_SCAN_VS_READ = 0.50          # the scan's s/GiB against one thread's plain pread pass
 T_SCAN_RSS_MB = 30             # forktrace's peak RSS while it scans a 4 GiB child
 

@@ -98,8 +98,8 @@ TEST(scan_pool_finds_a_lock_across_a_piece_seam_once)
 	q = request(&c);
 	CHECK((pool = scan_pool_new(2, 4)) != NULL);
 	CHECK((fs = fork_scan_new(&q)) != NULL);
-	CHECK(scan_pool_submit(pool, fs, &c) != NULL);
-	scan_pool_settle(pool, scan_pool_submit(pool, fork_scan_new(&q), NULL), SCAN_REASON_NONE);
+	CHECK(scan_pool_submit(pool, fs, &c, 0) != NULL);
+	scan_pool_settle(pool, scan_pool_submit(pool, fork_scan_new(&q), NULL, 0), SCAN_REASON_NONE);
 	while (!(t = scan_pool_collect(pool)))
 		usleep(1000);
 	child_end(&c);
@@ -125,12 +125,12 @@ TEST(scan_pool_is_bounded_and_a_queued_task_never_runs)
 	CHECK(child_with_lock(&c, 4096) == 0);
 	q = request(&c);
 	CHECK((pool = scan_pool_new(1, 2)) != NULL);
-	a = scan_pool_submit(pool, fork_scan_new(&q), NULL);
-	b = scan_pool_submit(pool, fork_scan_new(&q), NULL);
+	a = scan_pool_submit(pool, fork_scan_new(&q), NULL, 0);
+	b = scan_pool_submit(pool, fork_scan_new(&q), NULL, 0);
 	extra = fork_scan_new(&q);
 	CHECK(a && b && extra);
 	/* two scanned or waiting at once: the third is refused, and stays ours */
-	CHECK(scan_pool_submit(pool, extra, NULL) == NULL);
+	CHECK(scan_pool_submit(pool, extra, NULL, 0) == NULL);
 	fork_scan_free(extra);
 	scan_pool_settle(pool, b, SCAN_REASON_EXIT);
 	scan_pool_settle(pool, a, SCAN_REASON_NONE);
@@ -159,7 +159,7 @@ TEST(scan_pool_child_gone_first)
 	waitpid(pid, NULL, 0);
 	q.child_pid = pid;
 	CHECK(pool != NULL);
-	CHECK((t = scan_pool_submit(pool, fork_scan_new(&q), NULL)) != NULL);
+	CHECK((t = scan_pool_submit(pool, fork_scan_new(&q), NULL, 0)) != NULL);
 	scan_pool_settle(pool, t, SCAN_REASON_NONE);
 	CHECK(t->ran);
 	CHECK(t->gone);

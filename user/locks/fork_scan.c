@@ -59,24 +59,39 @@ static bool child_execed(const struct fork_scan_request *q)
 	       procfs_arg_start(q->parent_pid, &theirs) == 0 && mine != theirs;
 }
 
+/*
+ * Lock words hold tids as the parent's pid namespace sees them. A process
+ * whose forking thread has its own tid there is in forktrace's namespace
+ * (a nested one numbers its threads anew): one /proc read, not one per
+ * thread, for the many forks of a storm.
+ */
+static void translate_tids(struct fork_scan *f)
+{
+	const struct fork_scan_request *q = &f->req;
+	int forker = procfs_ns_tid(q->parent_pid, q->forker_tid);
+
+	f->sr.forker_tid = forker;
+	for (int i = 0; i < q->nparent_tids; i++)
+		f->ns_tids[i] = forker == q->forker_tid
+					? q->parent_tids[i]
+					: procfs_ns_tid(q->parent_pid, q->parent_tids[i]);
+}
+
 struct scan_job *fork_scan_start(struct fork_scan *f)
 {
 	const struct fork_scan_request *q = &f->req;
 	bool gone;
 
-	/* lock words hold tids as the parent's pid namespace sees them */
-	for (int i = 0; i < q->nparent_tids; i++)
-		f->ns_tids[i] = procfs_ns_tid(q->parent_pid, q->parent_tids[i]);
 	f->sr = (struct scan_request){
 		.child_pid = q->child_pid,
 		.parent_tids = f->ns_tids,
 		.nparent_tids = q->nparent_tids,
-		.forker_tid = procfs_ns_tid(q->parent_pid, q->forker_tid),
 		.limit_bytes = q->limit_bytes,
 		.time_limit_ns = SCAN_TIME_LIMIT_NS,
 		.no_glibc = q->no_glibc,
 		.watch = q->watch,
 	};
+	translate_tids(f);
 	f->job = scan_job_open(&f->sr, &gone);
 	if (f->job && child_execed(q)) {
 		scan_job_free(f->job); /* another program's memory: nothing to look at */

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "locks/scan_pool.h"
+#include "util/clock.h"
 
 enum task_state { T_QUEUED, T_STARTING, T_RUNNING, T_FINISHING, T_DONE };
 
@@ -67,16 +68,22 @@ static void finish_locked(struct scan_pool *p, struct scan_task *t)
  * queued one (cheap: it opens the child), or a piece of the running scan
  * with the fewest pieces left.
  */
-static struct scan_task *pick(struct scan_pool *p)
+static struct scan_task *pick(struct scan_pool *p, uint64_t now, uint64_t *next_due)
 {
 	struct scan_task *best = NULL;
 
+	*next_due = 0;
 	for (struct scan_task *t = p->active; t; t = t->next)
 		if (t->state == T_RUNNING && t->cancelled && t->next_piece < t->npieces)
 			return t;
-	for (struct scan_task *t = p->active; t; t = t->next)
-		if (t->state == T_QUEUED)
+	for (struct scan_task *t = p->active; t; t = t->next) {
+		if (t->state != T_QUEUED)
+			continue;
+		if (t->not_before <= now)
 			return t;
+		if (!*next_due || t->not_before < *next_due)
+			*next_due = t->not_before;
+	}
 	for (struct scan_task *t = p->active; t; t = t->next)
 		if (t->state == T_RUNNING && t->next_piece < t->npieces &&
 		    (!best || t->npieces - t->next_piece < best->npieces - best->next_piece))
@@ -126,9 +133,17 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		struct scan_task *t = buf ? pick(p) : NULL;
+		uint64_t due = 0;
+		struct scan_task *t = buf ? pick(p, mono_ns(), &due) : NULL;
 		int i;
 
+		if (!t && due) {
+			struct timespec ts = { .tv_sec = (time_t)(due / 1000000000ULL),
+					       .tv_nsec = (long)(due % 1000000000ULL) };
+
+			pthread_cond_timedwait(&p->work, &p->lock, &ts);
+			continue;
+		}
 		if (!t) {
 			pthread_cond_wait(&p->work, &p->lock);
 			continue;
@@ -154,12 +169,17 @@ static void *worker(void *arg)
 struct scan_pool *scan_pool_new(int threads, int queue)
 {
 	struct scan_pool *p = calloc(1, sizeof(*p));
+	pthread_condattr_t mono;
 	sigset_t all, old;
 
 	if (!p)
 		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->work, NULL);
+	/* the tasks' start times are CLOCK_MONOTONIC's */
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->work, &mono);
+	pthread_condattr_destroy(&mono);
 	pthread_cond_init(&p->ended, NULL);
 	p->queue_max = queue < 1 ? 1 : queue;
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -235,7 +255,8 @@ int scan_pool_fd(const struct scan_pool *p)
 	return p->efd;
 }
 
-struct scan_task *scan_pool_submit(struct scan_pool *p, struct fork_scan *fs, void *owner)
+struct scan_task *scan_pool_submit(struct scan_pool *p, struct fork_scan *fs, void *owner,
+				   uint64_t not_before)
 {
 	struct scan_task *t;
 
@@ -246,6 +267,7 @@ struct scan_task *scan_pool_submit(struct scan_pool *p, struct fork_scan *fs, vo
 	}
 	t->fs = fs;
 	t->owner = owner;
+	t->not_before = not_before;
 	t->state = T_QUEUED;
 	append_to(&p->active, t);
 	p->nactive++;

@@ -26,6 +26,7 @@ struct scan_task {
 	enum scan_reason cancelled; /* why it was cancelled; SCAN_REASON_NONE: it was not */
 	/* the pool's own */
 	int state, next_piece, running, npieces;
+	uint64_t not_before; /* CLOCK_MONOTONIC ns */
 	bool settling; /* a caller waits for it: it does not go on the done list */
 	struct scan_job *job;
 	struct scan_task *next;
@@ -39,9 +40,11 @@ void scan_pool_free(struct scan_pool *p);
 /* Readable when a task is done (an eventfd the loop polls). */
 int scan_pool_fd(const struct scan_pool *p);
 
-/* A task for fs (owned by the pool from now on), or NULL when the queue is
- * full or out of memory: then fs is still the caller's. */
-struct scan_task *scan_pool_submit(struct scan_pool *p, struct fork_scan *fs, void *owner);
+/* A task for fs (owned by the pool from now on), to start no earlier than
+ * not_before (CLOCK_MONOTONIC ns), or NULL when the queue is full or out of
+ * memory: then fs is still the caller's. */
+struct scan_task *scan_pool_submit(struct scan_pool *p, struct fork_scan *fs, void *owner,
+				   uint64_t not_before);
 /* The next task done (the caller's now: scan_task_free it), or NULL. */
 struct scan_task *scan_pool_collect(struct scan_pool *p);
 /*

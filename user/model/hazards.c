@@ -11,6 +11,15 @@
 #include "model/model_priv.h"
 #include "python/python.h"
 
+/*
+ * How long after its fork a child's scan may start. Most children of a fork
+ * storm are gone by then, and most fork+exec children have exec'd (they
+ * need no scan): reading them would cost the storm's parent a CPU. What
+ * the child did meanwhile cannot free a lock a lost thread held; what its
+ * runtime reset after the fork is no hazard.
+ */
+#define SCAN_START_DELAY_NS (2ULL * 1000 * 1000)
+
 /* ---- the grace rule ---- */
 
 struct pending *pending_new(struct model *m, struct proc *parent, const struct rec_fork *r)
@@ -324,7 +333,9 @@ int pending_scan(struct model *m, struct proc *parent, struct proc *child,
 		goto out; /* nothing to look for */
 	if (m->pool) {
 		/* the loop hands it over and goes on; the scan lands later */
-		if ((fs = fork_scan_new(&req)) && (pd->task = scan_pool_submit(m->pool, fs, pd))) {
+		/* a child that exec's or exits within SCAN_START_DELAY_NS is never read */
+		if ((fs = fork_scan_new(&req)) &&
+		    (pd->task = scan_pool_submit(m->pool, fs, pd, r->h.ts + SCAN_START_DELAY_NS))) {
 			*later = true;
 			goto out;
 		}
