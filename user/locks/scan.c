@@ -322,10 +322,51 @@ static inline bool any_in_range(const unsigned char *q, uint32_t min, uint32_t s
 }
 
 /*
+ * The same for n blocks of 64 bytes from q, 32 bytes to a compare: the
+ * index of the first block where an owner word may be a tid (n if none).
+ */
+__attribute__((target("avx2"))) static size_t skip_blocks_avx2(const unsigned char *q, size_t n,
+								uint32_t min, uint32_t span)
+{
+	const __m256i flip = _mm256_set1_epi32(INT32_MIN);
+	const __m256i vmin = _mm256_set1_epi32((int)min),
+		      lim = _mm256_set1_epi32((int)(span ^ 0x80000000u));
+	size_t k = 0;
+
+	for (; k < n; k++) {
+		const unsigned char *b = q + k * 64;
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)b);
+		__m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
+		__m256i ox = _mm256_cmpgt_epi32(_mm256_xor_si256(_mm256_sub_epi32(x, vmin), flip), lim);
+		__m256i oy = _mm256_cmpgt_epi32(_mm256_xor_si256(_mm256_sub_epi32(y, vmin), flip), lim);
+
+		/* lanes 0, 2, 4, 6 of each half are the owner words: all outside? */
+		if ((_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_and_si256(ox, oy))) & 0x55) != 0x55)
+			break;
+	}
+	return k;
+}
+
+static size_t skip_blocks(const unsigned char *q, size_t n, uint32_t min, uint32_t span)
+{
+	static int avx2 = -1;
+	size_t k = 0;
+
+	if (avx2 < 0)
+		avx2 = __builtin_cpu_supports("avx2");
+	if (avx2)
+		return skip_blocks_avx2(q, n, min, span);
+	while (k < n && !any_in_range(q + k * 64, min, span))
+		k++;
+	return k;
+}
+
+/*
  * Looks at the owner words of data (the bytes at base) from st->next_word on.
  * A mutex has its owner at +8 and a rwlock its writer at +24; both end 32
  * bytes after that word. A range compare rejects almost every word, 8 at a
- * time: this loop costs a fifth of the scan, the pread the rest.
+ * time (with AVX2, 32 bytes to a compare): this loop cost 12% of the scan
+ * with SSE2 (perf), the kernel's copies the rest.
  */
 static int scan_words(struct scan_buffer_state *st, uint64_t base, const unsigned char *data,
 		      size_t len)
@@ -342,9 +383,12 @@ static int scan_words(struct scan_buffer_state *st, uint64_t base, const unsigne
 	last = base + len - 32;
 	for (; w + 56 <= last; w += 64) {
 		const unsigned char *q = data + (w - base);
+		size_t skip = skip_blocks(q, (last - w - 56) / 64 + 1, r->tid_min, r->tid_span);
 
-		if (!any_in_range(q, r->tid_min, r->tid_span))
-			continue;
+		w += skip * 64;
+		q += skip * 64;
+		if (w + 56 > last)
+			break;
 		for (int i = 0; i < 64; i += 8)
 			if (has_tid(r, ld32(q + i)) && check_word(st, base, w + i, q + i))
 				return -1;
