@@ -349,12 +349,10 @@ __attribute__((target("avx2"))) static size_t skip_blocks_avx2(const unsigned ch
 
 static size_t skip_blocks(const unsigned char *q, size_t n, uint32_t min, uint32_t span)
 {
-	static int avx2 = -1;
 	size_t k = 0;
 
-	if (avx2 < 0)
-		avx2 = __builtin_cpu_supports("avx2");
-	if (avx2)
+	/* (a load and a test: libgcc reads the CPU's features at start-up) */
+	if (__builtin_cpu_supports("avx2"))
 		return skip_blocks_avx2(q, n, min, span);
 	while (k < n && !any_in_range(q + k * 64, min, span))
 		k++;

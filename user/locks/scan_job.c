@@ -131,11 +131,7 @@ __attribute__((target("avx2"))) static void watch_buffer_avx2(struct scan_job *j
 static void watch_buffer(struct scan_job *j, const struct scan_watch *w, uint64_t base,
 			 const unsigned char *buf, size_t look, size_t len)
 {
-	static atomic_int avx2 = -1;
-
-	if (atomic_load(&avx2) < 0)
-		atomic_store(&avx2, __builtin_cpu_supports("avx2"));
-	if (atomic_load(&avx2)) {
+	if (__builtin_cpu_supports("avx2")) {
 		watch_buffer_avx2(j, w, base, buf, look, len);
 		return;
 	}
