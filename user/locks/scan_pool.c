@@ -23,7 +23,13 @@ struct scan_pool {
 	int nthreads;
 	int efd;
 	bool stopping;
+	uint64_t timer; /* the earliest start a sleeping worker wakes for (0: none) */
 };
+
+/* A queued scan's start is rounded up to this tick: in a storm, whose
+ * children exit before their scan is due, a worker wakes once a tick, not
+ * once a fork. */
+#define START_TICK_NS 1000000ULL
 
 static void unlink_from(struct scan_task **list, struct scan_task *t)
 {
@@ -138,10 +144,16 @@ static void *worker(void *arg)
 		int i;
 
 		if (!t && due) {
-			struct timespec ts = { .tv_sec = (time_t)(due / 1000000000ULL),
-					       .tv_nsec = (long)(due % 1000000000ULL) };
+			struct timespec ts;
 
+			due = (due + START_TICK_NS - 1) / START_TICK_NS * START_TICK_NS;
+			ts = (struct timespec){ .tv_sec = (time_t)(due / 1000000000ULL),
+						.tv_nsec = (long)(due % 1000000000ULL) };
+			if (!p->timer || due < p->timer)
+				p->timer = due;
 			pthread_cond_timedwait(&p->work, &p->lock, &ts);
+			if (p->timer == due)
+				p->timer = 0;
 			continue;
 		}
 		if (!t) {
@@ -271,7 +283,9 @@ struct scan_task *scan_pool_submit(struct scan_pool *p, struct fork_scan *fs, vo
 	t->state = T_QUEUED;
 	append_to(&p->active, t);
 	p->nactive++;
-	pthread_cond_signal(&p->work);
+	/* a worker that sleeps until an earlier start will see this one then */
+	if (!p->timer || not_before < p->timer)
+		pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
 	return t;
 }
