@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* The median of n values (sorts them in place). */
-static double median_of(double *v, size_t n)
+static inline double median_of(double *v, size_t n)
 {
 	if (!n)
 		return 0;
@@ -88,8 +89,8 @@ static void bench_init(int argc, char **argv, int nargs, const char *usage)
 #define BATCH_PAIRS 256
 #define WINDOW_NS 5000000ULL
 
-static long run_windows(void (*batch)(void), uint64_t until_ns, double *windows, size_t max_windows,
-			size_t *nwin)
+static inline long run_windows(void (*batch)(void), uint64_t until_ns, double *windows,
+			       size_t max_windows, size_t *nwin)
 {
 	long pairs = 0, wpairs = 0;
 	uint64_t wstart = now_ns(), t;
@@ -108,6 +109,41 @@ static long run_windows(void (*batch)(void), uint64_t until_ns, double *windows,
 		}
 	} while (t < until_ns);
 	return pairs;
+}
+
+/* ---- idle threads: what makes a parent threaded (each blocks in read()) */
+
+#define IDLE_MAX 64
+static int idle_pipe[2];
+static pthread_t idle_threads[IDLE_MAX];
+static int idle_count;
+
+static void *idle_main(void *arg)
+{
+	char c;
+
+	(void)arg;
+	while (read(idle_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Starts n (at most IDLE_MAX) threads that wait until idle_stop(). */
+static inline void idle_start(int n)
+{
+	if (pipe2(idle_pipe, O_CLOEXEC))
+		die("pipe");
+	for (idle_count = 0; idle_count < n && idle_count < IDLE_MAX; idle_count++)
+		if ((errno = pthread_create(&idle_threads[idle_count], NULL, idle_main, NULL)))
+			die("pthread_create");
+}
+
+/* The idle threads see EOF and end. */
+static inline void idle_stop(void)
+{
+	close(idle_pipe[1]);
+	for (int i = 0; i < idle_count; i++)
+		pthread_join(idle_threads[i], NULL);
 }
 
 #endif

@@ -8,20 +8,7 @@
  * usage: bigfork REPORT_FILE MIB LIFE_MS STOP
  */
 #include "bench.h"
-#include <pthread.h>
 #include <sys/wait.h>
-
-static int idle_pipe[2];
-
-static void *idle(void *arg)
-{
-	char c;
-
-	(void)arg;
-	while (read(idle_pipe[0], &c, 1) < 0 && errno == EINTR)
-		;
-	return NULL;
-}
 
 int main(int argc, char **argv)
 {
@@ -30,12 +17,8 @@ int main(int argc, char **argv)
 	useconds_t life = (useconds_t)atol(argv[3]) * 1000;
 	const char *stop = argv[4];
 	long forks = 0;
-	pthread_t th;
 
-	if (pipe2(idle_pipe, O_CLOEXEC))
-		die("pipe");
-	if ((errno = pthread_create(&th, NULL, idle, NULL)))
-		die("pthread_create");
+	idle_start(1);
 	char *heap = malloc(size);
 	if (!heap)
 		die("malloc");
@@ -59,7 +42,6 @@ int main(int argc, char **argv)
 				die("waitpid");
 	}
 	report("forks=%ld", forks);
-	close(idle_pipe[1]);
-	pthread_join(th, NULL);
+	idle_stop();
 	return 0;
 }

@@ -9,36 +9,16 @@
  * usage: forkstorm REPORT_FILE N [THREADS]
  */
 #include "bench.h"
-#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-
-static int idle_pipe[2];
-
-static void *idle(void *arg)
-{
-	char c;
-
-	(void)arg;
-	while (read(idle_pipe[0], &c, 1) < 0 && errno == EINTR)
-		;
-	return NULL;
-}
 
 int main(int argc, char **argv)
 {
 	bench_init(argc, argv, 1, "N [THREADS]");
 	long n = atol(argv[2]);
 	int nthreads = argc > 3 ? atoi(argv[3]) : 0;
-	pthread_t th[64];
 
-	if (nthreads > 64)
-		nthreads = 64;
-	if (pipe2(idle_pipe, O_CLOEXEC))
-		die("pipe");
-	for (int i = 0; i < nthreads; i++)
-		if ((errno = pthread_create(&th[i], NULL, idle, NULL)))
-			die("pthread_create");
+	idle_start(nthreads);
 	report("pid=%d", getpid());
 
 	uint64_t t0 = now_ns();
@@ -66,8 +46,6 @@ int main(int argc, char **argv)
 				      TV_NS(kids.ru_stime));
 	report("forks=%ld", done);
 	report("elapsed_ns=%llu", (unsigned long long)(t1 - t0));
-	close(idle_pipe[1]); /* the idle threads see EOF and end */
-	for (int i = 0; i < nthreads; i++)
-		pthread_join(th[i], NULL);
+	idle_stop();
 	return 0;
 }

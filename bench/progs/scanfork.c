@@ -9,20 +9,7 @@
  * usage: scanfork REPORT_FILE MIB RELEASE
  */
 #include "bench.h"
-#include <pthread.h>
 #include <sys/wait.h>
-
-static int idle_pipe[2];
-
-static void *idle(void *arg)
-{
-	char c;
-
-	(void)arg;
-	while (read(idle_pipe[0], &c, 1) < 0 && errno == EINTR)
-		;
-	return NULL;
-}
 
 int main(int argc, char **argv)
 {
@@ -30,12 +17,10 @@ int main(int argc, char **argv)
 	size_t size = (size_t)atol(argv[2]) << 20;
 	const char *release = argv[3];
 	int hold[2];
-	pthread_t th;
 
-	if (pipe2(idle_pipe, O_CLOEXEC) || pipe2(hold, O_CLOEXEC))
+	if (pipe2(hold, O_CLOEXEC))
 		die("pipe");
-	if ((errno = pthread_create(&th, NULL, idle, NULL)))
-		die("pthread_create");
+	idle_start(1);
 	char *heap = malloc(size);
 	if (!heap)
 		die("malloc");
@@ -67,8 +52,7 @@ int main(int argc, char **argv)
 		if (errno != EINTR)
 			die("waitpid");
 	report("child_status=%d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-	close(idle_pipe[1]);
-	pthread_join(th, NULL);
+	idle_stop();
 	free(heap);
 	return 0;
 }

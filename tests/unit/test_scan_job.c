@@ -4,11 +4,13 @@
  * thread runs which piece; the queue's bound and a task settled before it
  * ran. And the corroboration's pure parts.
  */
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "locks/corroborate.h"
 #include "locks/scan_pool.h"
@@ -90,7 +92,7 @@ TEST(scan_pool_finds_a_lock_across_a_piece_seam_once)
 	struct child c;
 	struct fork_scan_request q;
 	struct scan_pool *pool;
-	struct scan_task *t;
+	struct scan_task *t, *waited;
 	struct fork_scan *fs;
 
 	/* the mapping's pieces start at its start: the image spans the first seam */
@@ -99,10 +101,18 @@ TEST(scan_pool_finds_a_lock_across_a_piece_seam_once)
 	CHECK((pool = scan_pool_new(2, 4)) != NULL);
 	CHECK((fs = fork_scan_new(&q)) != NULL);
 	CHECK(scan_pool_submit(pool, fs, &c, 0) != NULL);
-	scan_pool_settle(pool, scan_pool_submit(pool, fork_scan_new(&q), NULL, 0), SCAN_REASON_NONE);
-	while (!(t = scan_pool_collect(pool)))
-		usleep(1000);
+	/* a second scan of the same child, waited for: the first is collected */
+	CHECK((waited = scan_pool_submit(pool, fork_scan_new(&q), NULL, 0)) != NULL);
+	scan_pool_settle(pool, waited, SCAN_REASON_NONE);
+	for (int i = 0; i < 100 && !(t = scan_pool_collect(pool)); i++) {
+		struct pollfd pfd = { .fd = scan_pool_fd(pool), .events = POLLIN };
+
+		poll(&pfd, 1, 100); /* the pool's descriptor says when one is done */
+	}
+	CHECK(t != NULL);
 	child_end(&c);
+	CHECK(waited->ran && !waited->gone && count_at(&waited->res, c.lock) == 1);
+	scan_task_free(waited);
 	CHECK(t->owner == &c && t->ran && !t->gone);
 	CHECK(t->res.complete);
 	CHECK(t->res.bytes >= BIG);
@@ -199,4 +209,28 @@ TEST(corroborate_words_point_into_a_window)
 	CHECK(corr_words_point(w, 4, 0x7f0000000f00, 0x7f0000001001));
 	CHECK(!corr_words_point(w, 4, 0x7f0000001001, 0x7f0000001100)); /* hi is outside */
 	CHECK(!corr_words_point(w, 0, 0, UINT64_MAX));
+}
+
+TEST(scan_pool_a_scan_not_due_yet_is_not_started)
+{
+	struct child c;
+	struct fork_scan_request q;
+	struct scan_pool *pool;
+	struct scan_task *t;
+	struct timespec now;
+
+	CHECK(child_with_lock(&c, 4096) == 0);
+	q = request(&c);
+	CHECK((pool = scan_pool_new(2, 4)) != NULL);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* due in 10 s: the child "exits" first, and its memory is never read */
+	t = scan_pool_submit(pool, fork_scan_new(&q), NULL,
+			     (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec +
+				     10000000000ULL);
+	CHECK(t != NULL);
+	scan_pool_settle(pool, t, SCAN_REASON_EXIT);
+	child_end(&c);
+	CHECK(!t->ran && t->cancelled == SCAN_REASON_EXIT);
+	scan_task_free(t);
+	scan_pool_free(pool);
 }

@@ -3,24 +3,6 @@
 #include <string.h>
 #include "locks/corroborate.h"
 
-static const struct procmem_map *map_of(const struct procmem_maps *maps, uint64_t addr)
-{
-	int lo = 0, hi = maps->n - 1;
-
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2;
-		const struct procmem_map *m = &maps->v[mid];
-
-		if (addr < m->start)
-			hi = mid - 1;
-		else if (addr >= m->end)
-			lo = mid + 1;
-		else
-			return m;
-	}
-	return NULL;
-}
-
 /* A file's own data: writable, private, backed by a file (not [heap], not
  * a deleted shared-memory object). */
 static bool file_data(const struct procmem_map *m)
@@ -41,7 +23,7 @@ static bool static_map(const struct procmem_maps *maps, int i)
 
 bool corr_is_static(const struct procmem_maps *maps, uint64_t addr)
 {
-	const struct procmem_map *m = map_of(maps, addr);
+	const struct procmem_map *m = procmem_map_of(maps, addr);
 
 	return m && static_map(maps, (int)(m - maps->v));
 }
@@ -74,7 +56,7 @@ static size_t read_stack(const struct procmem *pm, const struct procmem_maps *ma
 			 const struct corr_thread *t, uint64_t *buf)
 {
 	uint64_t sp = t->regs[CORR_SP] & ~7ULL, from = sp > 128 ? sp - 128 : 0, to;
-	const struct procmem_map *m = map_of(maps, sp);
+	const struct procmem_map *m = procmem_map_of(maps, sp);
 	ssize_t n;
 
 	if (!m || !m->writable)

@@ -104,7 +104,7 @@ void procmem_maps_free(struct procmem_maps *maps)
 	maps->n = 0;
 }
 
-bool procmem_maps_contains(const struct procmem_maps *maps, uint64_t addr)
+const struct procmem_map *procmem_map_of(const struct procmem_maps *maps, uint64_t addr)
 {
 	int lo = 0, hi = maps ? maps->n - 1 : -1;
 
@@ -117,9 +117,14 @@ bool procmem_maps_contains(const struct procmem_maps *maps, uint64_t addr)
 		else if (addr >= m->end)
 			lo = mid + 1;
 		else
-			return true;
+			return m;
 	}
-	return false;
+	return NULL;
+}
+
+bool procmem_maps_contains(const struct procmem_maps *maps, uint64_t addr)
+{
+	return procmem_map_of(maps, addr) != NULL;
 }
 
 static bool starts_with(const char *s, const char *prefix)

@@ -46,6 +46,8 @@ int procmem_parse_maps_line(const char *line, struct procmem_map *m);
 /* Reads /proc/PID/maps (proc/maps.h) whole. 0, or -1 with errno set and err filled. */
 int procmem_maps_read(int pid, struct procmem_maps *maps, char *err, size_t errlen);
 void procmem_maps_free(struct procmem_maps *maps);
+/* The mapping addr is in (of any protection), or NULL; maps must be sorted. */
+const struct procmem_map *procmem_map_of(const struct procmem_maps *maps, uint64_t addr);
 /* Is addr inside any mapping (of any protection)? maps must be sorted. */
 bool procmem_maps_contains(const struct procmem_maps *maps, uint64_t addr);
 
