@@ -114,7 +114,7 @@ def main():
     if child is None:
         report(caught=0)
         sys.exit(3)
-    report(caught=1, child=child)
+    report(child=child, caught=1)  # the test waits for "caught": child comes first
     got = signal.sigtimedwait({signal.SIGUSR1}, WAIT_SIGNAL)
     os.kill(child, signal.SIGKILL)
     report(child_status=os.waitpid(child, 0)[1])
