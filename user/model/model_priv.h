@@ -1,6 +1,7 @@
-/* The model's own types, shared by its two files: model.c (processes,
- * threads and their records) and hazards.c (what a fork held back: the
- * grace rule, held locks, deadlocks). Nothing outside model/ includes it. */
+/* The model's own types, shared by its files: model.c (processes,
+ * threads and their records), hazards.c (what a fork held back: the grace
+ * rule, held locks, deadlocks), fork_scans.c (the fork-time scan and its
+ * landing), python.c and stacks.c. Nothing outside model/ includes it. */
 #ifndef FT_MODEL_PRIV_H
 #define FT_MODEL_PRIV_H
 
@@ -148,6 +149,7 @@ struct pending *pending_new(struct model *m, struct proc *parent, const struct r
  * held-back events. Returns how many were added. */
 int pending_add_held(struct model *m, struct proc *parent, struct proc *child, struct pending *pd,
 		     const struct found_lock *locks, int n);
+/* fork_scans.c */
 /* Scans the child for locks its parent's threads held: now (returns how
  * many, and false in *later), or on a scanner thread (*later true: the
  * fork's events wait in pd for pending_land). */
