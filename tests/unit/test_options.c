@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/options.h"
 #include "unit.h"
 
@@ -216,5 +217,29 @@ TEST(stack_size_and_threads)
 	CHECK(parse(&o, 4, big) == 2);
 	CHECK(parse(&o, 4, none) == 2);
 	CHECK(parse(&o, 4, many) == 2);
+	CHECK(parse(&o, 4, junk) == 2);
+}
+
+TEST(scan_threads_and_queue)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	char more[48], *too_many[] = { "forktrace", more, "-p", "1", NULL };
+	char *ok[] = { "forktrace", "--scan-threads=1", "--scan-queue=1", "-p", "1", NULL };
+	char *dflt[] = { "forktrace", "-p", "1", NULL };
+	char *none[] = { "forktrace", "--scan-threads=0", "-p", "1", NULL };
+	char *empty[] = { "forktrace", "--scan-queue=0", "-p", "1", NULL };
+	char *huge[] = { "forktrace", "--scan-queue=4097", "-p", "1", NULL };
+	char *junk[] = { "forktrace", "--scan-queue=8x", "-p", "1", NULL };
+	struct options o;
+
+	snprintf(more, sizeof(more), "--scan-threads=%ld", cpus + 1);
+	CHECK(parse(&o, 5, ok) == 0 && o.scan_threads == 1 && o.scan_queue == 1);
+	/* the CPUs, at most 4; a queue of 64 */
+	CHECK(parse(&o, 3, dflt) == 0 && o.scan_threads == (cpus < 4 ? cpus : 4) &&
+	      o.scan_queue == 64);
+	CHECK(parse(&o, 4, too_many) == 2);
+	CHECK(parse(&o, 4, none) == 2);
+	CHECK(parse(&o, 4, empty) == 2);
+	CHECK(parse(&o, 4, huge) == 2);
 	CHECK(parse(&o, 4, junk) == 2);
 }

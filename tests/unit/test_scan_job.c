@@ -238,8 +238,9 @@ TEST(scan_pool_a_scan_not_due_yet_is_not_started)
 	struct child c;
 	struct fork_scan_request q;
 	struct scan_pool *pool;
-	struct scan_task *t;
+	struct scan_task *t, *now_due;
 	struct timespec now;
+	bool ran, due_ran;
 
 	CHECK(child_with_lock(&c, 4096) == 0);
 	q = request(&c);
@@ -249,10 +250,21 @@ TEST(scan_pool_a_scan_not_due_yet_is_not_started)
 	t = scan_pool_submit(pool, fork_scan_new(&q), NULL,
 			     (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec +
 				     10000000000ULL);
-	CHECK(t != NULL);
-	scan_pool_settle(pool, t, SCAN_REASON_EXIT);
+	/* queued after it and due now: a pool that ignored the start time would
+	 * have started t (the first queued) before this one */
+	now_due = scan_pool_submit(pool, fork_scan_new(&q), NULL, 0);
+	if (now_due)
+		scan_pool_settle(pool, now_due, SCAN_REASON_NONE);
+	if (t)
+		scan_pool_settle(pool, t, SCAN_REASON_EXIT);
 	child_end(&c);
-	CHECK(!t->ran && t->cancelled == SCAN_REASON_EXIT);
+	ran = t && t->ran;
+	due_ran = now_due && now_due->ran;
+	CHECK(t && now_due);
+	CHECK(t->cancelled == SCAN_REASON_EXIT);
 	scan_task_free(t);
+	scan_task_free(now_due);
 	scan_pool_free(pool);
+	CHECK(due_ran);
+	CHECK(!ran);
 }

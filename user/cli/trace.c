@@ -321,8 +321,13 @@ int trace_run(const struct options *o)
 	mc.hook_ctx = &s; /* the session, once it is open */
 	m = model__new(&mc, emit_to_output, out,
 		       (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)));
-	if (!m)
+	if (!m) {
+		fprintf(stderr,
+			"forktrace: cannot start tracing: %s (the model of processes and its %d"
+			" scanner thread%s) — free memory or lower --scan-threads\n",
+			strerror(errno), o->scan_threads, o->scan_threads == 1 ? "" : "s");
 		goto cleanup;
+	}
 	ctx.model = m;
 	session_config_from(o, &sc);
 	s = session__open(&sc, dispatch_record, &ctx);

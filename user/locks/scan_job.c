@@ -421,9 +421,10 @@ int scan_job_finish(struct scan_job *j, struct scan_result *res)
 	if (atomic_load(&j->gone) && atomic_load(&j->bytes) == 0 && why == SCAN_REASON_NONE)
 		return -1; /* gone before anything was read: nothing of the parent is left */
 	if (atomic_load(&j->gone))
-		incomplete(j, SCAN_REASON_EXIT), why = (enum scan_reason)atomic_load(&j->reason);
+		incomplete(j, SCAN_REASON_EXIT);
 	if (j->unreadable_at_open || j->oom)
-		incomplete(j, SCAN_REASON_UNREADABLE), why = (enum scan_reason)atomic_load(&j->reason);
+		incomplete(j, SCAN_REASON_UNREADABLE);
+	why = (enum scan_reason)atomic_load(&j->reason);
 	*res = j->res;
 	memset(&j->res, 0, sizeof(j->res));
 	dedup(res);

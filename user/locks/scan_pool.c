@@ -62,9 +62,8 @@ static void finish_locked(struct scan_pool *p, struct scan_task *t)
 	t->state = T_DONE;
 	if (!t->settling) {
 		append_to(&p->done, t);
-		/* a full counter only means the loop has much to collect already */
-		if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			(void)0;
+		/* the only failure, a full counter (EAGAIN), means it is readable already */
+		(void)!write(p->efd, &one, sizeof(one));
 	}
 	pthread_cond_broadcast(&p->ended);
 }
@@ -197,7 +196,10 @@ struct scan_pool *scan_pool_new(int threads, int queue)
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->threads = calloc((size_t)(threads < 1 ? 1 : threads), sizeof(*p->threads));
 	if (p->efd < 0 || !p->threads) {
+		int err = errno;
+
 		scan_pool_free(p);
+		errno = err;
 		return NULL;
 	}
 	/* signals are the tracing loop's: the scanners block them all */
@@ -300,8 +302,9 @@ struct scan_task *scan_pool_collect(struct scan_pool *p)
 	if (t) {
 		p->done = t->next;
 		t->next = NULL;
-	} else if (read(p->efd, &n, sizeof(n)) < 0) {
-		(void)0; /* nothing to drain */
+	} else {
+		/* all collected: the descriptor is drained (EAGAIN: it was already) */
+		(void)!read(p->efd, &n, sizeof(n));
 	}
 	pthread_mutex_unlock(&p->lock);
 	return t;

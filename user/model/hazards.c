@@ -147,7 +147,6 @@ static void note_held(struct model *m, struct proc *parent, struct proc *child, 
 	bool mine = l->owner_tid && l->owner_tid == l->forker_tid;
 	struct thread *holder = l->owner_tid ? thread_find(parent, l->owner_tid) : NULL;
 	struct held_lock h = { .addr = l->addr, .type = l->type, .holder_tid = l->owner_tid };
-
 	/* a candidate nothing corroborates is no warning (it still makes a
 	 * child that blocks on it a certain deadlock) */
 	bool doubtful = l->corroborated == TRI_FALSE;

@@ -3,6 +3,7 @@
  * reserved them, so when a fork record is handled the model's thread list
  * of the parent is the list at the instant of the fork.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -485,7 +486,10 @@ struct model *model__new(const struct model_config *cfg, model_emit_fn emit, voi
 	mst_init(m);
 	if (cfg->scan_threads > 0 && (cfg->scan_locks || cfg->py_locks) &&
 	    !(m->pool = scan_pool_new(cfg->scan_threads, cfg->scan_queue))) {
+		int err = errno;
+
 		model__free(m);
+		errno = err;
 		return NULL;
 	}
 	return m;

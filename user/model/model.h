@@ -44,7 +44,8 @@ struct model_config {
 typedef void (*model_emit_fn)(void *ctx, struct event *ev);
 
 /* mono_to_real: add to a CLOCK_MONOTONIC time to get CLOCK_REALTIME.
- * cfg is copied. NULL when out of memory. */
+ * cfg is copied. NULL with errno set: out of memory, or the scanner threads
+ * could not be started. */
 struct model *model__new(const struct model_config *cfg, model_emit_fn emit, void *ctx,
 			 int64_t mono_to_real);
 void model__free(struct model *m);
