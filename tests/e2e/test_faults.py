@@ -12,6 +12,18 @@ from harness import (KernelObjects, expect, expect_eq, fail, prog, run_forktrace
                      start_forktrace, timeout, wait_until, workdir)
 
 
+def run_while_stopped(ft, go, root):
+    """forktrace stopped (SIGSTOP) while the command, released by the file go, runs to its
+    end: whatever the kernel side writes meanwhile piles up unread."""
+    os.kill(ft.pid, signal.SIGSTOP)
+    try:
+        open(go, "w").close()
+        ft.report.wait("done", timeout=60)
+        wait_until(lambda: _state(root) in ("Z", None), 10, "the command ending")
+    finally:
+        os.kill(ft.pid, signal.SIGCONT)
+
+
 def watched(args, env=None):
     """forktrace started in the background, its BPF objects sampled while it runs."""
     ft = start_forktrace(args, env)
@@ -35,13 +47,7 @@ def test_lost_exits_do_not_hang():
     ft.report.wait("ready", timeout=15, alive=ft.proc)
     root = ft.report.int("pid")
     ft.wait_for("fork", pid=root, count=20, timeout=15)
-    os.kill(ft.pid, signal.SIGSTOP)
-    try:
-        open(go, "w").close()
-        ft.report.wait("done", timeout=60)
-        wait_until(lambda: _state(root) in ("Z", None), 10, "the command ending")
-    finally:
-        os.kill(ft.pid, signal.SIGCONT)
+    run_while_stopped(ft, go, root)
     t0 = time.monotonic()
     r = ft.finish(timeout=20, check=False)
     expect(time.monotonic() - t0 < 10, "forktrace took more than 10 s to end after the loss")
@@ -67,13 +73,7 @@ def test_lost_forks_are_taken_up_from_the_traced_map():
     ft, kobj = watched(["--json", "--", *prog("lost_forks", go, end)])
     ft.report.wait("ready", timeout=15, alive=ft.proc)
     root = ft.report.int("pid")
-    os.kill(ft.pid, signal.SIGSTOP)
-    try:
-        open(go, "w").close()
-        ft.report.wait("done", timeout=60)
-        wait_until(lambda: _state(root) in ("Z", None), 10, "the command ending")
-    finally:
-        os.kill(ft.pid, signal.SIGCONT)
+    run_while_stopped(ft, go, root)
     children = ft.report.ints("child")
     try:
         for child in children:

@@ -20,6 +20,7 @@
 #include "ftlib.c"
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 static pthread_mutex_t *mutex, *cond_mutex;
@@ -74,16 +75,7 @@ static void *mutex_waiter(void *arg)
 /* Is thread tid blocked in futex(2) right now? */
 static int in_futex(int tid)
 {
-	char path[64], buf[64] = "";
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = (int)read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 4 && strncmp(buf, "202 ", 4) == 0;
+	return ft_in_syscall(tid, SYS_futex);
 }
 
 static void pause_ms(long ms)
